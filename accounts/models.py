@@ -1,0 +1,95 @@
+"""Clinics and the staff who work in them.
+
+A separate app because who may see what (clinic membership and role) is a boundary every
+other app depends on, and the custom user model has to exist before any other migration.
+"""
+
+import zoneinfo
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name such as America/Los_Angeles.")
+
+
+class Clinic(models.Model):
+    class Population(models.TextChoices):
+        # AIMS Center caseload-size guidance (clinical-rules 9)
+        COMMERCIAL = "commercial", "Commercially insured, good supports"
+        MEDICAID = "medicaid", "Medicaid/uninsured, limited supports"
+
+    code = models.SlugField(max_length=32, unique=True, help_text="Short code used in imports and URLs.")
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="America/Los_Angeles", validators=[validate_timezone])
+    population = models.CharField(max_length=16, choices=Population.choices, default=Population.COMMERCIAL)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Role(models.TextChoices):
+    CARE_MANAGER = "care_manager", "Care manager"
+    PSYCHIATRIC_CONSULTANT = "psychiatric_consultant", "Psychiatric consultant"
+    MEDICAL_PROVIDER = "medical_provider", "Medical provider (PCP)"
+    CLINIC_ADMIN = "clinic_admin", "Clinic admin / data manager"
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    fte = models.DecimalField(
+        "FTE",
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Care managers only: 1.00 is full time; scales the recommended caseload size.",
+    )
+    clinics = models.ManyToManyField(Clinic, related_name="staff", blank=True)
+    history = HistoricalRecords(m2m_fields=[clinics])
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="user_fte_range",
+                condition=Q(fte__isnull=True) | Q(fte__gt=Decimal("0"), fte__lte=Decimal("1.5")),
+            ),
+            models.CheckConstraint(
+                name="user_fte_only_for_care_managers",
+                condition=Q(fte__isnull=True) | Q(role=Role.CARE_MANAGER),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_care_manager(self) -> bool:
+        return self.role == Role.CARE_MANAGER
+
+    @property
+    def is_consultant(self) -> bool:
+        return self.role == Role.PSYCHIATRIC_CONSULTANT
+
+    @property
+    def is_medical_provider(self) -> bool:
+        return self.role == Role.MEDICAL_PROVIDER
+
+    @property
+    def is_clinic_admin(self) -> bool:
+        return self.role == Role.CLINIC_ADMIN
+
+    def visible_clinics(self) -> models.QuerySet:
+        if self.is_superuser:
+            return Clinic.objects.all()
+        return self.clinics.all()

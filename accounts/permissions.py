@@ -1,0 +1,21 @@
+"""Who may change what. Everyone in a clinic may read its patients; writes depend on role."""
+
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import Role
+
+CLINICAL_WRITERS = {Role.CARE_MANAGER, Role.CLINIC_ADMIN}
+SAFETY_RESOLVERS = CLINICAL_WRITERS | {Role.PSYCHIATRIC_CONSULTANT}
+
+
+def can_write_clinical(user) -> bool:
+    return user.is_superuser or user.role in CLINICAL_WRITERS
+
+
+def can_resolve_safety(user) -> bool:
+    return user.is_superuser or user.role in SAFETY_RESOLVERS
+
+
+def require(allowed: bool, what: str) -> None:
+    if not allowed:
+        raise PermissionDenied(f"Your role does not allow you to {what}.")

@@ -1,0 +1,62 @@
+"""Create clinics and staff from admins' provisioning scripts: safe to run again."""
+
+from decimal import Decimal
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import Clinic, Role, User
+
+
+@transaction.atomic
+def ensure_clinic(*, code: str, name: str, timezone: str | None = None) -> tuple[Clinic, bool]:
+    clinic, created = Clinic.objects.get_or_create(code=code, defaults={"name": name})
+    changed = clinic.name != name or (timezone and clinic.timezone != timezone)
+    clinic.name = name
+    if timezone:
+        clinic.timezone = timezone
+    clinic.full_clean()
+    if created or changed:
+        clinic.save()
+    return clinic, created
+
+
+@transaction.atomic
+def ensure_staff(
+    *,
+    username: str,
+    role: str,
+    clinic: Clinic,
+    password: str | None,
+    fte: Decimal | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    check_password: bool = True,
+) -> tuple[User, bool]:
+    """Create the account, or bring an existing one's role and clinics up to date.
+
+    The password is set only for a new account or when one is given, so running a script
+    again does not reset anyone's password unless it says so.
+    """
+    if role not in Role.values:
+        raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    if fte is not None and role != Role.CARE_MANAGER:
+        raise ValidationError("Only care managers have an FTE.")
+    if role == Role.CARE_MANAGER and fte is None:
+        fte = Decimal("1.00")
+    user, created = User.objects.get_or_create(username=username, defaults={"role": role})
+    if created and not password:
+        raise ValidationError("A new account needs a password.")
+    user.role, user.fte = role, fte
+    user.first_name, user.last_name = first_name or user.first_name, last_name or user.last_name
+    user.email = email or user.email
+    if password:
+        if check_password:
+            validate_password(password, user)
+        user.set_password(password)
+    user.full_clean(exclude=["password"] if not password else None, validate_constraints=False)
+    user.save()
+    user.clinics.add(clinic)
+    return user, created

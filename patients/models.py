@@ -1,0 +1,223 @@
+"""Who the patient is, who cares for them, and their episodes of care (clinical-rules 3)."""
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Clinic
+from accounts.scoping import in_users_clinics
+
+
+class PatientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PatientQuerySet":
+        """Every patient query starts here: staff see the patients of their own clinics."""
+        return in_users_clinics(self, user, "clinic")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other / intersex"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Patient(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=32, help_text="Medical record number, unique within the clinic.")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=16, choices=Sex.choices)
+    preferred_language = models.CharField(max_length=50, default="English")
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    address_line = models.CharField("Street address", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    pcp = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="PCP",
+        on_delete=models.PROTECT,
+        related_name="pcp_patients",
+        null=True,
+        blank=True,
+    )
+    care_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="care_managed_patients",
+        null=True,
+        blank=True,
+    )
+    psychiatric_consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="consulted_patients",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "mrn"], name="patient_mrn_unique_in_clinic"),
+            models.CheckConstraint(name="patient_mrn_not_blank", condition=~Q(mrn="")),
+            models.CheckConstraint(name="patient_birth_date_plausible", condition=Q(birth_date__gte="1900-01-01")),
+        ]
+        indexes = [models.Index(fields=["clinic", "last_name", "first_name"], name="patient_clinic_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def age_on(self, day: datetime.date) -> int:
+        had_birthday = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)
+        return day.year - self.birth_date.year - (0 if had_birthday else 1)
+
+    def current_episode(self) -> "Episode | None":
+        return self.episodes.exclude(status=Episode.Status.DISCHARGED).first()
+
+
+class EpisodeQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "EpisodeQuerySet":
+        return in_users_clinics(self, user, "patient__clinic")
+
+    def open(self) -> "EpisodeQuerySet":
+        return self.exclude(status=Episode.Status.DISCHARGED)
+
+
+class Episode(models.Model):
+    """One enrollment, from consent to discharge. Outcomes and billing are counted per episode."""
+
+    class Status(models.TextChoices):
+        ENROLLED = "enrolled", "Enrolled (initial assessment pending)"
+        ACTIVE = "active", "Active treatment"
+        RELAPSE_PREVENTION = "relapse_prevention", "Relapse prevention"
+        DISCHARGED = "discharged", "Discharged"
+
+    class DischargeReason(models.TextChoices):
+        GOALS_MET = "goals_met", "Treatment goals met"
+        REFERRED = "referred", "Referred to specialty care"
+        DECLINED = "declined", "Patient declined or disengaged"
+        MOVED = "moved", "Moved"
+        NO_CONTACT = "no_contact", "No contact for 6 months"
+        DECEASED = "deceased", "Deceased"
+        OTHER = "other", "Other"
+
+    # The lifecycle: which status may follow which. Discharge ends the episode; coming back
+    # is a new episode with its own baseline.
+    TRANSITIONS = {
+        Status.ENROLLED: {Status.ACTIVE, Status.DISCHARGED},
+        Status.ACTIVE: {Status.RELAPSE_PREVENTION, Status.DISCHARGED},
+        Status.RELAPSE_PREVENTION: {Status.ACTIVE, Status.DISCHARGED},
+        Status.DISCHARGED: set(),
+    }
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="episodes")
+    enrolled_on = models.DateField("Enrollment (consent) date")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.ENROLLED)
+    status_changed_on = models.DateField()
+    discharged_on = models.DateField(null=True, blank=True)
+    discharge_reason = models.CharField(max_length=16, choices=DischargeReason.choices, blank=True)
+    discharge_note = models.TextField(blank=True)
+
+    # Derived from the episode's contacts and measurements by registry.summaries, in the
+    # same transaction as every write to them, so that the caseload dashboard can sort and
+    # filter 10,000 episodes without a subquery per row. Never edited by hand.
+    initial_assessment_on = models.DateField(null=True, blank=True, editable=False)
+    last_contact_on = models.DateField(null=True, blank=True, editable=False)
+    next_contact_on = models.DateField(null=True, blank=True, editable=False)
+    completed_contacts = models.PositiveIntegerField(default=0, editable=False)
+    phq9_baseline = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    phq9_baseline_on = models.DateField(null=True, blank=True, editable=False)
+    phq9_latest = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    phq9_latest_on = models.DateField(null=True, blank=True, editable=False)
+    gad7_baseline = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    gad7_baseline_on = models.DateField(null=True, blank=True, editable=False)
+    gad7_latest = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    gad7_latest_on = models.DateField(null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(
+        excluded_fields=[
+            "initial_assessment_on",
+            "last_contact_on",
+            "next_contact_on",
+            "completed_contacts",
+            "phq9_baseline",
+            "phq9_baseline_on",
+            "phq9_latest",
+            "phq9_latest_on",
+            "gad7_baseline",
+            "gad7_baseline_on",
+            "gad7_latest",
+            "gad7_latest_on",
+        ]
+    )
+
+    objects = EpisodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-enrolled_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=~Q(status="discharged"),
+                name="episode_one_open_per_patient",
+            ),
+            models.CheckConstraint(
+                name="episode_discharge_fields_with_status",
+                condition=(
+                    Q(status="discharged", discharged_on__isnull=False)
+                    & ~Q(discharge_reason="")
+                    | ~Q(status="discharged") & Q(discharged_on__isnull=True, discharge_reason="")
+                ),
+            ),
+            models.CheckConstraint(
+                name="episode_discharge_after_enrollment",
+                condition=Q(discharged_on__isnull=True) | Q(discharged_on__gte=models.F("enrolled_on")),
+            ),
+            models.CheckConstraint(
+                name="episode_status_valid",
+                condition=Q(status__in=["enrolled", "active", "relapse_prevention", "discharged"]),
+            ),
+            models.CheckConstraint(
+                name="episode_discharge_reason_valid",
+                condition=Q(
+                    discharge_reason__in=[
+                        "",
+                        "goals_met",
+                        "referred",
+                        "declined",
+                        "moved",
+                        "no_contact",
+                        "deceased",
+                        "other",
+                    ]
+                ),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "patient"], name="episode_status_patient_idx"),
+            models.Index(fields=["phq9_latest"], name="episode_phq9_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} episode from {self.enrolled_on:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.DISCHARGED
+
+    def allowed_next_statuses(self) -> list[str]:
+        return [s for s in self.Status if s in self.TRANSITIONS[self.Status(self.status)]]

@@ -1,0 +1,124 @@
+"""Writes to patients and episodes: enrollment, demographics, status changes."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Clinic, Role
+from patients.models import Episode, Patient
+
+CARE_TEAM_ROLES = {
+    "care_manager": Role.CARE_MANAGER,
+    "psychiatric_consultant": Role.PSYCHIATRIC_CONSULTANT,
+    "pcp": Role.MEDICAL_PROVIDER,
+}
+
+
+def check_care_team(clinic: Clinic, fields: dict) -> None:
+    """Each member of the care team works in the patient's clinic, in the matching role."""
+    errors = {}
+    for field, role in CARE_TEAM_ROLES.items():
+        member = fields.get(field)
+        if member is None:
+            continue
+        if member.role != role:
+            errors[field] = f"{member} is not a {Role(role).label.lower()}."
+        elif not member.clinics.filter(pk=clinic.pk).exists():
+            errors[field] = f"{member} does not work at {clinic.name}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_enrollment_date(enrolled_on: datetime.date) -> None:
+    if enrolled_on > timezone.localdate():
+        raise ValidationError({"enrolled_on": "The enrollment date cannot be in the future."})
+
+
+def _save_patient(patient: Patient, by) -> None:
+    patient._history_user = by
+    patient.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        if Patient.objects.filter(clinic=patient.clinic, mrn=patient.mrn).exclude(pk=patient.pk).exists():
+            raise ValidationError({"mrn": f"MRN {patient.mrn} is already registered at {patient.clinic.name}."}) from None
+        raise
+
+
+@transaction.atomic
+def enroll_patient(*, clinic: Clinic, enrolled_on: datetime.date, by, **patient_fields) -> Patient:
+    """A new patient and their first episode of care, from the consent date."""
+    check_care_team(clinic, patient_fields)
+    _check_enrollment_date(enrolled_on)
+    if Patient.objects.filter(clinic=clinic, mrn=patient_fields.get("mrn")).exists():
+        raise ValidationError(
+            {"mrn": f"MRN {patient_fields.get('mrn')} is already registered at {clinic.name}: open that record."}
+        )
+    patient = Patient(clinic=clinic, **patient_fields)
+    _save_patient(patient, by)
+    start_episode(patient=patient, enrolled_on=enrolled_on, by=by)
+    return patient
+
+
+@transaction.atomic
+def update_patient(*, patient: Patient, by, **fields) -> Patient:
+    check_care_team(patient.clinic, fields)
+    for name, value in fields.items():
+        setattr(patient, name, value)
+    _save_patient(patient, by)
+    return patient
+
+
+@transaction.atomic
+def start_episode(*, patient: Patient, enrolled_on: datetime.date, by) -> Episode:
+    """Enroll (again): a new episode with its own baseline. At most one episode is open at a time."""
+    _check_enrollment_date(enrolled_on)
+    last = patient.episodes.order_by("-enrolled_on").first()
+    if last and last.is_open:
+        raise ValidationError("This patient already has an open episode of care.")
+    if last and last.discharged_on and enrolled_on < last.discharged_on:
+        raise ValidationError(
+            {"enrolled_on": f"The new episode must begin on or after the last discharge ({last.discharged_on:%Y-%m-%d})."}
+        )
+    episode = Episode(patient=patient, enrolled_on=enrolled_on, status_changed_on=enrolled_on)
+    episode._history_user = by
+    episode.save()
+    return episode
+
+
+@transaction.atomic
+def change_status(
+    *,
+    episode: Episode,
+    status: str,
+    on: datetime.date,
+    by,
+    discharge_reason: str = "",
+    discharge_note: str = "",
+) -> Episode:
+    """Move an episode along its lifecycle (clinical-rules 3); discharge needs a date and reason."""
+    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    if status not in episode.TRANSITIONS[Episode.Status(episode.status)]:
+        raise ValidationError(
+            {"status": f"An episode in {episode.get_status_display().lower()} cannot move to {Episode.Status(status).label.lower()}."}
+        )
+    if on < episode.enrolled_on:
+        raise ValidationError({"on": "The date is before the enrollment date."})
+    if on > timezone.localdate():
+        raise ValidationError({"on": "The date cannot be in the future."})
+    if status == Episode.Status.DISCHARGED:
+        if not discharge_reason:
+            raise ValidationError({"discharge_reason": "Give the reason for discharge."})
+        episode.discharged_on = on
+        episode.discharge_reason = discharge_reason
+        episode.discharge_note = discharge_note
+    elif discharge_reason:
+        raise ValidationError({"discharge_reason": "A discharge reason goes only with a discharge."})
+    episode.status = status
+    episode.status_changed_on = on
+    episode._history_user = by
+    episode.save()
+    return episode

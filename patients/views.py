@@ -1,0 +1,161 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import can_resolve_safety, can_write_clinical, require
+from patients import services
+from patients.access import get_patient_for_user
+from patients.forms import EnrollForm, PatientForm, ReenrollForm, StatusForm
+from patients.models import Episode
+from registry.caseload import with_registry_columns
+from registry.charts import trajectory
+from registry.forms import ContactForm, ItemAnswersForm
+from registry.models import Contact, Measurement
+from registry.scoring import GAD7, INSTRUMENTS, PHQ9
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field where it names one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def enroll(request: HttpRequest) -> HttpResponse:
+    require(can_write_clinical(request.user), "enroll patients")
+    clinics = request.user.visible_clinics()
+    form = EnrollForm(request.POST or None, clinics=clinics)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.enroll_patient(
+                clinic=form.cleaned_data["clinic"],
+                enrolled_on=form.cleaned_data["enrolled_on"],
+                by=request.user,
+                **form.patient_fields(),
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{patient.full_name} is enrolled.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/enroll.html", {"form": form})
+
+
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, pk)
+    require(can_write_clinical(request.user), "edit patients")
+    clinics = request.user.visible_clinics().filter(pk=patient.clinic_id)
+    form = PatientForm(request.POST or None, instance=patient, clinics=clinics)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_patient(patient=patient, by=request.user, **{f: form.cleaned_data[f] for f in form.changed_data})
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/edit.html", {"form": form, "patient": patient})
+
+
+def detail(request: HttpRequest, pk: int, episode_pk: int | None = None) -> HttpResponse:
+    patient = get_patient_for_user(request.user, pk)
+    episodes = list(patient.episodes.all())
+    if episode_pk is not None:
+        episode = next((e for e in episodes if e.pk == episode_pk), None)
+        if episode is None:
+            raise Http404("No such episode for this patient.")
+    else:
+        episode = next((e for e in episodes if e.is_open), episodes[0] if episodes else None)
+    today = timezone.localdate()
+    context = {
+        "patient": patient,
+        "episodes": episodes,
+        "episode": episode,
+        "today": today,
+        "age": patient.age_on(today),
+        "can_edit_patient": can_write_clinical(request.user),
+    }
+    if episode is not None:
+        context.update(_episode_context(request, episode))
+    return render(request, "patients/detail.html", context)
+
+
+def _episode_context(request: HttpRequest, episode: Episode) -> dict:
+    measurements = list(episode.measurements.select_related("recorded_by"))
+    contacts = list(
+        episode.contacts.select_related("recorded_by", "entered_in_error_by").prefetch_related(
+            Prefetch("measurements", queryset=Measurement.objects.order_by("instrument"))
+        )
+    )
+    flags = list(episode.flags.select_related("raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by"))
+    writer = can_write_clinical(request.user) and episode.is_open
+    today = timezone.localdate()
+    return {
+        "summary": with_registry_columns(Episode.objects.filter(pk=episode.pk), today).get(),
+        "timeline": _timeline(contacts, measurements),
+        "open_flags": sorted((f for f in flags if f.is_open), key=lambda f: f.priority),
+        "closed_flags": [f for f in flags if not f.is_open],
+        "charts": [c for c in (_chart(PHQ9, episode, measurements), _chart(GAD7, episode, measurements)) if c],
+        "can_write": writer,
+        "can_resolve_safety": can_resolve_safety(request.user),
+        "contact_form": ContactForm(auto_id="quick_%s") if writer else None,
+        "score_forms": [ItemAnswersForm(instrument=PHQ9, required=False), ItemAnswersForm(instrument=GAD7, required=False)]
+        if writer
+        else [],
+        "status_form": StatusForm(episode=episode) if writer and episode.allowed_next_statuses() else None,
+        "reenroll_form": ReenrollForm() if can_write_clinical(request.user) and not episode.is_open else None,
+        "instruments": INSTRUMENTS.values(),
+    }
+
+
+def _chart(instrument, episode: Episode, measurements: list[Measurement]):
+    scores = [(m.taken_on, m.total) for m in measurements if m.instrument == instrument.code and not m.is_entered_in_error]
+    return trajectory(instrument, scores, episode.enrolled_on)
+
+
+def _timeline(contacts: list[Contact], measurements: list[Measurement]) -> list[dict]:
+    """Contacts with the scores taken at them, and scores taken on their own, newest first."""
+    entries = [{"date": c.contact_date, "contact": c, "measurements": list(c.measurements.all())} for c in contacts]
+    entries += [{"date": m.taken_on, "contact": None, "measurements": [m]} for m in measurements if m.contact_id is None]
+    return sorted(entries, key=lambda e: (e["date"], e["contact"] is not None), reverse=True)
+
+
+@require_POST
+def change_status(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, pk)
+    require(can_write_clinical(request.user), "change an episode's status")
+    episode = get_object_or_404(patient.episodes.open())
+    form = StatusForm(request.POST, episode=episode)
+    if form.is_valid():
+        try:
+            services.change_status(episode=episode, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Status changed to {episode.Status(form.cleaned_data['status']).label.lower()}.")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@require_POST
+def reenroll(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, pk)
+    require(can_write_clinical(request.user), "enroll patients")
+    form = ReenrollForm(request.POST)
+    if form.is_valid():
+        try:
+            services.start_episode(patient=patient, enrolled_on=form.cleaned_data["enrolled_on"], by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "A new episode of care has begun.")
+    else:
+        messages.error(request, "Enter a valid enrollment date.")
+    return redirect("patients:detail", pk=patient.pk)

@@ -1,0 +1,197 @@
+"""The caseload dashboard's query: one row per open episode with the AIMS registry columns.
+
+Sorting, filtering and the statistics are done in SQL over the episode summary columns, so a
+page costs the same handful of queries for five patients or ten thousand.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Floor
+
+from patients.models import Episode
+from registry.expressions import AddDays
+from registry.models import Contact, Flag
+
+# Follow-up cadence by status, in days (clinical-rules 7).
+CADENCE_DAYS = {Episode.Status.ACTIVE: 14, Episode.Status.RELAPSE_PREVENTION: 30, Episode.Status.ENROLLED: 14}
+
+
+def percent_change_sql(instrument: str):
+    """(baseline - latest) / baseline in whole percent, rounded half up; NULL when baseline is 0 or missing.
+
+    The same arithmetic as registry.scoring.percent_change, so sorted order and shown figure agree.
+    """
+    baseline, latest = F(f"{instrument}_baseline"), F(f"{instrument}_latest")
+    numerator = Cast((baseline - latest) * 200 + baseline, FloatField())
+    denominator = Cast(baseline * 2, FloatField())
+    return Case(
+        When(**{f"{instrument}_baseline__gt": 0, f"{instrument}_latest__isnull": False}, then=Cast(Floor(numerator / denominator), IntegerField())),
+        default=None,
+        output_field=IntegerField(),
+    )
+
+
+def month_bounds(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    start = today.replace(day=1)
+    next_month = (start + datetime.timedelta(days=32)).replace(day=1)
+    return start, next_month - datetime.timedelta(days=1)
+
+
+def _flag_rank():
+    ranks = [When(kind=kind, then=Value(rank)) for rank, kind in enumerate(Flag.PRIORITY)]
+    open_flags = Flag.objects.filter(episode=OuterRef("pk"), resolved_at__isnull=True)
+    ranked = open_flags.annotate(rank=Case(*ranks, output_field=IntegerField())).order_by("rank")
+    return Subquery(ranked.values("rank")[:1], output_field=IntegerField())
+
+
+def _minutes_between(start: datetime.date, end: datetime.date):
+    minutes = (
+        Contact.objects.valid()
+        .filter(episode=OuterRef("pk"), contact_date__range=(start, end))
+        .order_by()
+        .values("episode")
+        .annotate(total=Sum("minutes"))
+        .values("total")
+    )
+    return Coalesce(Subquery(minutes, output_field=IntegerField()), Value(0))
+
+
+def with_registry_columns(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
+    cadence = Case(
+        *[When(status=status, then=Value(days)) for status, days in CADENCE_DAYS.items()],
+        output_field=IntegerField(),
+    )
+    return episodes.annotate(
+        initial_assessment=Coalesce(F("initial_assessment_on"), F("enrolled_on")),
+        next_contact_due=Coalesce(F("next_contact_on"), AddDays(F("last_contact_on"), cadence)),
+        phq9_change=percent_change_sql("phq9"),
+        gad7_change=percent_change_sql("gad7"),
+        minutes_this_month=_minutes_between(*month_bounds(today)),
+        top_flag_rank=_flag_rank(),
+    )
+
+
+# Column key -> the expression it sorts by. "weeks" sorts by initial assessment, reversed.
+SORTS = {
+    "flags": ["top_flag_rank"],
+    "mrn": ["patient__mrn"],
+    "name": ["patient__last_name", "patient__first_name"],
+    "status": ["status"],
+    "enrolled": ["enrolled_on"],
+    "initial_assessment": ["initial_assessment"],
+    "last_contact": ["last_contact_on"],
+    "contacts": ["completed_contacts"],
+    "weeks": ["-initial_assessment"],
+    "next_due": ["next_contact_due"],
+    "phq9_baseline": ["phq9_baseline"],
+    "phq9_latest": ["phq9_latest"],
+    "phq9_change": ["phq9_change"],
+    "gad7_baseline": ["gad7_baseline"],
+    "gad7_latest": ["gad7_latest"],
+    "gad7_change": ["gad7_change"],
+    "minutes": ["minutes_this_month"],
+}
+DEFAULT_SORT = "flags"
+
+
+def order_by_column(episodes: QuerySet[Episode], sort: str) -> QuerySet[Episode]:
+    """Sort by a column key, '-' first for descending; empty values last either way."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        key, descending = DEFAULT_SORT, False
+    ordering = []
+    for field in SORTS[key]:
+        reverse = field.startswith("-") != descending
+        expression = F(field.lstrip("-"))
+        ordering.append(expression.desc(nulls_last=True) if reverse else expression.asc(nulls_last=True))
+    # Ties: the soonest due first, then a stable order.
+    ordering += [F("next_contact_due").asc(nulls_last=True), F("pk").asc()]
+    return episodes.order_by(*ordering)
+
+
+# Whose patients "my caseload" means, by role.
+MY_PATIENTS_FIELD = {
+    "care_manager": "patient__care_manager",
+    "psychiatric_consultant": "patient__psychiatric_consultant",
+    "medical_provider": "patient__pcp",
+}
+
+
+def scope_to_team(episodes: QuerySet[Episode], user, team: str) -> QuerySet[Episode]:
+    """team: "mine" (by the user's role), "all", or a care manager's id."""
+    if team == "mine" and user.role in MY_PATIENTS_FIELD:
+        return episodes.filter(**{MY_PATIENTS_FIELD[user.role]: user})
+    if team.isdigit():
+        return episodes.filter(patient__care_manager_id=int(team))
+    return episodes
+
+
+@dataclass(frozen=True)
+class CaseloadFilter:
+    """Narrowing within the chosen caseload; the statistics ignore it."""
+
+    status: str = ""
+    flag: str = ""
+    search: str = ""
+
+    def apply(self, episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+        if self.status:
+            episodes = episodes.filter(status=self.status)
+        if self.flag:
+            episodes = episodes.filter(flags__kind=self.flag, flags__resolved_at__isnull=True)
+        if self.search:
+            episodes = episodes.filter(_search_q(self.search))
+        return episodes
+
+
+def _search_q(text: str) -> Q:
+    query = Q()
+    for word in text.split():
+        query &= Q(patient__mrn__iexact=word) | Q(patient__first_name__icontains=word) | Q(patient__last_name__icontains=word)
+    return query
+
+
+def caseload_rows(open_episodes: QuerySet[Episode], today: datetime.date, sort: str) -> QuerySet[Episode]:
+    rows = with_registry_columns(open_episodes, today).select_related("patient", "patient__care_manager")
+    rows = rows.prefetch_related(
+        Prefetch("flags", queryset=Flag.objects.filter(resolved_at__isnull=True), to_attr="open_flags")
+    )
+    return order_by_column(rows, sort)
+
+
+def caseload_statistics(open_episodes: QuerySet[Episode], today: datetime.date) -> dict:
+    """One aggregate query over the caseload (clinical-rules 4 and 5; README defines each)."""
+    month_start, _ = month_bounds(today)
+    followed_phq9 = Q(phq9_baseline__gte=10, phq9_latest_on__gt=F("phq9_baseline_on"))
+    figures = open_episodes.aggregate(
+        active=Count("pk"),
+        contacted_this_month=Count("pk", filter=Q(last_contact_on__gte=month_start)),
+        with_followup_score=Count(
+            "pk",
+            filter=Q(phq9_latest_on__gt=F("phq9_baseline_on")) | Q(gad7_latest_on__gt=F("gad7_baseline_on")),
+        ),
+        followed_depressed=Count("pk", filter=followed_phq9),
+        response=Count("pk", filter=followed_phq9 & Q(phq9_baseline__lte=(F("phq9_baseline") - F("phq9_latest")) * 2)),
+        remission=Count("pk", filter=followed_phq9 & Q(phq9_latest__lt=5)),
+    )
+    active = figures["active"]
+    figures["contacted_pct"] = round(100 * figures["contacted_this_month"] / active) if active else None
+    figures["followup_score_pct"] = round(100 * figures["with_followup_score"] / active) if active else None
+    return figures

@@ -1,0 +1,335 @@
+"""A synthetic demo registry: plausible patients who are no real people.
+
+Deterministic for a seed (and the day it runs, since dates count back from today). Rows are
+built in memory and written with bulk inserts (history rows included), then every episode's
+summary is computed by the same set-based refresh the app uses, so 10,000 patients take
+seconds, not minutes.
+"""
+
+import datetime
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from accounts.models import Clinic, Role, User
+from accounts.provisioning import ensure_clinic, ensure_staff
+from patients.models import Episode, Patient
+from registry.models import ITEM_FIELDS, Contact, Flag, Intervention, Measurement, SafetyAssessment
+from registry.scoring import GAD7, PHQ9, score
+from registry.summaries import refresh_summaries
+
+DEMO_PASSWORD = "carereg-demo-2026"
+
+CLINICS = [
+    ("north", "North Valley Family Medicine", "America/Los_Angeles"),
+    ("east", "Eastside Community Health Center", "America/Los_Angeles"),
+]
+# (username, first, last, role, clinics, fte)
+STAFF = [
+    ("maria", "Maria", "Lopez", Role.CARE_MANAGER, ["north"], "1.00"),
+    ("james", "James", "Okafor", Role.CARE_MANAGER, ["north"], "0.80"),
+    ("priya", "Priya", "Shah", Role.CARE_MANAGER, ["east"], "1.00"),
+    ("tom", "Tom", "Becker", Role.CARE_MANAGER, ["east"], "0.50"),
+    ("drchen", "Lina", "Chen", Role.PSYCHIATRIC_CONSULTANT, ["north", "east"], None),
+    ("drwells", "Aaron", "Wells", Role.MEDICAL_PROVIDER, ["north"], None),
+    ("drgarcia", "Sofia", "Garcia", Role.MEDICAL_PROVIDER, ["north"], None),
+    ("drnguyen", "Minh", "Nguyen", Role.MEDICAL_PROVIDER, ["east"], None),
+    ("dana", "Dana", "Reyes", Role.CLINIC_ADMIN, ["north", "east"], None),
+]
+
+FIRST_NAMES = (
+    "Ava Liam Olivia Noah Emma Elijah Sophia Mateo Isabella Lucas Mia Levi Amelia Ezra Harper Asher Evelyn "
+    "Leo Abigail Kai Ella Jack Camila Luca Luna Owen Gianna Wyatt Aria Julian Nora Hudson Chloe Grayson Layla "
+    "Ethan Riley Aiden Zoe Jayden Hannah Samuel Lily Carter Aaliyah Isaiah Maya Daniel Fatima Omar Ana Jose "
+    "Rosa Miguel Thu Hoa Wei Jin Yusuf Amara Kofi Ngozi Dmitri Irina"
+).split()
+LAST_NAMES = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez "
+    "Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez "
+    "Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker "
+    "Hall Rivera Campbell Mitchell Carter Roberts Tran Pham Kim Park Singh Patel Okafor Mensah Ivanova Novak"
+).split()
+LANGUAGES = ["English"] * 8 + ["Spanish", "Vietnamese"]
+STREETS = "Oak Maple Cedar Pine Elm Lake Hill Park River Main".split()
+PATTERNS = ["improve"] * 5 + ["stall"] * 3 + ["relapse"] * 2
+
+
+@dataclass
+class Rows:
+    patients: list = field(default_factory=list)
+    episodes: list = field(default_factory=list)
+    contacts: list = field(default_factory=list)
+    measurements: list = field(default_factory=list)  # (measurement, contact index or None)
+    flags: list = field(default_factory=list)  # (flag, measurement index)
+    assessments: list = field(default_factory=list)  # (assessment, flag index)
+
+
+def ensure_staff_accounts() -> dict[str, list[User]]:
+    clinics = {code: ensure_clinic(code=code, name=name, timezone=tz)[0] for code, name, tz in CLINICS}
+    for username, first, last, role, codes, fte in STAFF:
+        # Hashing is slow by design: set the password only for a new account.
+        password = None if User.objects.filter(username=username).exists() else DEMO_PASSWORD
+        for code in codes:
+            ensure_staff(
+                username=username,
+                role=role,
+                clinic=clinics[code],
+                password=password,
+                fte=Decimal(fte) if fte else None,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@example.org",
+                check_password=False,
+            )
+            password = None
+    if not User.objects.filter(username="admin").exists():
+        User.objects.create_superuser("admin", "admin@example.org", DEMO_PASSWORD)
+    return clinics
+
+
+def _items_for(total: int, item_count: int, rng: random.Random, item9: int = 0) -> list[int]:
+    """Answers of 0-3 that add up to total; item 9 (PHQ-9 only) as given."""
+    answers = [0] * item_count
+    if item_count == 9:
+        answers[8] = item9
+    remaining = total - sum(answers)
+    open_items = [i for i in range(item_count) if not (item_count == 9 and i == 8)]
+    while remaining > 0:
+        i = rng.choice([i for i in open_items if answers[i] < 3])
+        answers[i] += 1
+        remaining -= 1
+    return answers
+
+
+def _trajectory(pattern: str, baseline: int, weeks: float, rng: random.Random) -> int:
+    if pattern == "improve":
+        value = baseline * max(0.15, 1 - weeks / 14) + rng.uniform(-2, 2)
+    elif pattern == "stall":
+        value = baseline - min(weeks / 6, 3) + rng.uniform(-2, 2)
+    else:  # relapse: better by week 10, then worse again
+        value = baseline * (max(0.3, 1 - weeks / 10) if weeks < 12 else min(1.0, 0.3 + (weeks - 12) / 12))
+        value += rng.uniform(-2, 2)
+    return int(round(min(max(value, 0), 27)))
+
+
+class DemoBuilder:
+    def __init__(self, *, seed: int, today: datetime.date, clinics: dict[str, Clinic]):
+        self.rng = random.Random(seed)
+        self.today = today
+        self.rows = Rows()
+        self.staff = {
+            code: {
+                role: list(User.objects.filter(clinics=clinic, role=role).order_by("username"))
+                for role in Role.values
+            }
+            for code, clinic in clinics.items()
+        }
+        self.clinics = clinics
+        self.recorder = {code: members[Role.CARE_MANAGER][0] for code, members in self.staff.items()}
+        self.mrns = {code: set(Patient.objects.filter(clinic=clinic).values_list("mrn", flat=True)) for code, clinic in clinics.items()}
+
+    def build(self, count: int) -> Rows:
+        codes = list(self.clinics)
+        for n in range(count):
+            self._patient(codes[n % len(codes)])
+        return self.rows
+
+    def _mrn(self, code: str) -> str:
+        while True:
+            mrn = f"{code[0].upper()}{self.rng.randrange(10**6, 10**7)}"
+            if mrn not in self.mrns[code]:
+                self.mrns[code].add(mrn)
+                return mrn
+
+    def _patient(self, code: str) -> None:
+        rng, staff = self.rng, self.staff[code]
+        born = self.today - datetime.timedelta(days=rng.randrange(18 * 365, 88 * 365))
+        patient = Patient(
+            clinic=self.clinics[code],
+            mrn=self._mrn(code),
+            first_name=rng.choice(FIRST_NAMES),
+            last_name=rng.choice(LAST_NAMES),
+            birth_date=born,
+            sex=rng.choice(["female", "female", "male", "male", "other"]),
+            preferred_language=rng.choice(LANGUAGES),
+            phone=f"555-{rng.randrange(100, 999)}-{rng.randrange(1000, 9999)}",
+            email="",
+            address_line=f"{rng.randrange(10, 9999)} {rng.choice(STREETS)} St",
+            city="Springfield",
+            state="WA",
+            postal_code=f"98{rng.randrange(100, 999)}",
+            care_manager=rng.choice(staff[Role.CARE_MANAGER]),
+            pcp=rng.choice(staff[Role.MEDICAL_PROVIDER]),
+            psychiatric_consultant=rng.choice(staff[Role.PSYCHIATRIC_CONSULTANT]),
+        )
+        self.rows.patients.append(patient)
+        patient_index = len(self.rows.patients) - 1
+        if rng.random() < 0.06:  # came back: an earlier episode, discharged, then this one
+            first_start = self.today - datetime.timedelta(days=rng.randrange(500, 900))
+            self._episode(patient_index, code, first_start, force_discharge_before=self.today - datetime.timedelta(days=200))
+            start = self.today - datetime.timedelta(days=rng.randrange(0, 150))
+        else:
+            start = self.today - datetime.timedelta(days=int(rng.triangular(0, 540, 60)))
+        self._episode(patient_index, code, start)
+
+    def _episode(self, patient_index: int, code: str, start: datetime.date, force_discharge_before=None) -> None:
+        rng = self.rng
+        pattern = rng.choice(PATTERNS)
+        baseline = rng.randrange(10, 25) if rng.random() < 0.9 else rng.randrange(5, 10)
+        has_gad = rng.random() < 0.65
+        gad_baseline = rng.randrange(8, 20)
+        discharge_on = force_discharge_before
+        if discharge_on is None and (self.today - start).days > 120 and rng.random() < 0.3:
+            discharge_on = start + datetime.timedelta(days=rng.randrange(110, (self.today - start).days))
+        end = discharge_on or self.today
+        disengaged = rng.random() < 0.15  # contacts stop weeks before today: overdue
+        if disengaged and discharge_on is None:
+            end = max(start, self.today - datetime.timedelta(days=rng.randrange(18, 60)))
+        episode = Episode(enrolled_on=start, status=Episode.Status.ENROLLED, status_changed_on=start)
+        episode._patient_index = patient_index
+        self.rows.episodes.append(episode)
+        episode_index = len(self.rows.episodes) - 1
+        recorder = self.recorder[code]
+        if rng.random() < 0.3:  # the screening that led to enrollment
+            self._measurement(episode_index, None, PHQ9, baseline, start - datetime.timedelta(days=rng.randrange(1, 25)), recorder)
+        assessed = start + datetime.timedelta(days=rng.randrange(0, 10))
+        if assessed > end or (self.today - start).days < 10 and rng.random() < 0.5:
+            self._finish(episode, discharge_on, improved=False)
+            return
+        day, number, latest = assessed, 0, baseline
+        while day <= end:
+            weeks = (day - assessed).days / 7
+            kind = Contact.Kind.INITIAL_ASSESSMENT if number == 0 else Contact.Kind.FOLLOW_UP
+            reached = number == 0 or rng.random() > 0.12
+            contact_index = self._contact(episode_index, day, kind, reached, recorder)
+            if reached and (number == 0 or rng.random() < 0.8):
+                latest = baseline if number == 0 else _trajectory(pattern, baseline, weeks, rng)
+                self._measurement(episode_index, contact_index, PHQ9, latest, day, recorder)
+                if has_gad:
+                    gad = min(21, max(0, round(gad_baseline * latest / max(baseline, 1) + rng.uniform(-2, 2))))
+                    self._measurement(episode_index, contact_index, GAD7, gad, day, recorder)
+            number += 1
+            day += datetime.timedelta(days=rng.choice([7, 10, 14, 14, 14, 21, 28]))
+        self._finish(episode, discharge_on, improved=latest < 10 or latest * 2 <= baseline, active=number > 0)
+
+    def _finish(self, episode: Episode, discharge_on, *, improved: bool, active: bool = False) -> None:
+        rng = self.rng
+        if active:
+            episode.status = Episode.Status.ACTIVE
+            if improved and (self.today - episode.enrolled_on).days > 112 and rng.random() < 0.6:
+                episode.status = Episode.Status.RELAPSE_PREVENTION
+        if discharge_on is not None:
+            episode.status = Episode.Status.DISCHARGED
+            episode.discharged_on = discharge_on
+            reasons = ["goals_met"] * 4 if improved else ["declined", "declined", "referred", "no_contact", "moved"]
+            episode.discharge_reason = rng.choice(reasons + ["other"])
+        episode.status_changed_on = episode.discharged_on or episode.enrolled_on
+
+    def _contact(self, episode_index: int, day: datetime.date, kind: str, reached: bool, recorder: User) -> int:
+        rng = self.rng
+        interventions = rng.sample(Intervention.values, k=rng.randrange(0, 3)) if reached else []
+        contact = Contact(
+            contact_date=day,
+            contact_time=datetime.time(rng.randrange(8, 17), rng.choice([0, 15, 30, 45])),
+            kind=kind if reached else Contact.Kind.OUTREACH,
+            with_whom=Contact.WithWhom.PATIENT,
+            mode=rng.choice(["phone", "phone", "in_person", "video"]) if reached else "phone",
+            reached=reached,
+            minutes=(60 if kind == Contact.Kind.INITIAL_ASSESSMENT else rng.choice([15, 20, 25, 30, 45])) if reached else 5,
+            interventions=interventions,
+            note="Synthetic demo note." if reached else "Left a voicemail.",
+            next_contact_on=day + datetime.timedelta(days=14) if reached and rng.random() < 0.7 else None,
+            recorded_by=recorder,
+        )
+        contact._episode_index = episode_index
+        self.rows.contacts.append(contact)
+        return len(self.rows.contacts) - 1
+
+    def _measurement(self, episode_index, contact_index, instrument, total, day, recorder) -> None:
+        rng = self.rng
+        item9 = 0
+        if instrument is PHQ9 and total >= 12 and rng.random() < 0.015:
+            item9 = rng.choice([1, 1, 2])
+        total = min(total, instrument.max_answer * (instrument.item_count - 1) + item9) if instrument is PHQ9 else total
+        answers = _items_for(total, instrument.item_count, rng, item9)
+        result = score(instrument, answers)
+        measurement = Measurement(
+            instrument=instrument.code,
+            taken_on=day,
+            total=result.total,
+            band=result.band,
+            recorded_by=recorder,
+            **dict(zip(ITEM_FIELDS, answers)),
+        )
+        measurement._episode_index, measurement._contact_index = episode_index, contact_index
+        self.rows.measurements.append(measurement)
+
+
+def _attach_safety_flags(rows: Rows, today: datetime.date) -> None:
+    """Item 9 answers raised safety flags; all but each open episode's latest were assessed and closed."""
+    latest_by_episode = {}
+    for index, measurement in enumerate(rows.measurements):
+        if measurement.instrument == "PHQ9" and (measurement.item_9 or 0) >= 1:
+            latest_by_episode[measurement._episode_index] = index
+    for index, measurement in enumerate(rows.measurements):
+        if measurement.instrument != "PHQ9" or not (measurement.item_9 or 0) >= 1:
+            continue
+        episode = rows.episodes[measurement._episode_index]
+        raised = timezone.make_aware(datetime.datetime.combine(measurement.taken_on, datetime.time(12)))
+        flag = Flag(kind=Flag.Kind.SAFETY, raised_at=raised, raised_by=measurement.recorded_by, reason=f"PHQ-9 item 9 answered {measurement.item_9} on {measurement.taken_on:%Y-%m-%d}.")
+        flag._episode_index, flag._measurement_index = measurement._episode_index, index
+        stays_open = episode.status != Episode.Status.DISCHARGED and latest_by_episode[measurement._episode_index] == index
+        if not stays_open:
+            flag.resolved_at = raised + datetime.timedelta(hours=3)
+            flag.resolved_by = measurement.recorded_by
+            flag.resolution_note = "Safety assessment: Low risk. Passive thoughts, no plan or intent; safety plan reviewed."
+            assessment = SafetyAssessment(
+                assessed_at=flag.resolved_at,
+                assessed_by=measurement.recorded_by,
+                risk_level="low",
+                actions=["safety_plan", "crisis_resources"],
+                note="Passive thoughts, no plan or intent; safety plan reviewed; 988 given.",
+            )
+            rows.assessments.append((assessment, len(rows.flags)))
+        rows.flags.append(flag)
+
+
+def _save(rows: Rows, by: User) -> None:
+    def insert(model_rows):
+        return bulk_create_with_history(model_rows, type(model_rows[0]), batch_size=2000, default_user=by) if model_rows else []
+
+    insert(rows.patients)
+    for episode in rows.episodes:
+        episode.patient = rows.patients[episode._patient_index]
+    insert(rows.episodes)
+    for contact in rows.contacts:
+        contact.episode = rows.episodes[contact._episode_index]
+    insert(rows.contacts)
+    for measurement in rows.measurements:
+        measurement.episode = rows.episodes[measurement._episode_index]
+        if measurement._contact_index is not None:
+            measurement.contact = rows.contacts[measurement._contact_index]
+    insert(rows.measurements)
+    for flag in rows.flags:
+        flag.episode = rows.episodes[flag._episode_index]
+        flag.measurement = rows.measurements[flag._measurement_index]
+    insert(rows.flags)
+    for assessment, flag_index in rows.assessments:
+        assessment.flag = rows.flags[flag_index]
+        assessment.episode = assessment.flag.episode
+    insert([assessment for assessment, _ in rows.assessments])
+
+
+@transaction.atomic
+def seed_demo(*, patients: int, seed: int, today: datetime.date | None = None) -> Rows:
+    today = today or timezone.localdate()
+    clinics = ensure_staff_accounts()
+    rows = DemoBuilder(seed=seed, today=today, clinics=clinics).build(patients)
+    _attach_safety_flags(rows, today)
+    _save(rows, by=User.objects.get(username="admin"))
+    refresh_summaries(Episode.objects.filter(patient__clinic__in=clinics.values()))
+    return rows

@@ -1,0 +1,165 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row
+from django import forms
+from django.utils import timezone
+
+from patients.forms import DATE_INPUT
+from registry.models import Contact, Intervention, SafetyAssessment
+from registry.scoring import PHQ9, PHQ9_DIFFICULTY_ANSWERS, PHQ9_DIFFICULTY_QUESTION, Instrument
+from registry.services import Answers
+
+
+class ItemAnswersForm(forms.Form):
+    """One radio row per item of an instrument. The total shown in the browser is a
+    convenience; the server scores the answers itself.
+
+    With required=False (scores optional at a contact) the form may be left blank, but a
+    questionnaire begun must be finished: each missing item is named.
+    """
+
+    def __init__(self, *args, instrument: Instrument, required: bool = True, **kwargs):
+        kwargs.setdefault("prefix", instrument.code.lower())
+        super().__init__(*args, **kwargs)
+        self.instrument = instrument
+        self.required = required
+        choices = [(value, f"{value} {label}") for value, label in enumerate(instrument.answer_labels)]
+        for number, text in enumerate(instrument.items, start=1):
+            self.fields[f"item_{number}"] = forms.TypedChoiceField(
+                label=f"{number}. {text}",
+                choices=choices,
+                coerce=int,
+                widget=forms.RadioSelect,
+                required=False,
+                error_messages={"invalid_choice": f"Item {number}: choose one of 0-{instrument.max_answer}."},
+            )
+        if instrument is PHQ9:
+            self.fields["difficulty"] = forms.TypedChoiceField(
+                label=PHQ9_DIFFICULTY_QUESTION,
+                choices=[("", "Not asked")] + list(enumerate(PHQ9_DIFFICULTY_ANSWERS)),
+                coerce=int,
+                empty_value=None,
+                required=False,
+            )
+
+    def item_fields(self):
+        return [self[f"item_{n}"] for n in range(1, self.instrument.item_count + 1)]
+
+    def answer_values(self) -> list[int | None]:
+        return [self.cleaned_data.get(f"item_{n}") for n in range(1, self.instrument.item_count + 1)]
+
+    def is_blank(self) -> bool:
+        return all(value in (None, "") for value in self.answer_values()) and self.cleaned_data.get("difficulty") is None
+
+    def clean(self):
+        data = super().clean()
+        if not self.required and self.is_blank():
+            return data
+        for number, value in enumerate(self.answer_values(), start=1):
+            if value in (None, "") and f"item_{number}" not in self.errors:
+                self.add_error(f"item_{number}", f"{self.instrument.name} item {number} is not answered.")
+        return data
+
+    def answers(self) -> Answers | None:
+        if not self.required and self.is_blank():
+            return None
+        return Answers(self.instrument.code, self.answer_values(), self.cleaned_data.get("difficulty"))
+
+
+class MeasurementForm(ItemAnswersForm):
+    taken_on = forms.DateField(label="Date taken", widget=DATE_INPUT, initial=timezone.localdate)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_fields(["taken_on"])
+
+
+class ContactForm(forms.ModelForm):
+    interventions = forms.MultipleChoiceField(
+        choices=Intervention.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "contact_date",
+            "contact_time",
+            "kind",
+            "with_whom",
+            "mode",
+            "reached",
+            "minutes",
+            "interventions",
+            "note",
+            "next_contact_on",
+        ]
+        widgets = {
+            "contact_date": DATE_INPUT,
+            "contact_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "next_contact_on": DATE_INPUT,
+            "note": forms.Textarea(attrs={"rows": 3}),
+            "minutes": forms.NumberInput(attrs={"min": 0, "max": 600}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact_date"].initial = timezone.localdate
+        self.fields["minutes"].help_text = "Care manager time for CoCM billing."
+        self.fields["reached"].help_text = "Untick for an outreach attempt that did not reach the patient."
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(Column("contact_date"), Column("contact_time"), Column("minutes")),
+            Row(Column("kind"), Column("with_whom"), Column("mode")),
+            "reached",
+            "interventions",
+            "note",
+            Row(Column("next_contact_on", css_class="col-md-4")),
+        )
+
+    def clean_contact_date(self):
+        day = self.cleaned_data["contact_date"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The contact date cannot be in the future.")
+        return day
+
+    def clean_minutes(self):
+        minutes = self.cleaned_data["minutes"]
+        if minutes is not None and minutes > 600:
+            raise forms.ValidationError("Enter at most 600 minutes for one contact.")
+        return minutes
+
+    def clean(self):
+        data = super().clean()
+        day, following = data.get("contact_date"), data.get("next_contact_on")
+        if day and following and following < day:
+            self.add_error("next_contact_on", "The next contact date must be on or after this contact.")
+        return data
+
+
+class SafetyAssessmentForm(forms.ModelForm):
+    actions = forms.MultipleChoiceField(
+        label="What was done", choices=SafetyAssessment.Action.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = SafetyAssessment
+        fields = ["assessed_at", "risk_level", "actions", "note"]
+        widgets = {
+            "assessed_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "note": forms.Textarea(attrs={"rows": 4}),
+        }
+        labels = {"note": "Assessment and plan", "assessed_at": "Assessed at"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assessed_at"].initial = lambda: timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean_assessed_at(self):
+        when = self.cleaned_data["assessed_at"]
+        if when > timezone.now():
+            raise forms.ValidationError("The assessment time cannot be in the future.")
+        return when
+
+
+class EnteredInErrorForm(forms.Form):
+    reason = forms.CharField(max_length=500, label="Why was this entered in error?")

@@ -1,0 +1,338 @@
+"""What happens in care: contacts, measurements and flags (clinical-rules 1, 2, 6, 7)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from accounts.scoping import in_users_clinics
+from patients.models import Episode
+from registry.scoring import INSTRUMENTS, MAX_ITEMS
+
+ITEM_FIELDS = [f"item_{n}" for n in range(1, MAX_ITEMS + 1)]
+
+
+class EpisodeChildQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return in_users_clinics(self, user, "episode__patient__clinic")
+
+    def valid(self):
+        """Rows that count: not marked entered in error."""
+        return self.filter(entered_in_error_at__isnull=True)
+
+
+class EnteredInError(models.Model):
+    """Clinical rows are never deleted by users: a mistake is marked, with who, when and why."""
+
+    entered_in_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    entered_in_error_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    entered_in_error_reason = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_entered_in_error(self) -> bool:
+        return self.entered_in_error_at is not None
+
+
+class Intervention(models.TextChoices):
+    BEHAVIORAL_ACTIVATION = "behavioral_activation", "Behavioral activation"
+    PROBLEM_SOLVING = "problem_solving", "Problem-solving treatment"
+    MOTIVATIONAL_INTERVIEWING = "motivational_interviewing", "Motivational interviewing"
+    PSYCHOEDUCATION = "psychoeducation", "Psychoeducation"
+    SAFETY_PLANNING = "safety_planning", "Safety planning"
+    MEDICATION_ADHERENCE = "medication_adherence", "Medication adherence support"
+    CARE_COORDINATION = "care_coordination", "Care coordination"
+
+
+class Contact(EnteredInError):
+    class Kind(models.TextChoices):
+        INITIAL_ASSESSMENT = "initial_assessment", "Initial assessment"
+        FOLLOW_UP = "follow_up", "Follow-up"
+        RELAPSE_PREVENTION = "relapse_prevention", "Relapse prevention"
+        OUTREACH = "outreach", "Outreach attempt"
+        OTHER = "other", "Other"
+
+    class WithWhom(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        FAMILY = "family", "Family member"
+        PCP = "pcp", "PCP"
+        CONSULTANT = "consultant", "Psychiatric consultant"
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        PHONE = "phone", "Phone"
+        VIDEO = "video", "Video"
+        SECURE_MESSAGE = "secure_message", "Secure message"
+        LETTER = "letter", "Letter"
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="contacts")
+    contact_date = models.DateField("Date")
+    contact_time = models.TimeField("Time", null=True, blank=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    with_whom = models.CharField("With whom", max_length=16, choices=WithWhom.choices, default=WithWhom.PATIENT)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    reached = models.BooleanField("Patient reached", default=True)
+    minutes = models.PositiveSmallIntegerField("Care manager minutes", default=0)
+    interventions = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+    next_contact_on = models.DateField("Next contact date", null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = EpisodeChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-contact_date", "-contact_time", "-pk"]
+        constraints = [
+            models.CheckConstraint(name="contact_minutes_range", condition=Q(minutes__lte=600)),
+            models.CheckConstraint(
+                name="contact_next_after_contact",
+                condition=Q(next_contact_on__isnull=True) | Q(next_contact_on__gte=F("contact_date")),
+            ),
+            models.CheckConstraint(
+                name="contact_kind_valid",
+                condition=Q(kind__in=["initial_assessment", "follow_up", "relapse_prevention", "outreach", "other"]),
+            ),
+            models.CheckConstraint(
+                name="contact_mode_valid",
+                condition=Q(mode__in=["in_person", "phone", "video", "secure_message", "letter"]),
+            ),
+            models.CheckConstraint(
+                name="contact_with_whom_valid", condition=Q(with_whom__in=["patient", "family", "pcp", "consultant"])
+            ),
+        ]
+        indexes = [models.Index(fields=["episode", "contact_date"], name="contact_episode_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.contact_date:%Y-%m-%d}"
+
+    @property
+    def is_completed(self) -> bool:
+        """A completed contact reached the patient (clinical-rules 5)."""
+        return self.reached and not self.is_entered_in_error
+
+    def intervention_labels(self) -> list[str]:
+        return [Intervention(code).label for code in self.interventions if code in Intervention.values]
+
+
+def _item_constraints() -> list[models.CheckConstraint]:
+    """Each instrument's answers in range, unused items empty, and total equal to their sum.
+
+    Generated from the instrument definitions so that the database and the scoring code can
+    never disagree about what a valid measurement is.
+    """
+    per_instrument = []
+    for instrument in INSTRUMENTS.values():
+        used = ITEM_FIELDS[: instrument.item_count]
+        unused = ITEM_FIELDS[instrument.item_count :]
+        answered = Q(total_only=False)
+        for name in used:
+            answered &= Q(**{f"{name}__gte": 0, f"{name}__lte": instrument.max_answer})
+        total = F(used[0])
+        for name in used[1:]:
+            total = total + F(name)
+        answered &= Q(total=total)
+        total_only = Q(total_only=True, **{f"{name}__isnull": True for name in used})
+        shape = Q(instrument=instrument.code, total__gte=0, total__lte=instrument.max_total)
+        shape &= Q(**{f"{name}__isnull": True for name in unused}) if unused else Q()
+        per_instrument.append(shape & (answered | total_only))
+    any_instrument = per_instrument[0]
+    for condition in per_instrument[1:]:
+        any_instrument |= condition
+    return [
+        models.CheckConstraint(name="measurement_items_valid_for_instrument", condition=any_instrument),
+        models.CheckConstraint(
+            name="measurement_difficulty_phq9_only",
+            condition=Q(difficulty__isnull=True) | Q(instrument="PHQ9", difficulty__gte=0, difficulty__lte=3),
+        ),
+    ]
+
+
+class Measurement(EnteredInError):
+    class Source(models.TextChoices):
+        CLINICIAN = "clinician", "Clinician administered"
+        SELF_REPORT = "self_report", "Patient self-report"
+        IMPORT = "import", "Imported"
+
+    INSTRUMENT_CHOICES = [(code, instrument.name) for code, instrument in INSTRUMENTS.items()]
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="measurements")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, null=True, blank=True, related_name="measurements"
+    )
+    instrument = models.CharField(max_length=8, choices=INSTRUMENT_CHOICES)
+    taken_on = models.DateField()
+    item_1 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_2 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_3 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_4 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_5 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_6 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_7 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_8 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_9 = models.PositiveSmallIntegerField(null=True, blank=True)
+    difficulty = models.PositiveSmallIntegerField(null=True, blank=True, help_text="PHQ-9's unscored question 10.")
+    total = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=24)
+    total_only = models.BooleanField(default=False, help_text="Legacy total without item answers (item 9 unknown).")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.CLINICIAN)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = EpisodeChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-taken_on", "-pk"]
+        constraints = _item_constraints()
+        indexes = [models.Index(fields=["episode", "instrument", "taken_on"], name="measurement_episode_instr_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_instrument_display()} {self.total} on {self.taken_on:%Y-%m-%d}"
+
+    @property
+    def answers(self) -> list[int | None]:
+        count = INSTRUMENTS[self.instrument].item_count
+        return [getattr(self, name) for name in ITEM_FIELDS[:count]]
+
+
+class Flag(models.Model):
+    """A reason to look at a patient now, with its life: raised, seen, resolved (clinical-rules 6)."""
+
+    class Kind(models.TextChoices):
+        SAFETY = "safety", "Safety"
+        NOT_IMPROVING = "not_improving", "Not improving"
+        NEW_PATIENT = "new_patient", "New patient"
+        FOLLOWUP_OVERDUE = "followup_overdue", "Follow-up overdue"
+        NO_FIRST_FOLLOWUP = "no_first_followup", "No first follow-up"
+        MEASUREMENT_OVERDUE = "measurement_overdue", "Measurement overdue"
+        NEEDS_DISCUSSION = "needs_discussion", "Needs discussion"
+
+    # Order of urgency on every list: safety first (clinical-rules 2 and 6).
+    PRIORITY = [
+        Kind.SAFETY,
+        Kind.NOT_IMPROVING,
+        Kind.NEW_PATIENT,
+        Kind.NEEDS_DISCUSSION,
+        Kind.FOLLOWUP_OVERDUE,
+        Kind.NO_FIRST_FOLLOWUP,
+        Kind.MEASUREMENT_OVERDUE,
+    ]
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="flags")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    reason = models.TextField(blank=True)
+    measurement = models.ForeignKey(Measurement, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    raised_at = models.DateTimeField()
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when a rule raised it.",
+    )
+    seen_at = models.DateTimeField(null=True, blank=True)
+    seen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when resolved because the rule no longer holds.",
+    )
+    resolution_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = EpisodeChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["episode", "kind"], condition=Q(resolved_at__isnull=True), name="flag_one_open_per_kind"
+            ),
+            models.CheckConstraint(
+                name="flag_kind_valid",
+                condition=Q(
+                    kind__in=[
+                        "safety",
+                        "not_improving",
+                        "new_patient",
+                        "followup_overdue",
+                        "no_first_followup",
+                        "measurement_overdue",
+                        "needs_discussion",
+                    ]
+                ),
+            ),
+            models.CheckConstraint(
+                name="flag_resolution_has_note",
+                condition=Q(resolved_at__isnull=True) | ~Q(resolution_note=""),
+            ),
+            models.CheckConstraint(
+                name="flag_safety_resolved_by_a_person",
+                condition=~Q(kind="safety") | Q(resolved_at__isnull=True) | Q(resolved_by__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["episode", "resolved_at"], name="flag_episode_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} flag"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    @property
+    def priority(self) -> int:
+        return self.PRIORITY.index(self.kind)
+
+
+class SafetyAssessment(models.Model):
+    """The documented assessment that closes a safety flag: who, when, what was found and done."""
+
+    class Risk(models.TextChoices):
+        LOW = "low", "Low"
+        MODERATE = "moderate", "Moderate"
+        HIGH = "high", "High"
+        IMMINENT = "imminent", "Imminent"
+
+    class Action(models.TextChoices):
+        SAFETY_PLAN = "safety_plan", "Safety plan made or reviewed"
+        CRISIS_RESOURCES = "crisis_resources", "Crisis resources given (988)"
+        MEANS_COUNSELING = "means_counseling", "Counseling on access to lethal means"
+        CONSULTANT_NOTIFIED = "consultant_notified", "Psychiatric consultant notified"
+        PCP_NOTIFIED = "pcp_notified", "PCP notified"
+        EMERGENCY = "emergency", "Emergency services / ED referral"
+        FOLLOW_UP_SCHEDULED = "follow_up_scheduled", "Close follow-up scheduled"
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="safety_assessments")
+    flag = models.OneToOneField(Flag, on_delete=models.PROTECT, related_name="safety_assessment")
+    assessed_at = models.DateTimeField()
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    risk_level = models.CharField(max_length=16, choices=Risk.choices)
+    actions = models.JSONField(default=list)
+    note = models.TextField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-assessed_at"]
+        constraints = [
+            models.CheckConstraint(name="safety_assessment_note_not_blank", condition=~Q(note="")),
+            models.CheckConstraint(
+                name="safety_assessment_risk_valid", condition=Q(risk_level__in=["low", "moderate", "high", "imminent"])
+            ),
+        ]
+
+    def action_labels(self) -> list[str]:
+        return [self.Action(code).label for code in self.actions if code in self.Action.values]

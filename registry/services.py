@@ -1,0 +1,275 @@
+"""Every write to contacts, measurements and flags goes through these functions.
+
+Each runs in one transaction, names its actor (`by`), keeps the episode's summary true, and
+raises the safety flag in the same transaction as the answer that calls for it. Views,
+imports and the admin call them, so each rule lives here once.
+"""
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from patients.models import Episode
+from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, SafetyAssessment
+from registry.scoring import INSTRUMENTS, SAFETY_ITEM, ScoringError, raises_safety_flag, score, score_total
+from registry.summaries import refresh_summary
+
+# How far before enrollment a score may lie and still count as the episode's baseline: the
+# screening that led to enrollment (clinical-rules 4).
+BASELINE_LOOKBACK_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A completed questionnaire as it arrives from a form, an import or an API."""
+
+    instrument: str
+    answers: list[int | None]
+    difficulty: int | None = None
+
+
+def _check_date_in_episode(episode: Episode, day: datetime.date, what: str, lookback_days: int = 0) -> None:
+    earliest = episode.enrolled_on - datetime.timedelta(days=lookback_days)
+    if day < earliest:
+        raise ValidationError(f"The {what} date is before this episode began ({earliest:%Y-%m-%d}).")
+    if episode.discharged_on and day > episode.discharged_on:
+        raise ValidationError(f"The {what} date is after this episode's discharge ({episode.discharged_on:%Y-%m-%d}).")
+    if day > timezone.localdate():
+        raise ValidationError(f"The {what} date is in the future.")
+
+
+def _save(instance, by) -> None:
+    instance._history_user = by
+    # Field checks (choices, lengths) here; the check constraints are the database's to enforce.
+    instance.full_clean(exclude=["recorded_by", "episode", "contact"], validate_constraints=False)
+    instance.save()
+
+
+@transaction.atomic
+def record_measurement(
+    *,
+    episode: Episode,
+    answers: Answers,
+    taken_on: datetime.date,
+    by,
+    source: str = Measurement.Source.CLINICIAN,
+) -> Measurement:
+    """A scored questionnaire; PHQ-9 item 9 >= 1 raises the safety flag in the same transaction."""
+    measurement = _create_measurement(episode=episode, answers=answers, taken_on=taken_on, by=by, source=source)
+    refresh_summary(episode)
+    return measurement
+
+
+def _create_measurement(
+    *,
+    episode: Episode,
+    answers: Answers,
+    taken_on: datetime.date,
+    by,
+    contact: Contact | None = None,
+    source: str = Measurement.Source.CLINICIAN,
+) -> Measurement:
+    if not episode.is_open:
+        raise ValidationError("This episode is discharged; enroll the patient again to record new scores.")
+    instrument = INSTRUMENTS.get(answers.instrument)
+    if instrument is None:
+        raise ValidationError(f"Unknown instrument {answers.instrument!r}.")
+    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=BASELINE_LOOKBACK_DAYS)
+    try:
+        result = score(instrument, answers.answers)
+    except ScoringError as exc:
+        raise ValidationError(str(exc)) from None
+    if answers.difficulty is not None and instrument.code != "PHQ9":
+        raise ValidationError("Only the PHQ-9 has the difficulty question.")
+    measurement = Measurement(
+        episode=episode,
+        contact=contact,
+        instrument=instrument.code,
+        taken_on=taken_on,
+        total=result.total,
+        band=result.band,
+        difficulty=answers.difficulty,
+        source=source,
+        recorded_by=by,
+        **dict(zip(ITEM_FIELDS, answers.answers)),
+    )
+    _save(measurement, by)
+    if raises_safety_flag(instrument, answers.answers):
+        raise_flag(
+            episode=episode,
+            kind=Flag.Kind.SAFETY,
+            by=by,
+            measurement=measurement,
+            reason=f"PHQ-9 item {SAFETY_ITEM} answered {answers.answers[SAFETY_ITEM - 1]} on {taken_on:%Y-%m-%d}.",
+        )
+    return measurement
+
+
+@transaction.atomic
+def record_total_only_measurement(
+    *, episode: Episode, instrument_code: str, total: int, taken_on: datetime.date, by
+) -> Measurement:
+    """A legacy total with no item answers, from imports only (clinical-rules 1)."""
+    instrument = INSTRUMENTS[instrument_code]
+    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=BASELINE_LOOKBACK_DAYS)
+    try:
+        result = score_total(instrument, total)
+    except ScoringError as exc:
+        raise ValidationError(str(exc)) from None
+    measurement = Measurement(
+        episode=episode,
+        instrument=instrument.code,
+        taken_on=taken_on,
+        total=result.total,
+        band=result.band,
+        total_only=True,
+        source=Measurement.Source.IMPORT,
+        recorded_by=by,
+    )
+    _save(measurement, by)
+    refresh_summary(episode)
+    return measurement
+
+
+@transaction.atomic
+def record_contact(
+    *,
+    episode: Episode,
+    by,
+    contact_date: datetime.date,
+    kind: str,
+    mode: str,
+    reached: bool = True,
+    with_whom: str = Contact.WithWhom.PATIENT,
+    contact_time: datetime.time | None = None,
+    minutes: int = 0,
+    interventions: Iterable[str] = (),
+    note: str = "",
+    next_contact_on: datetime.date | None = None,
+    scores: Iterable[Answers] = (),
+) -> Contact:
+    """A contact, and the scores taken at it, saved together or not at all."""
+    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    if not episode.is_open:
+        raise ValidationError("This episode is discharged; enroll the patient again to record new care.")
+    _check_date_in_episode(episode, contact_date, "contact")
+    scores = list(scores)
+    if scores and not reached:
+        raise ValidationError("Scores can only be recorded at a contact that reached the patient.")
+    contact = Contact(
+        episode=episode,
+        contact_date=contact_date,
+        contact_time=contact_time,
+        kind=kind,
+        mode=mode,
+        reached=reached,
+        with_whom=with_whom,
+        minutes=minutes,
+        interventions=list(interventions),
+        note=note,
+        next_contact_on=next_contact_on,
+        recorded_by=by,
+    )
+    _save(contact, by)
+    for answers in scores:
+        _create_measurement(episode=episode, answers=answers, taken_on=contact_date, by=by, contact=contact)
+    if contact.is_completed and contact.kind == Contact.Kind.INITIAL_ASSESSMENT:
+        _start_active_treatment(episode, on=contact_date, by=by)
+    refresh_summary(episode)
+    return contact
+
+
+def _start_active_treatment(episode: Episode, *, on: datetime.date, by) -> None:
+    """The initial assessment done, an enrolled episode moves to active treatment (clinical-rules 3)."""
+    if episode.status == Episode.Status.ENROLLED:
+        episode.status = Episode.Status.ACTIVE
+        episode.status_changed_on = on
+        episode._history_user = by
+        episode.save(update_fields=["status", "status_changed_on"])
+
+
+@transaction.atomic
+def mark_contact_entered_in_error(*, contact: Contact, by, reason: str) -> Contact:
+    if not reason.strip():
+        raise ValidationError("Say why this contact was entered in error.")
+    if contact.is_entered_in_error:
+        raise ValidationError("This contact is already marked entered in error.")
+    now = timezone.now()
+    contact.entered_in_error_at, contact.entered_in_error_by, contact.entered_in_error_reason = now, by, reason
+    contact._history_user = by
+    contact.save(update_fields=["entered_in_error_at", "entered_in_error_by", "entered_in_error_reason"])
+    for measurement in contact.measurements.valid():
+        _mark_measurement_in_error(measurement, by=by, reason=reason, at=now)
+    refresh_summary(contact.episode)
+    return contact
+
+
+@transaction.atomic
+def mark_measurement_entered_in_error(*, measurement: Measurement, by, reason: str) -> Measurement:
+    if not reason.strip():
+        raise ValidationError("Say why this score was entered in error.")
+    if measurement.is_entered_in_error:
+        raise ValidationError("This score is already marked entered in error.")
+    _mark_measurement_in_error(measurement, by=by, reason=reason, at=timezone.now())
+    refresh_summary(measurement.episode)
+    return measurement
+
+
+def _mark_measurement_in_error(measurement: Measurement, *, by, reason: str, at) -> None:
+    measurement.entered_in_error_at, measurement.entered_in_error_by = at, by
+    measurement.entered_in_error_reason = reason
+    measurement._history_user = by
+    measurement.save(update_fields=["entered_in_error_at", "entered_in_error_by", "entered_in_error_reason"])
+
+
+def raise_flag(*, episode: Episode, kind: str, by=None, reason: str = "", measurement: Measurement | None = None) -> Flag:
+    """Open a flag of this kind unless one is open already: raising twice raises nothing twice."""
+    existing = Flag.objects.filter(episode=episode, kind=kind, resolved_at__isnull=True).first()
+    if existing:
+        return existing
+    flag = Flag(episode=episode, kind=kind, raised_by=by, reason=reason, measurement=measurement, raised_at=timezone.now())
+    flag._history_user = by
+    try:
+        with transaction.atomic():
+            flag.save()
+    except IntegrityError:
+        # Someone raised the same flag between our read and our insert: theirs stands.
+        return Flag.objects.get(episode=episode, kind=kind, resolved_at__isnull=True)
+    return flag
+
+
+@transaction.atomic
+def resolve_safety_flag(
+    *, flag: Flag, by, risk_level: str, actions: Iterable[str], note: str, assessed_at: datetime.datetime
+) -> SafetyAssessment:
+    """Close a safety flag with the documented safety assessment that justifies it (clinical-rules 2)."""
+    flag = Flag.objects.select_for_update().get(pk=flag.pk)
+    if flag.kind != Flag.Kind.SAFETY:
+        raise ValidationError("Only a safety flag is closed with a safety assessment.")
+    if not flag.is_open:
+        raise ValidationError("This flag is already resolved.")
+    if not note.strip():
+        raise ValidationError("Document what was assessed and done.")
+    if by is None or not by.is_authenticated:
+        raise PermissionDenied("A safety flag is closed only by a person.")
+    assessment = SafetyAssessment(
+        episode=flag.episode,
+        flag=flag,
+        assessed_at=assessed_at,
+        assessed_by=by,
+        risk_level=risk_level,
+        actions=list(actions),
+        note=note,
+    )
+    assessment._history_user = by
+    assessment.full_clean(exclude=["episode", "flag", "assessed_by"])
+    assessment.save()
+    flag.resolved_at, flag.resolved_by = timezone.now(), by
+    flag.resolution_note = f"Safety assessment: {assessment.get_risk_level_display()} risk. {note}"
+    flag._history_user = by
+    flag.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
+    return assessment

@@ -1,0 +1,54 @@
+"""Keep each episode's registry summary (the columns on Episode) true to its rows.
+
+Called inside the transaction of every write to contacts and measurements, for one episode,
+and over a whole queryset after bulk loads. One UPDATE with correlated subqueries: the same
+set-based statement whether it touches one episode or a hundred thousand.
+"""
+
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from patients.models import Episode
+from registry.models import Contact, Measurement
+
+
+def _first(queryset: QuerySet, field: str) -> Subquery:
+    return Subquery(queryset.values(field)[:1])
+
+
+def _scores(instrument: str) -> dict:
+    taken = Measurement.objects.valid().filter(episode=OuterRef("pk"), instrument=instrument)
+    earliest = taken.order_by("taken_on", "pk")
+    latest = taken.order_by("-taken_on", "-pk")
+    prefix = instrument.lower()
+    return {
+        f"{prefix}_baseline": _first(earliest, "total"),
+        f"{prefix}_baseline_on": _first(earliest, "taken_on"),
+        f"{prefix}_latest": _first(latest, "total"),
+        f"{prefix}_latest_on": _first(latest, "taken_on"),
+    }
+
+
+def summary_expressions() -> dict:
+    completed = Contact.objects.valid().filter(episode=OuterRef("pk"), reached=True)
+    last = completed.order_by("-contact_date", F("contact_time").desc(nulls_last=True), "-pk")
+    first_assessment = completed.filter(kind=Contact.Kind.INITIAL_ASSESSMENT).order_by("contact_date", "pk")
+    count = completed.order_by().values("episode").annotate(n=Count("pk")).values("n")
+    return {
+        "initial_assessment_on": _first(first_assessment, "contact_date"),
+        "last_contact_on": _first(last, "contact_date"),
+        "next_contact_on": _first(last, "next_contact_on"),
+        "completed_contacts": Coalesce(Subquery(count), Value(0)),
+        **_scores("PHQ9"),
+        **_scores("GAD7"),
+    }
+
+
+def refresh_summaries(episodes: QuerySet[Episode]) -> int:
+    """Recompute the summary columns of these episodes; returns how many rows were updated."""
+    return episodes.update(**summary_expressions())
+
+
+def refresh_summary(episode: Episode) -> None:
+    refresh_summaries(Episode.objects.filter(pk=episode.pk))
+    episode.refresh_from_db(fields=list(summary_expressions()))

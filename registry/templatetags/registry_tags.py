@@ -1,0 +1,62 @@
+import datetime
+
+from django import template
+from django.utils.html import format_html
+
+from registry.models import Flag
+
+register = template.Library()
+
+FLAG_STYLES = {
+    Flag.Kind.SAFETY: "text-bg-danger",
+    Flag.Kind.NOT_IMPROVING: "text-bg-warning",
+    Flag.Kind.NEW_PATIENT: "text-bg-info",
+    Flag.Kind.NEEDS_DISCUSSION: "text-bg-primary",
+    Flag.Kind.FOLLOWUP_OVERDUE: "text-bg-secondary",
+    Flag.Kind.NO_FIRST_FOLLOWUP: "text-bg-secondary",
+    Flag.Kind.MEASUREMENT_OVERDUE: "text-bg-light border",
+}
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key: str, label: str, title: str = ""):
+    """A column header that sorts by this column, and toggles direction when already sorted by it."""
+    request, current = context["request"], context["sort"]
+    ascending_now = current == key
+    target = f"-{key}" if ascending_now else key
+    params = request.GET.copy()
+    params["sort"] = target
+    params.pop("page", None)
+    state = "ascending" if ascending_now else "descending" if current == f"-{key}" else "none"
+    arrow = {"ascending": " ▲", "descending": " ▼", "none": ""}[state]
+    return format_html(
+        '<th scope="col" aria-sort="{}" title="{}"><a class="sort-link" href="?{}">{}{}</a></th>',
+        state,
+        title or f"Sort by {label.lower()}",
+        params.urlencode(),
+        label,
+        arrow,
+    )
+
+
+@register.filter
+def flag_style(kind: str) -> str:
+    return FLAG_STYLES.get(kind, "text-bg-secondary")
+
+
+@register.filter
+def weeks_since(day: datetime.date | None, today: datetime.date) -> int | None:
+    """Whole weeks from day to today (clinical-rules 5: days // 7)."""
+    if day is None:
+        return None
+    return (today - day).days // 7
+
+
+@register.filter
+def signed_percent(value: int | None) -> str:
+    return "" if value is None else f"{value}%"
+
+
+@register.filter
+def sorted_flags(flags) -> list:
+    return sorted(flags, key=lambda flag: flag.priority)
