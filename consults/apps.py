@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class ConsultsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'consults'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "consults"

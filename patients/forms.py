@@ -43,7 +43,9 @@ class PatientForm(forms.ModelForm):
             Fieldset(
                 "Contact details",
                 Row(Column("phone"), Column("email")),
-                Row(Column("address_line", css_class="col-md-6"), Column("city"), Column("state"), Column("postal_code")),
+                Row(
+                    Column("address_line", css_class="col-md-6"), Column("city"), Column("state"), Column("postal_code")
+                ),
             ),
             Fieldset("Care team", Row(Column("care_manager"), Column("pcp"), Column("psychiatric_consultant"))),
         )
@@ -63,9 +65,7 @@ class PatientForm(forms.ModelForm):
 
 class EnrollForm(PatientForm):
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none())
-    enrolled_on = forms.DateField(
-        label="Enrollment (consent) date", widget=DATE_INPUT, initial=timezone.localdate
-    )
+    enrolled_on = forms.DateField(label="Enrollment (consent) date", widget=DATE_INPUT, initial=timezone.localdate)
 
     def __init__(self, *args, clinics, **kwargs):
         super().__init__(*args, clinics=clinics, **kwargs)
@@ -87,14 +87,14 @@ class EnrollForm(PatientForm):
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label="New status")
     on = forms.DateField(label="Date", widget=DATE_INPUT, initial=timezone.localdate)
-    discharge_reason = forms.ChoiceField(
-        choices=[("", "---------")] + Episode.DischargeReason.choices, required=False
-    )
+    discharge_reason = forms.ChoiceField(choices=[("", "---------")] + Episode.DischargeReason.choices, required=False)
     discharge_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args, episode: Episode, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [(s.value, s.label) for s in map(Episode.Status, episode.allowed_next_statuses())]
+        self.fields["status"].choices = [
+            (s.value, s.label) for s in map(Episode.Status, episode.allowed_next_statuses())
+        ]
         self.helper = FormHelper()
         self.helper.add_input(Submit("change", "Change status", css_class="btn-outline-primary"))
 

@@ -178,8 +178,7 @@ class Episode(models.Model):
             models.CheckConstraint(
                 name="episode_discharge_fields_with_status",
                 condition=(
-                    Q(status="discharged", discharged_on__isnull=False)
-                    & ~Q(discharge_reason="")
+                    Q(status="discharged", discharged_on__isnull=False) & ~Q(discharge_reason="")
                     | ~Q(status="discharged") & Q(discharged_on__isnull=True, discharge_reason="")
                 ),
             ),

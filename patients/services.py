@@ -44,7 +44,9 @@ def _save_patient(patient: Patient, by) -> None:
             patient.save()
     except IntegrityError:
         if Patient.objects.filter(clinic=patient.clinic, mrn=patient.mrn).exclude(pk=patient.pk).exists():
-            raise ValidationError({"mrn": f"MRN {patient.mrn} is already registered at {patient.clinic.name}."}) from None
+            raise ValidationError(
+                {"mrn": f"MRN {patient.mrn} is already registered at {patient.clinic.name}."}
+            ) from None
         raise
 
 
@@ -80,9 +82,8 @@ def start_episode(*, patient: Patient, enrolled_on: datetime.date, by) -> Episod
     if last and last.is_open:
         raise ValidationError("This patient already has an open episode of care.")
     if last and last.discharged_on and enrolled_on < last.discharged_on:
-        raise ValidationError(
-            {"enrolled_on": f"The new episode must begin on or after the last discharge ({last.discharged_on:%Y-%m-%d})."}
-        )
+        message = f"The new episode must begin on or after the last discharge ({last.discharged_on:%Y-%m-%d})."
+        raise ValidationError({"enrolled_on": message})
     episode = Episode(patient=patient, enrolled_on=enrolled_on, status_changed_on=enrolled_on)
     episode._history_user = by
     episode.save()
@@ -102,9 +103,8 @@ def change_status(
     """Move an episode along its lifecycle (clinical-rules 3); discharge needs a date and reason."""
     episode = Episode.objects.select_for_update().get(pk=episode.pk)
     if status not in episode.TRANSITIONS[Episode.Status(episode.status)]:
-        raise ValidationError(
-            {"status": f"An episode in {episode.get_status_display().lower()} cannot move to {Episode.Status(status).label.lower()}."}
-        )
+        current, wanted = episode.get_status_display().lower(), Episode.Status(status).label.lower()
+        raise ValidationError({"status": f"An episode in {current} cannot move to {wanted}."})
     if on < episode.enrolled_on:
         raise ValidationError({"on": "The date is before the enrollment date."})
     if on > timezone.localdate():

@@ -2,8 +2,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
@@ -54,7 +54,9 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = PatientForm(request.POST or None, instance=patient, clinics=clinics)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_patient(patient=patient, by=request.user, **{f: form.cleaned_data[f] for f in form.changed_data})
+            services.update_patient(
+                patient=patient, by=request.user, **{f: form.cleaned_data[f] for f in form.changed_data}
+            )
         except ValidationError as error:
             _apply_errors(form, error)
         else:
@@ -93,7 +95,9 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
             Prefetch("measurements", queryset=Measurement.objects.order_by("instrument"))
         )
     )
-    flags = list(episode.flags.select_related("raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by"))
+    flags = list(
+        episode.flags.select_related("raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by")
+    )
     writer = can_write_clinical(request.user) and episode.is_open
     today = timezone.localdate()
     return {
@@ -105,7 +109,10 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
         "can_write": writer,
         "can_resolve_safety": can_resolve_safety(request.user),
         "contact_form": ContactForm(auto_id="quick_%s") if writer else None,
-        "score_forms": [ItemAnswersForm(instrument=PHQ9, required=False), ItemAnswersForm(instrument=GAD7, required=False)]
+        "score_forms": [
+            ItemAnswersForm(instrument=PHQ9, required=False),
+            ItemAnswersForm(instrument=GAD7, required=False),
+        ]
         if writer
         else [],
         "status_form": StatusForm(episode=episode) if writer and episode.allowed_next_statuses() else None,
@@ -115,14 +122,18 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
 
 
 def _chart(instrument, episode: Episode, measurements: list[Measurement]):
-    scores = [(m.taken_on, m.total) for m in measurements if m.instrument == instrument.code and not m.is_entered_in_error]
+    scores = [
+        (m.taken_on, m.total) for m in measurements if m.instrument == instrument.code and not m.is_entered_in_error
+    ]
     return trajectory(instrument, scores, episode.enrolled_on)
 
 
 def _timeline(contacts: list[Contact], measurements: list[Measurement]) -> list[dict]:
     """Contacts with the scores taken at them, and scores taken on their own, newest first."""
     entries = [{"date": c.contact_date, "contact": c, "measurements": list(c.measurements.all())} for c in contacts]
-    entries += [{"date": m.taken_on, "contact": None, "measurements": [m]} for m in measurements if m.contact_id is None]
+    entries += [
+        {"date": m.taken_on, "contact": None, "measurements": [m]} for m in measurements if m.contact_id is None
+    ]
     return sorted(entries, key=lambda e: (e["date"], e["contact"] is not None), reverse=True)
 
 

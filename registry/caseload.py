@@ -41,7 +41,10 @@ def percent_change_sql(instrument: str):
     numerator = Cast((baseline - latest) * 200 + baseline, FloatField())
     denominator = Cast(baseline * 2, FloatField())
     return Case(
-        When(**{f"{instrument}_baseline__gt": 0, f"{instrument}_latest__isnull": False}, then=Cast(Floor(numerator / denominator), IntegerField())),
+        When(
+            **{f"{instrument}_baseline__gt": 0, f"{instrument}_latest__isnull": False},
+            then=Cast(Floor(numerator / denominator), IntegerField()),
+        ),
         default=None,
         output_field=IntegerField(),
     )
@@ -164,7 +167,11 @@ class CaseloadFilter:
 def _search_q(text: str) -> Q:
     query = Q()
     for word in text.split():
-        query &= Q(patient__mrn__iexact=word) | Q(patient__first_name__icontains=word) | Q(patient__last_name__icontains=word)
+        query &= (
+            Q(patient__mrn__iexact=word)
+            | Q(patient__first_name__icontains=word)
+            | Q(patient__last_name__icontains=word)
+        )
     return query
 
 

@@ -41,20 +41,136 @@ STAFF = [
     ("dana", "Dana", "Reyes", Role.CLINIC_ADMIN, ["north", "east"], None),
 ]
 
-FIRST_NAMES = (
-    "Ava Liam Olivia Noah Emma Elijah Sophia Mateo Isabella Lucas Mia Levi Amelia Ezra Harper Asher Evelyn "
-    "Leo Abigail Kai Ella Jack Camila Luca Luna Owen Gianna Wyatt Aria Julian Nora Hudson Chloe Grayson Layla "
-    "Ethan Riley Aiden Zoe Jayden Hannah Samuel Lily Carter Aaliyah Isaiah Maya Daniel Fatima Omar Ana Jose "
-    "Rosa Miguel Thu Hoa Wei Jin Yusuf Amara Kofi Ngozi Dmitri Irina"
-).split()
-LAST_NAMES = (
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez "
-    "Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez "
-    "Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker "
-    "Hall Rivera Campbell Mitchell Carter Roberts Tran Pham Kim Park Singh Patel Okafor Mensah Ivanova Novak"
-).split()
+FIRST_NAMES = [
+    "Ava",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Elijah",
+    "Sophia",
+    "Mateo",
+    "Isabella",
+    "Lucas",
+    "Mia",
+    "Levi",
+    "Amelia",
+    "Ezra",
+    "Harper",
+    "Asher",
+    "Evelyn",
+    "Leo",
+    "Abigail",
+    "Kai",
+    "Ella",
+    "Jack",
+    "Camila",
+    "Luca",
+    "Luna",
+    "Owen",
+    "Gianna",
+    "Wyatt",
+    "Aria",
+    "Julian",
+    "Nora",
+    "Hudson",
+    "Chloe",
+    "Grayson",
+    "Layla",
+    "Ethan",
+    "Riley",
+    "Aiden",
+    "Zoe",
+    "Jayden",
+    "Hannah",
+    "Samuel",
+    "Lily",
+    "Carter",
+    "Aaliyah",
+    "Isaiah",
+    "Maya",
+    "Daniel",
+    "Fatima",
+    "Omar",
+    "Ana",
+    "Jose",
+    "Rosa",
+    "Miguel",
+    "Thu",
+    "Hoa",
+    "Wei",
+    "Jin",
+    "Yusuf",
+    "Amara",
+    "Kofi",
+    "Ngozi",
+    "Dmitri",
+    "Irina",
+]
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Tran",
+    "Pham",
+    "Kim",
+    "Park",
+    "Singh",
+    "Patel",
+    "Okafor",
+    "Mensah",
+    "Ivanova",
+    "Novak",
+]
 LANGUAGES = ["English"] * 8 + ["Spanish", "Vietnamese"]
-STREETS = "Oak Maple Cedar Pine Elm Lake Hill Park River Main".split()
+STREETS = ["Oak", "Maple", "Cedar", "Pine", "Elm", "Lake", "Hill", "Park", "River", "Main"]
 PATTERNS = ["improve"] * 5 + ["stall"] * 3 + ["relapse"] * 2
 
 
@@ -113,7 +229,7 @@ def _trajectory(pattern: str, baseline: int, weeks: float, rng: random.Random) -
     else:  # relapse: better by week 10, then worse again
         value = baseline * (max(0.3, 1 - weeks / 10) if weeks < 12 else min(1.0, 0.3 + (weeks - 12) / 12))
         value += rng.uniform(-2, 2)
-    return int(round(min(max(value, 0), 27)))
+    return round(min(max(value, 0), 27))
 
 
 class DemoBuilder:
@@ -123,14 +239,16 @@ class DemoBuilder:
         self.rows = Rows()
         self.staff = {
             code: {
-                role: list(User.objects.filter(clinics=clinic, role=role).order_by("username"))
-                for role in Role.values
+                role: list(User.objects.filter(clinics=clinic, role=role).order_by("username")) for role in Role.values
             }
             for code, clinic in clinics.items()
         }
         self.clinics = clinics
         self.recorder = {code: members[Role.CARE_MANAGER][0] for code, members in self.staff.items()}
-        self.mrns = {code: set(Patient.objects.filter(clinic=clinic).values_list("mrn", flat=True)) for code, clinic in clinics.items()}
+        self.mrns = {
+            code: set(Patient.objects.filter(clinic=clinic).values_list("mrn", flat=True))
+            for code, clinic in clinics.items()
+        }
 
     def build(self, count: int) -> Rows:
         codes = list(self.clinics)
@@ -170,7 +288,9 @@ class DemoBuilder:
         patient_index = len(self.rows.patients) - 1
         if rng.random() < 0.06:  # came back: an earlier episode, discharged, then this one
             first_start = self.today - datetime.timedelta(days=rng.randrange(500, 900))
-            self._episode(patient_index, code, first_start, force_discharge_before=self.today - datetime.timedelta(days=200))
+            self._episode(
+                patient_index, code, first_start, force_discharge_before=self.today - datetime.timedelta(days=200)
+            )
             start = self.today - datetime.timedelta(days=rng.randrange(0, 150))
         else:
             start = self.today - datetime.timedelta(days=int(rng.triangular(0, 540, 60)))
@@ -195,9 +315,11 @@ class DemoBuilder:
         episode_index = len(self.rows.episodes) - 1
         recorder = self.recorder[code]
         if rng.random() < 0.3:  # the screening that led to enrollment
-            self._measurement(episode_index, None, PHQ9, baseline, start - datetime.timedelta(days=rng.randrange(1, 25)), recorder)
+            self._measurement(
+                episode_index, None, PHQ9, baseline, start - datetime.timedelta(days=rng.randrange(1, 25)), recorder
+            )
         assessed = start + datetime.timedelta(days=rng.randrange(0, 10))
-        if assessed > end or (self.today - start).days < 10 and rng.random() < 0.5:
+        if assessed > end or ((self.today - start).days < 10 and rng.random() < 0.5):
             self._finish(episode, discharge_on, improved=False)
             return
         day, number, latest = assessed, 0, baseline
@@ -239,7 +361,9 @@ class DemoBuilder:
             with_whom=Contact.WithWhom.PATIENT,
             mode=rng.choice(["phone", "phone", "in_person", "video"]) if reached else "phone",
             reached=reached,
-            minutes=(60 if kind == Contact.Kind.INITIAL_ASSESSMENT else rng.choice([15, 20, 25, 30, 45])) if reached else 5,
+            minutes=(60 if kind == Contact.Kind.INITIAL_ASSESSMENT else rng.choice([15, 20, 25, 30, 45]))
+            if reached
+            else 5,
             interventions=interventions,
             note="Synthetic demo note." if reached else "Left a voicemail.",
             next_contact_on=day + datetime.timedelta(days=14) if reached and rng.random() < 0.7 else None,
@@ -263,7 +387,7 @@ class DemoBuilder:
             total=result.total,
             band=result.band,
             recorded_by=recorder,
-            **dict(zip(ITEM_FIELDS, answers)),
+            **dict(zip(ITEM_FIELDS, answers, strict=False)),
         )
         measurement._episode_index, measurement._contact_index = episode_index, contact_index
         self.rows.measurements.append(measurement)
@@ -280,13 +404,22 @@ def _attach_safety_flags(rows: Rows, today: datetime.date) -> None:
             continue
         episode = rows.episodes[measurement._episode_index]
         raised = timezone.make_aware(datetime.datetime.combine(measurement.taken_on, datetime.time(12)))
-        flag = Flag(kind=Flag.Kind.SAFETY, raised_at=raised, raised_by=measurement.recorded_by, reason=f"PHQ-9 item 9 answered {measurement.item_9} on {measurement.taken_on:%Y-%m-%d}.")
+        flag = Flag(
+            kind=Flag.Kind.SAFETY,
+            raised_at=raised,
+            raised_by=measurement.recorded_by,
+            reason=f"PHQ-9 item 9 answered {measurement.item_9} on {measurement.taken_on:%Y-%m-%d}.",
+        )
         flag._episode_index, flag._measurement_index = measurement._episode_index, index
-        stays_open = episode.status != Episode.Status.DISCHARGED and latest_by_episode[measurement._episode_index] == index
+        stays_open = (
+            episode.status != Episode.Status.DISCHARGED and latest_by_episode[measurement._episode_index] == index
+        )
         if not stays_open:
             flag.resolved_at = raised + datetime.timedelta(hours=3)
             flag.resolved_by = measurement.recorded_by
-            flag.resolution_note = "Safety assessment: Low risk. Passive thoughts, no plan or intent; safety plan reviewed."
+            flag.resolution_note = (
+                "Safety assessment: Low risk. Passive thoughts, no plan or intent; safety plan reviewed."
+            )
             assessment = SafetyAssessment(
                 assessed_at=flag.resolved_at,
                 assessed_by=measurement.recorded_by,
@@ -300,7 +433,11 @@ def _attach_safety_flags(rows: Rows, today: datetime.date) -> None:
 
 def _save(rows: Rows, by: User) -> None:
     def insert(model_rows):
-        return bulk_create_with_history(model_rows, type(model_rows[0]), batch_size=2000, default_user=by) if model_rows else []
+        return (
+            bulk_create_with_history(model_rows, type(model_rows[0]), batch_size=2000, default_user=by)
+            if model_rows
+            else []
+        )
 
     insert(rows.patients)
     for episode in rows.episodes:

@@ -48,7 +48,9 @@ class ItemAnswersForm(forms.Form):
         return [self.cleaned_data.get(f"item_{n}") for n in range(1, self.instrument.item_count + 1)]
 
     def is_blank(self) -> bool:
-        return all(value in (None, "") for value in self.answer_values()) and self.cleaned_data.get("difficulty") is None
+        return (
+            all(value in (None, "") for value in self.answer_values()) and self.cleaned_data.get("difficulty") is None
+        )
 
     def clean(self):
         data = super().clean()

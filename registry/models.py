@@ -162,9 +162,7 @@ class Measurement(EnteredInError):
     INSTRUMENT_CHOICES = [(code, instrument.name) for code, instrument in INSTRUMENTS.items()]
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="measurements")
-    contact = models.ForeignKey(
-        Contact, on_delete=models.PROTECT, null=True, blank=True, related_name="measurements"
-    )
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, null=True, blank=True, related_name="measurements")
     instrument = models.CharField(max_length=8, choices=INSTRUMENT_CHOICES)
     taken_on = models.DateField()
     item_1 = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -333,6 +331,9 @@ class SafetyAssessment(models.Model):
                 name="safety_assessment_risk_valid", condition=Q(risk_level__in=["low", "moderate", "high", "imminent"])
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"Safety assessment {self.assessed_at:%Y-%m-%d %H:%M}"
 
     def action_labels(self) -> list[str]:
         return [self.Action(code).label for code in self.actions if code in self.Action.values]

@@ -95,7 +95,7 @@ def _create_measurement(
         difficulty=answers.difficulty,
         source=source,
         recorded_by=by,
-        **dict(zip(ITEM_FIELDS, answers.answers)),
+        **dict(zip(ITEM_FIELDS, answers.answers, strict=False)),
     )
     _save(measurement, by)
     if raises_safety_flag(instrument, answers.answers):
@@ -226,12 +226,16 @@ def _mark_measurement_in_error(measurement: Measurement, *, by, reason: str, at)
     measurement.save(update_fields=["entered_in_error_at", "entered_in_error_by", "entered_in_error_reason"])
 
 
-def raise_flag(*, episode: Episode, kind: str, by=None, reason: str = "", measurement: Measurement | None = None) -> Flag:
+def raise_flag(
+    *, episode: Episode, kind: str, by=None, reason: str = "", measurement: Measurement | None = None
+) -> Flag:
     """Open a flag of this kind unless one is open already: raising twice raises nothing twice."""
     existing = Flag.objects.filter(episode=episode, kind=kind, resolved_at__isnull=True).first()
     if existing:
         return existing
-    flag = Flag(episode=episode, kind=kind, raised_by=by, reason=reason, measurement=measurement, raised_at=timezone.now())
+    flag = Flag(
+        episode=episode, kind=kind, raised_by=by, reason=reason, measurement=measurement, raised_at=timezone.now()
+    )
     flag._history_user = by
     try:
         with transaction.atomic():

@@ -9,7 +9,5 @@ urlpatterns = [
     path("patients/<int:patient_pk>/scores/<str:instrument>/new/", views.record_measurement, name="record_measurement"),
     path("flags/<int:pk>/resolve/", views.resolve_flag, name="resolve_flag"),
     path("contacts/<int:pk>/entered-in-error/", views.contact_entered_in_error, name="contact_entered_in_error"),
-    path(
-        "scores/<int:pk>/entered-in-error/", views.measurement_entered_in_error, name="measurement_entered_in_error"
-    ),
+    path("scores/<int:pk>/entered-in-error/", views.measurement_entered_in_error, name="measurement_entered_in_error"),
 ]

@@ -3,10 +3,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
 from patients.access import get_patient_for_user
@@ -32,7 +31,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('registry:dashboard')}?{request.GET.urlencode()}")
     search_text = request.session.get(SEARCH_SESSION_KEY, "")
     form = CaseloadForm(request.GET, user=request.user)
-    choices = form.cleaned() 
+    choices = form.cleaned()
     today = timezone.localdate()
     caseload = scope_to_team(Episode.objects.visible_to(request.user).open(), request.user, choices["team"])
     rows = caseload_rows(
@@ -70,7 +69,10 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
     episode = _open_episode(patient)
     data = request.POST or None
     form = ContactForm(data)
-    score_forms = [ItemAnswersForm(data, instrument=PHQ9, required=False), ItemAnswersForm(data, instrument=GAD7, required=False)]
+    score_forms = [
+        ItemAnswersForm(data, instrument=PHQ9, required=False),
+        ItemAnswersForm(data, instrument=GAD7, required=False),
+    ]
     if request.method == "POST" and all([form.is_valid()] + [f.is_valid() for f in score_forms]):
         scores = [answers for answers in (f.answers() for f in score_forms) if answers]
         try:
@@ -102,11 +104,11 @@ def record_measurement(request: HttpRequest, patient_pk: int, instrument: str) -
         except ValidationError as error:
             _apply_errors(form, error)
         else:
-            messages.success(request, f"{measurement.get_instrument_display()} saved: {measurement.total} ({measurement.band}).")
+            messages.success(
+                request, f"{measurement.get_instrument_display()} saved: {measurement.total} ({measurement.band})."
+            )
             return redirect("patients:detail", pk=patient.pk)
-    return render(
-        request, "registry/record_measurement.html", {"patient": patient, "episode": episode, "form": form}
-    )
+    return render(request, "registry/record_measurement.html", {"patient": patient, "episode": episode, "form": form})
 
 
 def resolve_flag(request: HttpRequest, pk: int) -> HttpResponse:
@@ -140,11 +142,15 @@ def _mark_in_error(request: HttpRequest, item, service, what: str) -> HttpRespon
         else:
             messages.success(request, f"The {what} is marked entered in error; its history is kept.")
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "registry/entered_in_error.html", {"item": item, "patient": patient, "form": form, "what": what})
+    return render(
+        request, "registry/entered_in_error.html", {"item": item, "patient": patient, "form": form, "what": what}
+    )
 
 
 def contact_entered_in_error(request: HttpRequest, pk: int) -> HttpResponse:
-    return _mark_in_error(request, get_contact_for_user(request.user, pk), services.mark_contact_entered_in_error, "contact")
+    return _mark_in_error(
+        request, get_contact_for_user(request.user, pk), services.mark_contact_entered_in_error, "contact"
+    )
 
 
 def measurement_entered_in_error(request: HttpRequest, pk: int) -> HttpResponse:

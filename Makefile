@@ -1,0 +1,50 @@
+# CareReg: `make run` to try it, `make test` to check it. Everything else is a helper.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+
+.PHONY: run test check lint format browser serve bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+## make run: install, migrate, load the demo, print the logins, serve on 127.0.0.1:$(PORT).
+run: export DEBUG ?= true
+run: export CAREREG_HTTPS ?= false
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	PORT=$(PORT) scripts/serve.sh
+
+## make test: the whole suite (lint, migrations check, deploy check, pytest with browser tests).
+test: venv browser check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DATABASE_URL=sqlite:///:memory: DEBUG=false $(PY) manage.py makemigrations --check --dry-run
+	scripts/check_deploy.sh
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Browser tests drive Debian's chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+bench: venv
+	$(PY) scripts/bench_dashboard.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
