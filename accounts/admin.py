@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import Clinic, User
@@ -13,6 +16,25 @@ class ClinicScopedAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return in_users_clinics(super().get_queryset(request), request.user, self.clinic_path).distinct()
+
+    # simple_history's history pages look rows up in the history table, past get_queryset and
+    # has_change_permission: without these checks they show another clinic's records, and a
+    # POST to a past version saves it (a "revert") even where the admin is read-only.
+    def history_view(self, request, object_id, extra_context=None):
+        self._get_in_clinics_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        obj = self._get_in_clinics_or_404(request, object_id)
+        if request.method == "POST" and not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _get_in_clinics_or_404(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404("No such record in your clinics.")
+        return obj
 
 
 class ReadOnlyClinicalAdmin(ClinicScopedAdmin):

@@ -44,6 +44,9 @@ def ensure_staff(
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
     if fte is not None and role != Role.CARE_MANAGER:
         raise ValidationError("Only care managers have an FTE.")
+    # The same range as the user_fte_range constraint, said here so that a script gets a message, not a traceback.
+    if fte is not None and not Decimal("0") < fte <= Decimal("1.5"):
+        raise ValidationError(f"FTE must be more than 0 and at most 1.5, not {fte}.")
     if role == Role.CARE_MANAGER and fte is None:
         fte = Decimal("1.00")
     user, created = User.objects.get_or_create(username=username, defaults={"role": role})

@@ -22,6 +22,7 @@ class PatientForm(forms.ModelForm):
         model = Patient
         fields = DEMOGRAPHICS + CONTACT_DETAILS + CARE_TEAM
         widgets = {"birth_date": DATE_INPUT}
+        labels = {"birth_date": "Date of birth", "pcp": "PCP"}
 
     def __init__(self, *args, clinics, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,11 +13,11 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Clinic, Role, User
 from accounts.provisioning import ensure_clinic, ensure_staff
 from patients.models import Episode, Patient
+from registry.bulk import bulk_create_with_history
 from registry.models import ITEM_FIELDS, Contact, Flag, Intervention, Measurement, SafetyAssessment
 from registry.scoring import GAD7, PHQ9, score
 from registry.summaries import refresh_summaries
@@ -433,11 +433,7 @@ def _attach_safety_flags(rows: Rows, today: datetime.date) -> None:
 
 def _save(rows: Rows, by: User) -> None:
     def insert(model_rows):
-        return (
-            bulk_create_with_history(model_rows, type(model_rows[0]), batch_size=2000, default_user=by)
-            if model_rows
-            else []
-        )
+        return bulk_create_with_history(model_rows, by=by)
 
     insert(rows.patients)
     for episode in rows.episodes:

@@ -132,7 +132,8 @@ def _item_constraints() -> list[models.CheckConstraint]:
         unused = ITEM_FIELDS[instrument.item_count :]
         answered = Q(total_only=False)
         for name in used:
-            answered &= Q(**{f"{name}__gte": 0, f"{name}__lte": instrument.max_answer})
+            # IS NOT NULL too: a CHECK whose result is NULL passes, so a missing answer would slip by.
+            answered &= Q(**{f"{name}__isnull": False, f"{name}__gte": 0, f"{name}__lte": instrument.max_answer})
         total = F(used[0])
         for name in used[1:]:
             total = total + F(name)

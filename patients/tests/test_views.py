@@ -1,0 +1,527 @@
+"""The patient pages: enrollment, demographics, status and re-enrollment, through the test client."""
+
+import datetime
+
+import pytest
+from django.urls import URLPattern, reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from patients import services as patient_services
+from patients import urls as patient_urls
+from patients.models import Episode, Patient
+from registry import services as registry_services
+from registry import urls as registry_urls
+from registry.models import Contact, Flag, Measurement
+from tests.factories import UserFactory, record_contact, record_score
+
+pytestmark = pytest.mark.django_db
+
+
+def days_ago(days: int) -> datetime.date:
+    return timezone.localdate() - datetime.timedelta(days=days)
+
+
+def enroll(clinic, by, *, mrn="MRN-5001", enrolled_on=None, **fields) -> Patient:
+    fields = {
+        "first_name": "Maria",
+        "last_name": "Lopez",
+        "birth_date": datetime.date(1975, 3, 2),
+        "sex": "female",
+        **fields,
+    }
+    fields.setdefault("care_manager", by if by.role == Role.CARE_MANAGER else None)
+    return patient_services.enroll_patient(
+        clinic=clinic, enrolled_on=enrolled_on or days_ago(60), by=by, mrn=mrn, **fields
+    )
+
+
+def enroll_post(clinic, cm, **overrides) -> dict:
+    data = {
+        "clinic": clinic.pk,
+        "enrolled_on": days_ago(3).isoformat(),
+        "mrn": "MRN-1001",
+        "first_name": "Ana",
+        "last_name": "Reyes",
+        "birth_date": "1972-11-30",
+        "sex": "female",
+        "preferred_language": "Spanish",
+        "phone": "555-0100",
+        "email": "",
+        "address_line": "",
+        "city": "",
+        "state": "",
+        "postal_code": "",
+        "care_manager": cm.pk,
+        "pcp": "",
+        "psychiatric_consultant": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def edit_post(patient: Patient, **overrides) -> dict:
+    data = {
+        "mrn": patient.mrn,
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "birth_date": patient.birth_date.isoformat(),
+        "sex": patient.sex,
+        "preferred_language": patient.preferred_language,
+        "phone": patient.phone,
+        "email": patient.email,
+        "address_line": patient.address_line,
+        "city": patient.city,
+        "state": patient.state,
+        "postal_code": patient.postal_code,
+        "care_manager": patient.care_manager_id or "",
+        "pcp": patient.pcp_id or "",
+        "psychiatric_consultant": patient.psychiatric_consultant_id or "",
+    }
+    data.update(overrides)
+    return data
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+@pytest.fixture
+def pcp(clinic):
+    return UserFactory(username="pcp", role=Role.MEDICAL_PROVIDER, clinics=[clinic])
+
+
+@pytest.fixture
+def patient(clinic, care_manager):
+    return enroll(clinic, care_manager)
+
+
+# --- Login -------------------------------------------------------------------------------
+
+
+def _app_url_patterns() -> dict[str, URLPattern]:
+    return {f"{module.app_name}:{p.name}": p for module in (patient_urls, registry_urls) for p in module.urlpatterns}
+
+
+def _kwargs_for(name: str, patient, episode, contact, measurement, flag) -> dict:
+    """Real objects for every app URL; a URL added later fails here until it is given one."""
+    return {
+        "registry:dashboard": {},
+        "patients:enroll": {},
+        "patients:detail": {"pk": patient.pk},
+        "patients:episode": {"pk": patient.pk, "episode_pk": episode.pk},
+        "patients:edit": {"pk": patient.pk},
+        "patients:change_status": {"pk": patient.pk},
+        "patients:reenroll": {"pk": patient.pk},
+        "registry:record_contact": {"patient_pk": patient.pk},
+        "registry:record_measurement": {"patient_pk": patient.pk, "instrument": "PHQ9"},
+        "registry:resolve_flag": {"pk": flag.pk},
+        "registry:contact_entered_in_error": {"pk": contact.pk},
+        "registry:measurement_entered_in_error": {"pk": measurement.pk},
+    }[name]
+
+
+@pytest.mark.parametrize("name", list(_app_url_patterns()))
+def test_anonymous_request_for_any_page_redirects_to_login(client, care_manager, patient, name):
+    episode = patient.episodes.get()
+    contact = record_contact(episode, days_ago(10), care_manager, kind="initial_assessment")
+    measurement = record_score(episode, "PHQ9", 12, days_ago(10), care_manager, item9=1)
+    flag = Flag.objects.get(episode=episode, kind=Flag.Kind.SAFETY)
+    url = reverse(name, kwargs=_kwargs_for(name, patient, episode, contact, measurement, flag))
+
+    for method in (client.get, client.post):
+        response = method(url)
+
+        assert response.status_code == 302, f"{method.__name__.upper()} {url}"
+        assert response["Location"] == f"/login/?next={url}"
+    assert Contact.objects.count() == 1
+    assert Measurement.objects.count() == 1
+
+
+# --- Enrollment ------------------------------------------------------------------------
+
+
+def test_enroll_page_shows_the_form(cm_client):
+    response = cm_client.get(reverse("patients:enroll"))
+
+    assert response.status_code == 200
+    assert b"Enroll patient" in response.content
+    assert 'name="mrn"' in response.content.decode()
+
+
+def test_valid_enrollment_creates_patient_and_episode_and_opens_the_patient(cm_client, clinic, care_manager):
+    response = cm_client.post(reverse("patients:enroll"), enroll_post(clinic, care_manager))
+
+    patient = Patient.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:detail", args=[patient.pk])
+    assert (patient.clinic, patient.mrn, patient.last_name, patient.care_manager) == (
+        clinic,
+        "MRN-1001",
+        "Reyes",
+        care_manager,
+    )
+    episode = patient.episodes.get()
+    assert episode.status == Episode.Status.ENROLLED
+    assert episode.enrolled_on == days_ago(3)
+    assert patient.history.get().history_user == care_manager
+
+
+@pytest.mark.parametrize("field", ["mrn", "first_name", "last_name", "birth_date", "sex", "enrolled_on"])
+def test_enrollment_with_a_required_field_missing_shows_the_error_and_saves_nothing(
+    cm_client, clinic, care_manager, field
+):
+    response = cm_client.post(reverse("patients:enroll"), enroll_post(clinic, care_manager, **{field: ""}))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == ["This field is required."]
+    assert "This field is required." in response.content.decode()
+    assert not Patient.objects.exists()
+    assert not Episode.objects.exists()
+
+
+def test_enrollment_with_a_birth_date_in_the_future_is_refused(cm_client, clinic, care_manager):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+
+    response = cm_client.post(
+        reverse("patients:enroll"), enroll_post(clinic, care_manager, birth_date=tomorrow.isoformat())
+    )
+
+    assert response.status_code == 200
+    assert "The date of birth cannot be in the future." in response.content.decode()
+    assert not Patient.objects.exists()
+    assert not Episode.objects.exists()
+
+
+def test_enrollment_with_a_future_consent_date_is_refused(cm_client, clinic, care_manager):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+
+    response = cm_client.post(
+        reverse("patients:enroll"), enroll_post(clinic, care_manager, enrolled_on=tomorrow.isoformat())
+    )
+
+    assert response.status_code == 200
+    assert "The enrollment date cannot be in the future." in response.content.decode()
+    assert not Patient.objects.exists()
+
+
+def test_enrollment_with_an_mrn_already_in_the_clinic_is_refused(cm_client, clinic, care_manager):
+    existing = enroll(clinic, care_manager, mrn="MRN-1001")
+
+    response = cm_client.post(reverse("patients:enroll"), enroll_post(clinic, care_manager, mrn="MRN-1001"))
+
+    assert response.status_code == 200
+    assert "MRN MRN-1001 is already registered at North Clinic" in response.content.decode()
+    assert list(Patient.objects.all()) == [existing]
+    assert Episode.objects.count() == 1
+
+
+def test_the_same_mrn_may_be_enrolled_in_another_clinic(client, clinic, other_clinic, care_manager):
+    enroll(clinic, care_manager, mrn="MRN-1001")
+    south_cm = UserFactory(username="south-cm", clinics=[other_clinic])
+    client.force_login(south_cm)
+
+    response = client.post(reverse("patients:enroll"), enroll_post(other_clinic, south_cm, mrn="MRN-1001"))
+
+    assert response.status_code == 302
+    assert Patient.objects.filter(mrn="MRN-1001").count() == 2
+
+
+def test_enrollment_with_a_care_manager_of_another_clinic_is_refused(cm_client, clinic, other_clinic, care_manager):
+    south_cm = UserFactory(username="south-cm", clinics=[other_clinic])
+
+    response = cm_client.post(reverse("patients:enroll"), enroll_post(clinic, care_manager, care_manager=south_cm.pk))
+
+    assert response.status_code == 200
+    assert "care_manager" in response.context["form"].errors
+    assert "Select a valid choice" in response.content.decode()
+    assert not Patient.objects.exists()
+    assert not Episode.objects.exists()
+
+
+def test_a_two_clinic_admin_cannot_give_a_patient_a_care_manager_from_the_other_clinic(client, clinic, other_clinic):
+    admin = UserFactory(username="admin2", role=Role.CLINIC_ADMIN, clinics=[clinic, other_clinic])
+    south_cm = UserFactory(username="south-cm", first_name="Sam", last_name="South", clinics=[other_clinic])
+    client.force_login(admin)
+
+    response = client.post(reverse("patients:enroll"), enroll_post(clinic, south_cm))
+
+    assert response.status_code == 200
+    assert "Sam South does not work at North Clinic." in response.content.decode()
+    assert not Patient.objects.exists()
+    assert not Episode.objects.exists()
+
+
+# --- Editing -----------------------------------------------------------------------------
+
+
+def test_edit_page_shows_the_patient(cm_client, patient):
+    response = cm_client.get(reverse("patients:edit", args=[patient.pk]))
+
+    assert response.status_code == 200
+    assert 'value="MRN-5001"' in response.content.decode()
+
+
+def test_edit_saves_the_change_and_keeps_the_previous_version_with_its_author(cm_client, patient, care_manager):
+    response = cm_client.post(reverse("patients:edit", args=[patient.pk]), edit_post(patient, phone="555-0199"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:detail", args=[patient.pk])
+    patient.refresh_from_db()
+    assert patient.phone == "555-0199"
+    latest, original = patient.history.order_by("-history_date", "-history_id")[:2]
+    assert latest.phone == "555-0199"
+    assert latest.history_type == "~"
+    assert latest.history_user == care_manager
+    assert original.phone == ""
+
+
+def test_edit_with_a_future_birth_date_changes_nothing(cm_client, patient):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+
+    response = cm_client.post(
+        reverse("patients:edit", args=[patient.pk]), edit_post(patient, birth_date=tomorrow.isoformat())
+    )
+
+    assert response.status_code == 200
+    assert "The date of birth cannot be in the future." in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.birth_date == datetime.date(1975, 3, 2)
+    assert patient.history.count() == 1
+
+
+def test_edit_to_an_mrn_taken_in_the_clinic_changes_nothing(cm_client, clinic, care_manager, patient):
+    enroll(clinic, care_manager, mrn="MRN-7777")
+
+    response = cm_client.post(reverse("patients:edit", args=[patient.pk]), edit_post(patient, mrn="MRN-7777"))
+
+    assert response.status_code == 200
+    assert "MRN MRN-7777 is already registered at North Clinic" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.mrn == "MRN-5001"
+
+
+# --- Status ------------------------------------------------------------------------------
+
+
+def test_status_change_along_the_lifecycle_is_saved_with_its_author(cm_client, patient, care_manager):
+    episode = patient.episodes.get()
+
+    response = cm_client.post(
+        reverse("patients:change_status", args=[patient.pk]),
+        {"status": "active", "on": days_ago(1).isoformat()},
+        follow=True,
+    )
+
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.ACTIVE
+    assert episode.status_changed_on == days_ago(1)
+    assert episode.history.order_by("-history_date", "-history_id").first().history_user == care_manager
+    assert "Status changed to active treatment." in messages_of(response)
+
+
+def test_status_change_the_lifecycle_does_not_allow_is_refused_with_a_message(cm_client, patient):
+    episode = patient.episodes.get()
+
+    response = cm_client.post(
+        reverse("patients:change_status", args=[patient.pk]),
+        {"status": "relapse_prevention", "on": days_ago(1).isoformat()},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(reverse("patients:detail", args=[patient.pk]), 302)]
+    assert any("not one of the available choices" in m for m in messages_of(response))
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.ENROLLED
+    assert episode.history.count() == 1
+
+
+def test_discharge_without_a_reason_is_refused_with_a_message(cm_client, patient):
+    episode = patient.episodes.get()
+
+    response = cm_client.post(
+        reverse("patients:change_status", args=[patient.pk]),
+        {"status": "discharged", "on": days_ago(1).isoformat(), "discharge_reason": ""},
+        follow=True,
+    )
+
+    assert "Give the reason for discharge." in messages_of(response)
+    assert "Give the reason for discharge." in response.content.decode()
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.ENROLLED
+    assert episode.discharged_on is None
+
+
+def test_discharge_with_a_reason_closes_the_episode(cm_client, patient):
+    episode = patient.episodes.get()
+
+    cm_client.post(
+        reverse("patients:change_status", args=[patient.pk]),
+        {"status": "discharged", "on": days_ago(1).isoformat(), "discharge_reason": "moved", "discharge_note": "Away"},
+    )
+
+    episode.refresh_from_db()
+    assert (episode.status, episode.discharged_on, episode.discharge_reason) == ("discharged", days_ago(1), "moved")
+
+
+def test_status_date_before_enrollment_is_refused(cm_client, patient):
+    response = cm_client.post(
+        reverse("patients:change_status", args=[patient.pk]),
+        {"status": "active", "on": days_ago(100).isoformat()},
+        follow=True,
+    )
+
+    assert "The date is before the enrollment date." in messages_of(response)
+    assert patient.episodes.get().status == Episode.Status.ENROLLED
+
+
+# --- Enrolling again ---------------------------------------------------------------------
+
+
+def test_enrolling_again_after_discharge_starts_a_new_open_episode(cm_client, patient, care_manager):
+    first = patient.episodes.get()
+    patient_services.change_status(
+        episode=first, status="discharged", on=days_ago(20), by=care_manager, discharge_reason="declined"
+    )
+
+    response = cm_client.post(
+        reverse("patients:reenroll", args=[patient.pk]), {"enrolled_on": days_ago(2).isoformat()}, follow=True
+    )
+
+    assert "A new episode of care has begun." in messages_of(response)
+    second = patient.episodes.exclude(pk=first.pk).get()
+    assert (second.status, second.enrolled_on) == (Episode.Status.ENROLLED, days_ago(2))
+    first.refresh_from_db()
+    assert first.status == Episode.Status.DISCHARGED
+    assert response.context["episode"] == second
+    assert [e.pk for e in response.context["episodes"]] == [second.pk, first.pk]
+
+
+def test_enrolling_again_before_the_last_discharge_is_refused(cm_client, patient, care_manager):
+    first = patient.episodes.get()
+    patient_services.change_status(
+        episode=first, status="discharged", on=days_ago(20), by=care_manager, discharge_reason="declined"
+    )
+
+    response = cm_client.post(
+        reverse("patients:reenroll", args=[patient.pk]), {"enrolled_on": days_ago(30).isoformat()}, follow=True
+    )
+
+    assert any("on or after the last discharge" in m for m in messages_of(response))
+    assert patient.episodes.count() == 1
+
+
+def test_enrolling_again_while_an_episode_is_open_is_refused(cm_client, patient):
+    response = cm_client.post(
+        reverse("patients:reenroll", args=[patient.pk]), {"enrolled_on": days_ago(1).isoformat()}, follow=True
+    )
+
+    assert "This patient already has an open episode of care." in messages_of(response)
+    assert patient.episodes.count() == 1
+
+
+def test_an_earlier_episode_is_shown_at_its_own_address(cm_client, patient, care_manager):
+    first = patient.episodes.get()
+    patient_services.change_status(
+        episode=first, status="discharged", on=days_ago(20), by=care_manager, discharge_reason="declined"
+    )
+    patient_services.start_episode(patient=patient, enrolled_on=days_ago(5), by=care_manager)
+
+    response = cm_client.get(reverse("patients:episode", args=[patient.pk, first.pk]))
+
+    assert response.status_code == 200
+    assert response.context["episode"] == first
+    assert 'data-episode-status="discharged"' in response.content.decode()
+
+
+# --- Patient page and roles --------------------------------------------------------------
+
+
+def test_patient_page_shows_demographics_episode_and_scores(cm_client, patient, care_manager):
+    episode = patient.episodes.get()
+    record_contact(episode, days_ago(30), care_manager, kind="initial_assessment", minutes=40)
+    record_score(episode, "PHQ9", 18, days_ago(30), care_manager)
+    record_score(episode, "PHQ9", 9, days_ago(2), care_manager)
+
+    response = cm_client.get(reverse("patients:detail", args=[patient.pk]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Lopez, Maria" in html
+    assert "MRN MRN-5001" in html
+    assert 'data-episode-status="active"' in html
+    assert '18 → <strong data-latest="PHQ9">9</strong> (50%)' in html
+
+
+def test_pcp_can_read_the_patient_page_without_write_controls(client, pcp, patient):
+    client.force_login(pcp)
+
+    response = client.get(reverse("patients:detail", args=[patient.pk]))
+
+    assert response.status_code == 200
+    assert response.context["can_write"] is False
+    assert response.context["contact_form"] is None
+    assert reverse("patients:edit", args=[patient.pk]) not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name, method",
+    [
+        ("patients:enroll", "get"),
+        ("patients:enroll", "post"),
+        ("patients:edit", "get"),
+        ("patients:edit", "post"),
+        ("patients:change_status", "post"),
+        ("patients:reenroll", "post"),
+        ("registry:record_contact", "get"),
+        ("registry:record_contact", "post"),
+        ("registry:record_measurement", "get"),
+        ("registry:record_measurement", "post"),
+    ],
+)
+def test_pcp_is_forbidden_to_enroll_edit_or_record(client, clinic, pcp, patient, name, method):
+    client.force_login(pcp)
+    kwargs = {
+        "patients:enroll": {},
+        "registry:record_contact": {"patient_pk": patient.pk},
+        "registry:record_measurement": {"patient_pk": patient.pk, "instrument": "PHQ9"},
+    }.get(name, {"pk": patient.pk})
+    data = {**enroll_post(clinic, pcp, care_manager=""), "status": "active", "on": days_ago(1).isoformat()}
+
+    response = getattr(client, method)(reverse(name, kwargs=kwargs), data)
+
+    assert response.status_code == 403
+    assert Patient.objects.count() == 1
+    assert patient.episodes.get().status == Episode.Status.ENROLLED
+    assert not Contact.objects.exists()
+    assert not Measurement.objects.exists()
+
+
+def test_pcp_is_forbidden_to_mark_a_contact_entered_in_error(client, pcp, patient, care_manager):
+    contact = record_contact(patient.episodes.get(), days_ago(3), care_manager)
+    client.force_login(pcp)
+
+    response = client.post(reverse("registry:contact_entered_in_error", args=[contact.pk]), {"reason": "x"})
+
+    assert response.status_code == 403
+    contact.refresh_from_db()
+    assert not contact.is_entered_in_error
+
+
+def test_discharged_patient_page_offers_enrolling_again_not_recording(cm_client, patient, care_manager):
+    registry_services.record_contact(
+        episode=patient.episodes.get(),
+        by=care_manager,
+        contact_date=days_ago(40),
+        kind="initial_assessment",
+        mode="phone",
+    )
+    patient_services.change_status(
+        episode=patient.episodes.get(), status="discharged", on=days_ago(1), by=care_manager, discharge_reason="moved"
+    )
+
+    response = cm_client.get(reverse("patients:detail", args=[patient.pk]))
+
+    assert response.context["reenroll_form"] is not None
+    assert response.context["contact_form"] is None
+    assert response.context["status_form"] is None
