@@ -65,8 +65,21 @@ class ClinicAdmin(SimpleHistoryAdmin):
 class StaffAdmin(UserAdmin, ClinicScopedAdmin):
     clinic_path = "clinics"
     list_display = ["username", "first_name", "last_name", "role", "fte", "is_active", "is_staff"]
-    list_filter = ["role", "clinics", "is_active", "is_staff"]
+    list_filter = ["role", ("clinics", admin.RelatedOnlyFieldListFilter), "is_active", "is_staff"]
     search_fields = ["username", "first_name", "last_name", "email"]
     fieldsets = UserAdmin.fieldsets + (("CareReg", {"fields": ["role", "fte", "clinics"]}),)
     add_fieldsets = UserAdmin.add_fieldsets + (("CareReg", {"fields": ["role", "fte", "clinics"]}),)
     filter_horizontal = ["clinics", "groups", "user_permissions"]
+
+    # Only a superuser grants privileges or clinics beyond their own: a staff clinic admin
+    # cannot make anyone (themselves included) a superuser or move them into another clinic.
+    PRIVILEGE_FIELDS = ["is_superuser", "is_staff", "groups", "user_permissions"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else fields + self.PRIVILEGE_FIELDS
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "clinics" and not request.user.is_superuser:
+            kwargs["queryset"] = request.user.clinics.all()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)

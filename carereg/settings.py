@@ -8,17 +8,15 @@ deployment is plain HTTP on purpose (local testing only).
 
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
 from carereg.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=False)
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else None)
-if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+# Without SECRET_KEY, management commands (migrations, checks) still run on a development
+# key; serving with DEBUG off refuses it (carereg/wsgi.py), and check --deploy flags it.
+INSECURE_DEV_SECRET = "django-insecure-dev-only-key-never-used-in-production-0123456789abcdefghij"
+SECRET_KEY = env_str("SECRET_KEY", INSECURE_DEV_SECRET)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -113,16 +111,17 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Security: on by default whenever DEBUG is off -------------------------------------
 HTTPS = env_bool("CAREREG_HTTPS", default=not DEBUG)
+_hsts_seconds = env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if HTTPS else 0
+SECURE_HSTS_SECONDS = _hsts_seconds if HTTPS else 0
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -1,14 +1,33 @@
+from django import forms
 from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
+from django.core.exceptions import ValidationError
 
 from accounts.admin import ClinicScopedAdmin, ReadOnlyClinicalAdmin
+from patients.forms import CARE_TEAM, CONTACT_DETAILS, DEMOGRAPHICS
 from patients.models import Episode, Patient
 from patients.services import check_care_team
 
 
+class PatientAdminForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = DEMOGRAPHICS + CONTACT_DETAILS + CARE_TEAM
+
+    def clean(self):
+        data = super().clean()
+        try:
+            check_care_team(self.instance.clinic, data)
+        except ValidationError as error:
+            self.add_error(None, error)
+        return data
+
+
 @admin.register(Patient)
 class PatientAdmin(ClinicScopedAdmin):
+    form = PatientAdminForm
     list_display = ["mrn", "last_name", "first_name", "birth_date", "clinic", "care_manager"]
-    list_filter = ["clinic", "sex", "care_manager"]
+    list_filter = [("clinic", RelatedOnly), "sex", ("care_manager", RelatedOnly)]
     search_fields = ["mrn", "last_name", "first_name"]
     list_select_related = ["clinic", "care_manager"]
     autocomplete_fields = []
@@ -21,16 +40,12 @@ class PatientAdmin(ClinicScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        check_care_team(obj.clinic, {f: getattr(obj, f) for f in ("care_manager", "pcp", "psychiatric_consultant")})
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(Episode)
 class EpisodeAdmin(ReadOnlyClinicalAdmin):
     clinic_path = "patient__clinic"
     list_display = ["patient", "status", "enrolled_on", "discharged_on", "phq9_baseline", "phq9_latest"]
-    list_filter = ["status", "discharge_reason", "patient__clinic"]
+    list_filter = ["status", "discharge_reason", ("patient__clinic", RelatedOnly)]
     search_fields = ["patient__mrn", "patient__last_name"]
     list_select_related = ["patient"]
     date_hierarchy = "enrolled_on"

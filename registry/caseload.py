@@ -87,6 +87,10 @@ def with_registry_columns(episodes: QuerySet[Episode], today: datetime.date) -> 
         gad7_change=percent_change_sql("gad7"),
         minutes_this_month=_minutes_between(*month_bounds(today)),
         top_flag_rank=_flag_rank(),
+        status_rank=Case(
+            *[When(status=status, then=Value(rank)) for rank, status in enumerate(Episode.Status)],
+            output_field=IntegerField(),
+        ),
     )
 
 
@@ -95,7 +99,7 @@ SORTS = {
     "flags": ["top_flag_rank"],
     "mrn": ["patient__mrn"],
     "name": ["patient__last_name", "patient__first_name"],
-    "status": ["status"],
+    "status": ["status_rank"],  # lifecycle order, not alphabetical
     "enrolled": ["enrolled_on"],
     "initial_assessment": ["initial_assessment"],
     "last_contact": ["last_contact_on"],

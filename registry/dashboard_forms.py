@@ -31,6 +31,8 @@ class CaseloadForm(forms.Form):
         self.fields["team"].choices = (
             mine + [("all", "All care managers")] + [(str(cm.pk), f"{cm}'s caseload") for cm in care_managers]
         )
+        for name in ("team", "status", "flag"):
+            self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
 
     def default_team(self) -> str:
         return "mine" if self.user.role in MY_PATIENTS_FIELD else "all"

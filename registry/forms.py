@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from patients.forms import DATE_INPUT
-from registry.models import Contact, Intervention, SafetyAssessment
+from registry.models import MAX_CONTACT_MINUTES, Contact, Intervention, SafetyAssessment
 from registry.scoring import PHQ9, PHQ9_DIFFICULTY_ANSWERS, PHQ9_DIFFICULTY_QUESTION, Instrument
 from registry.services import Answers
 
@@ -99,7 +99,7 @@ class ContactForm(forms.ModelForm):
             "contact_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "next_contact_on": DATE_INPUT,
             "note": forms.Textarea(attrs={"rows": 3}),
-            "minutes": forms.NumberInput(attrs={"min": 0, "max": 600}),
+            "minutes": forms.NumberInput(attrs={"min": 0, "max": MAX_CONTACT_MINUTES}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -123,19 +123,6 @@ class ContactForm(forms.ModelForm):
         if day > timezone.localdate():
             raise forms.ValidationError("The contact date cannot be in the future.")
         return day
-
-    def clean_minutes(self):
-        minutes = self.cleaned_data["minutes"]
-        if minutes is not None and minutes > 600:
-            raise forms.ValidationError("Enter at most 600 minutes for one contact.")
-        return minutes
-
-    def clean(self):
-        data = super().clean()
-        day, following = data.get("contact_date"), data.get("next_contact_on")
-        if day and following and following < day:
-            self.add_error("next_contact_on", "The next contact date must be on or after this contact.")
-        return data
 
 
 class SafetyAssessmentForm(forms.ModelForm):

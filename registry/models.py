@@ -1,6 +1,8 @@
 """What happens in care: contacts, measurements and flags (clinical-rules 1, 2, 6, 7)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -10,6 +12,7 @@ from patients.models import Episode
 from registry.scoring import INSTRUMENTS, MAX_ITEMS
 
 ITEM_FIELDS = [f"item_{n}" for n in range(1, MAX_ITEMS + 1)]
+MAX_CONTACT_MINUTES = 600
 
 
 class EpisodeChildQuerySet(models.QuerySet):
@@ -76,7 +79,9 @@ class Contact(EnteredInError):
     with_whom = models.CharField("With whom", max_length=16, choices=WithWhom.choices, default=WithWhom.PATIENT)
     mode = models.CharField(max_length=16, choices=Mode.choices)
     reached = models.BooleanField("Patient reached", default=True)
-    minutes = models.PositiveSmallIntegerField("Care manager minutes", default=0)
+    minutes = models.PositiveSmallIntegerField(
+        "Care manager minutes", default=0, validators=[MaxValueValidator(MAX_CONTACT_MINUTES)]
+    )
     interventions = models.JSONField(default=list, blank=True)
     note = models.TextField(blank=True)
     next_contact_on = models.DateField("Next contact date", null=True, blank=True)
@@ -89,7 +94,7 @@ class Contact(EnteredInError):
     class Meta:
         ordering = ["-contact_date", "-contact_time", "-pk"]
         constraints = [
-            models.CheckConstraint(name="contact_minutes_range", condition=Q(minutes__lte=600)),
+            models.CheckConstraint(name="contact_minutes_range", condition=Q(minutes__lte=MAX_CONTACT_MINUTES)),
             models.CheckConstraint(
                 name="contact_next_after_contact",
                 condition=Q(next_contact_on__isnull=True) | Q(next_contact_on__gte=F("contact_date")),
@@ -110,6 +115,10 @@ class Contact(EnteredInError):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.contact_date:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        if self.next_contact_on and self.contact_date and self.next_contact_on < self.contact_date:
+            raise ValidationError({"next_contact_on": "The next contact date must be on or after this contact."})
 
     @property
     def is_completed(self) -> bool:

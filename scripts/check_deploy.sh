@@ -2,7 +2,7 @@
 # `manage.py check --deploy` under production settings: DEBUG off, HTTPS on, a real secret.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEBUG=false CAREREG_HTTPS=true \
+env -u DJANGO_ALLOW_ASYNC_UNSAFE DEBUG=false CAREREG_HTTPS=true \
   SECRET_KEY="deploy-check-$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')" \
   ALLOWED_HOSTS=carereg.example.org \
   DATABASE_URL="${DATABASE_URL:-sqlite:///:memory:}" \

@@ -341,3 +341,47 @@ def test_superuser_sees_both_clinics_in_the_admin(client, north, south, superuse
     shown = {row.pk for row in response.context["cl"].result_list}
     assert {north.object_of(model).pk, south.object_of(model).pk} <= shown
     assert client.get(admin_url(model, "change", north.object_of(model).pk)).status_code == 200
+
+
+@pytest.fixture
+def south_user_admin(south):
+    """A South clinic admin allowed to manage staff accounts in the Django admin."""
+    user = UserFactory(username="south-users", role=Role.CLINIC_ADMIN, fte=None, is_staff=True, clinics=[south.clinic])
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="accounts"))
+    return user
+
+
+def test_clinic_admin_cannot_grant_superuser_or_move_staff_into_another_clinic(client, north, south, south_user_admin):
+    client.force_login(south_user_admin)
+    url = reverse("admin:accounts_user_change", args=[south_user_admin.pk])
+
+    form = client.get(url).context["adminform"].form
+    client.post(
+        url,
+        {
+            "username": south_user_admin.username,
+            "role": Role.CLINIC_ADMIN,
+            "clinics": [south.clinic.pk, north.clinic.pk],
+            "is_superuser": "on",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+
+    south_user_admin.refresh_from_db()
+    assert not south_user_admin.is_superuser
+    assert north.clinic not in south_user_admin.clinics.all()
+    assert list(form.fields["clinics"].queryset) == [south.clinic]
+    assert "is_superuser" not in form.fields
+
+
+def test_admin_list_filters_name_only_the_users_own_clinics_and_staff(client, north, south, south_admin):
+    client.force_login(south_admin)
+
+    response = client.get(admin_url(Patient, "changelist"))
+
+    page = response.content.decode()
+    assert south.clinic.name in page
+    assert north.clinic.name not in page
+    assert north.care_manager.last_name not in page

@@ -190,7 +190,7 @@ def caseload(clinic, care_manager) -> Caseload:
             "flags": flags,
             "mrn": mrn,
             "name": name,
-            "status": status,
+            "status": list(Episode.Status).index(status),
             "enrolled": day(enrolled),
             "initial_assessment": day(ia),
             "last_contact": None if last is None else day(last),
@@ -229,7 +229,7 @@ ROW_VALUE = {
     "flags": lambda row: row.top_flag_rank,
     "mrn": lambda row: row.patient.mrn,
     "name": lambda row: (row.patient.last_name, row.patient.first_name),
-    "status": lambda row: row.status,
+    "status": lambda row: list(Episode.Status).index(row.status),  # lifecycle order
     "enrolled": lambda row: row.enrolled_on,
     "initial_assessment": lambda row: row.initial_assessment,
     "last_contact": lambda row: row.last_contact_on,

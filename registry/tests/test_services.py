@@ -330,6 +330,26 @@ def test_contact_outside_the_episode_is_refused(episode, care_manager, today, of
     assert not Contact.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"minutes": 601}, "less than or equal to 600"),
+        ({"next_contact_on": "yesterday"}, "on or after this contact"),
+        ({"mode": "fax"}, "not a valid choice"),
+    ],
+)
+def test_contact_with_an_invalid_field_is_refused_with_a_message_not_a_database_error(
+    episode, care_manager, today, fields, says
+):
+    if fields.get("next_contact_on") == "yesterday":
+        fields = {"next_contact_on": today - DAY}
+
+    with pytest.raises(ValidationError, match=says):
+        record_contact(episode, today, care_manager, **fields)
+
+    assert not Contact.objects.exists()
+
+
 def test_contact_on_enrollment_day_is_accepted(episode, care_manager):
     record_contact(episode, episode.enrolled_on, care_manager, kind=Contact.Kind.INITIAL_ASSESSMENT)
 
