@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
+from carereg.forms import show_errors_on_form
 from patients import services
 from patients.access import get_patient_for_user
 from patients.forms import EnrollForm, PatientForm, ReenrollForm, StatusForm
@@ -16,15 +17,6 @@ from registry.charts import trajectory
 from registry.forms import ContactForm, ItemAnswersForm
 from registry.models import Contact, Measurement
 from registry.scoring import GAD7, INSTRUMENTS, PHQ9
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field where it names one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def enroll(request: HttpRequest) -> HttpResponse:
@@ -40,7 +32,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
                 **form.patient_fields(),
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            show_errors_on_form(form, error)
         else:
             messages.success(request, f"{patient.full_name} is enrolled.")
             return redirect("patients:detail", pk=patient.pk)
@@ -58,7 +50,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 patient=patient, by=request.user, **{f: form.cleaned_data[f] for f in form.changed_data}
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            show_errors_on_form(form, error)
         else:
             messages.success(request, "Saved.")
             return redirect("patients:detail", pk=patient.pk)

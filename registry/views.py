@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
+from carereg.forms import show_errors_on_form
 from patients.access import get_patient_for_user
 from patients.models import Episode
-from patients.views import _apply_errors
 from registry import services
 from registry.access import get_contact_for_user, get_flag_for_user, get_measurement_for_user
 from registry.caseload import CaseloadFilter, caseload_rows, caseload_statistics, scope_to_team
@@ -78,7 +78,7 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
         try:
             services.record_contact(episode=episode, by=request.user, scores=scores, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            show_errors_on_form(form, error)
         else:
             messages.success(request, "Contact saved" + (" with scores." if scores else "."))
             return redirect("patients:detail", pk=patient.pk)
@@ -102,7 +102,7 @@ def record_measurement(request: HttpRequest, patient_pk: int, instrument: str) -
                 episode=episode, answers=form.answers(), taken_on=form.cleaned_data["taken_on"], by=request.user
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            show_errors_on_form(form, error)
         else:
             messages.success(
                 request, f"{measurement.get_instrument_display()} saved: {measurement.total} ({measurement.band})."
@@ -122,7 +122,7 @@ def resolve_flag(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.resolve_safety_flag(flag=flag, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            show_errors_on_form(form, error)
         else:
             messages.success(request, "Safety assessment recorded; the safety flag is resolved.")
             return redirect("patients:detail", pk=patient.pk)
@@ -138,7 +138,7 @@ def _mark_in_error(request: HttpRequest, item, service, what: str) -> HttpRespon
             with transaction.atomic():
                 service(by=request.user, reason=form.cleaned_data["reason"], **{what: item})
         except ValidationError as error:
-            _apply_errors(form, error)
+            show_errors_on_form(form, error)
         else:
             messages.success(request, f"The {what} is marked entered in error; its history is kept.")
             return redirect("patients:detail", pk=patient.pk)
