@@ -10,5 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("patients/", include("patients.urls")),
+    path("data/", include("interchange.urls")),
+    path("reviews/", include("consults.urls")),
     path("", include("registry.urls")),
 ]

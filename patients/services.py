@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role
 from patients.models import Episode, Patient
+from registry.services import queue_flag_refresh
 
 CARE_TEAM_ROLES = {
     "care_manager": Role.CARE_MANAGER,
@@ -87,6 +88,7 @@ def start_episode(*, patient: Patient, enrolled_on: datetime.date, by) -> Episod
     episode = Episode(patient=patient, enrolled_on=enrolled_on, status_changed_on=enrolled_on)
     episode._history_user = by
     episode.save()
+    queue_flag_refresh(episode)
     return episode
 
 
@@ -121,4 +123,5 @@ def change_status(
     episode.status_changed_on = on
     episode._history_user = by
     episode.save()
+    queue_flag_refresh(episode)
     return episode

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
 from carereg.forms import show_errors_on_form
 from patients import services
@@ -17,6 +18,7 @@ from registry.charts import trajectory
 from registry.forms import ContactForm, ItemAnswersForm
 from registry.models import Contact, Measurement
 from registry.scoring import GAD7, INSTRUMENTS, PHQ9
+from registry.services import mark_flags_seen
 
 
 def enroll(request: HttpRequest) -> HttpResponse:
@@ -87,6 +89,8 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
             Prefetch("measurements", queryset=Measurement.objects.order_by("instrument"))
         )
     )
+    if request.user.pk == episode.patient.care_manager_id:
+        mark_flags_seen(episode=episode, by=request.user)
     flags = list(
         episode.flags.select_related("raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by")
     )
@@ -100,6 +104,8 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
         "charts": [c for c in (_chart(PHQ9, episode, measurements), _chart(GAD7, episode, measurements)) if c],
         "can_write": writer,
         "can_resolve_safety": can_resolve_safety(request.user),
+        "can_record_review": writer or request.user.role == Role.PSYCHIATRIC_CONSULTANT,
+        "case_reviews": list(episode.case_reviews.select_related("consultant")),
         "contact_form": ContactForm(auto_id="quick_%s") if writer else None,
         "score_forms": [
             ItemAnswersForm(instrument=PHQ9, required=False),

@@ -20,11 +20,13 @@ def bulk_create_with_history(objects: Sequence[models.Model], *, by) -> list[mod
         return []
     model = type(objects[0])
     created = model.objects.bulk_create(objects, batch_size=CHUNK)
-    _copy_into_history(model, [obj.pk for obj in created], by=by)
+    copy_into_history(model, [obj.pk for obj in created], by=by, change="+")
     return created
 
 
-def _copy_into_history(model: type[models.Model], ids: list[int], *, by) -> None:
+def copy_into_history(model: type[models.Model], ids: list[int], *, by, change: str) -> None:
+    """Record the current state of these rows in their history: change "+" created, "~" changed;
+    by None for the system (a rule, a job)."""
     history = model.history.model
     columns = [f.column for f in history._meta.concrete_fields if f.attname not in HISTORY_BOOKKEEPING]
     quote = connection.ops.quote_name
@@ -37,7 +39,7 @@ def _copy_into_history(model: type[models.Model], ids: list[int], *, by) -> None
             cursor.execute(
                 f"INSERT INTO {quote(history._meta.db_table)} "
                 f"({column_list}, history_date, history_type, history_user_id, history_change_reason) "
-                f"SELECT {column_list}, %s, '+', %s, NULL FROM {quote(model._meta.db_table)} "
+                f"SELECT {column_list}, %s, %s, %s, NULL FROM {quote(model._meta.db_table)} "
                 f"WHERE {quote(model._meta.pk.column)} IN ({placeholders})",
-                [now, by.pk, *chunk],
+                [now, change, by.pk if by else None, *chunk],
             )

@@ -27,9 +27,7 @@ from django.db.models.functions import Cast, Coalesce, Floor
 from patients.models import Episode
 from registry.expressions import AddDays
 from registry.models import Contact, Flag
-
-# Follow-up cadence by status, in days (clinical-rules 7).
-CADENCE_DAYS = {Episode.Status.ACTIVE: 14, Episode.Status.RELAPSE_PREVENTION: 30, Episode.Status.ENROLLED: 14}
+from registry.thresholds import threshold
 
 
 def percent_change_sql(instrument: str):
@@ -76,8 +74,10 @@ def _minutes_between(start: datetime.date, end: datetime.date):
 
 
 def with_registry_columns(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
+    # Follow-up cadence by status, from the clinic's settings (clinical-rules 7).
     cadence = Case(
-        *[When(status=status, then=Value(days)) for status, days in CADENCE_DAYS.items()],
+        When(status=Episode.Status.RELAPSE_PREVENTION, then=threshold("relapse_prevention_cadence_days")),
+        default=threshold("active_cadence_days"),
         output_field=IntegerField(),
     )
     return episodes.annotate(

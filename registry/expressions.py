@@ -14,11 +14,12 @@ class AddDays(Func):
         return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" + ", **extra_context)
 
     def as_sqlite(self, compiler, connection, **extra_context):
+        # SQLite's date modifier takes a signed count: '14 days' or '-28 days'.
         return super().as_sql(
             compiler,
             connection,
             template="date(%(expressions)s || ' days')",
-            arg_joiner=", '+' || ",
+            arg_joiner=", ",
             **extra_context,
         )
 

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from patients.forms import DATE_INPUT
-from registry.models import MAX_CONTACT_MINUTES, Contact, Intervention, SafetyAssessment
+from registry.models import MAX_CONTACT_MINUTES, Contact, Intervention, RegistrySettings, SafetyAssessment
 from registry.scoring import PHQ9, PHQ9_DIFFICULTY_ANSWERS, PHQ9_DIFFICULTY_QUESTION, Instrument
 from registry.services import Answers
 
@@ -152,3 +152,31 @@ class SafetyAssessmentForm(forms.ModelForm):
 
 class EnteredInErrorForm(forms.Form):
     reason = forms.CharField(max_length=500, label="Why was this entered in error?")
+
+
+class ResolveFlagForm(forms.Form):
+    note = forms.CharField(
+        label="Why is this flag resolved?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
+class RequestReviewForm(forms.Form):
+    reason = forms.CharField(
+        label="What should the consultant discuss?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
+class RegistrySettingsForm(forms.ModelForm):
+    class Meta:
+        model = RegistrySettings
+        fields = [
+            "active_cadence_days",
+            "relapse_prevention_cadence_days",
+            "first_followup_days",
+            "not_improving_after_days",
+            "case_review_recency_days",
+            "measurement_overdue_days",
+            "baseline_lookback_days",
+            "agenda_weekday",
+            "agenda_hour",
+        ]

@@ -1,12 +1,15 @@
 """What happens in care: contacts, measurements and flags (clinical-rules 1, 2, 6, 7)."""
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from accounts.models import Clinic
 from accounts.scoping import in_users_clinics
 from patients.models import Episode
 from registry.scoring import INSTRUMENTS, MAX_ITEMS
@@ -347,3 +350,90 @@ class SafetyAssessment(models.Model):
 
     def action_labels(self) -> list[str]:
         return [self.Action(code).label for code in self.actions if code in self.Action.values]
+
+
+class FlagDigest(models.Model):
+    """A morning digest e-mail sent to a care manager: at most one a day (the unique key)."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_on = models.DateField()
+    covers_since = models.DateTimeField(help_text="Flags raised after this moment were counted.")
+    sent_at = models.DateTimeField()
+    flag_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [models.UniqueConstraint(fields=["recipient", "sent_on"], name="flag_digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"Flag digest {self.sent_on:%Y-%m-%d}"
+
+
+def _days(default: int, label: str, help_text: str) -> models.PositiveSmallIntegerField:
+    return models.PositiveSmallIntegerField(
+        label, default=default, validators=[MinValueValidator(1), MaxValueValidator(730)], help_text=help_text
+    )
+
+
+class RegistrySettings(models.Model):
+    """Per-clinic thresholds of the rules (clinical-rules 4, 6, 7), defaulting to the rules file's."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="registry_settings")
+    active_cadence_days = _days(
+        14,
+        "Follow-up cadence in active treatment (days)",
+        "Next contact due this many days after the last; overdue after it.",
+    )
+    relapse_prevention_cadence_days = _days(
+        30, "Follow-up cadence in relapse prevention (days)", "Contacts are less frequent once the goal is met."
+    )
+    first_followup_days = _days(28, "First follow-up within (days)", "After the initial assessment.")
+    not_improving_after_days = _days(
+        70, "Not improving after (days)", "Days from the initial assessment (IMPACT: 70 = 10 weeks; some use 56)."
+    )
+    case_review_recency_days = _days(
+        28,
+        "A case review counts for (days)",
+        "A not-improving patient reviewed within this many days is not flagged again.",
+    )
+    measurement_overdue_days = _days(30, "Measurement overdue after (days)", "Days since the latest PHQ-9.")
+    baseline_lookback_days = _days(
+        30, "Baseline look-back (days)", "A score this many days before enrollment counts as the baseline."
+    )
+    agenda_weekday = models.PositiveSmallIntegerField(
+        "Caseload review agenda built on", choices=Weekday.choices, default=Weekday.MONDAY
+    )
+    agenda_hour = models.PositiveSmallIntegerField(
+        "at hour (clinic time)", default=6, validators=[MaxValueValidator(23)]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "registry settings"
+        constraints = [
+            models.CheckConstraint(name="registry_settings_weekday", condition=models.Q(agenda_weekday__lte=6)),
+            models.CheckConstraint(name="registry_settings_hour", condition=models.Q(agenda_hour__lte=23)),
+        ]
+
+    def __str__(self) -> str:
+        return f"Registry settings of {self.clinic}"
+
+    @classmethod
+    def for_clinic(cls, clinic: Clinic) -> "RegistrySettings":
+        """The clinic's settings; the defaults (unsaved) when an admin has not changed any."""
+        try:
+            return clinic.registry_settings
+        except cls.DoesNotExist:
+            return cls(clinic=clinic)
+
+    def agenda_due_at(self, day: datetime.date) -> bool:
+        return day.weekday() == self.agenda_weekday

@@ -13,14 +13,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from carereg.tasks import queue_on_commit
 from patients.models import Episode
-from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, SafetyAssessment
+from registry.bulk import copy_into_history
+from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings, SafetyAssessment
 from registry.scoring import INSTRUMENTS, SAFETY_ITEM, ScoringError, raises_safety_flag, score, score_total
 from registry.summaries import refresh_summary
-
-# How far before enrollment a score may lie and still count as the episode's baseline: the
-# screening that led to enrollment (clinical-rules 4).
-BASELINE_LOOKBACK_DAYS = 30
+from registry.tasks import refresh_episode_flags
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def record_measurement(
 ) -> Measurement:
     """A scored questionnaire; PHQ-9 item 9 >= 1 raises the safety flag in the same transaction."""
     measurement = _create_measurement(episode=episode, answers=answers, taken_on=taken_on, by=by, source=source)
-    refresh_summary(episode)
+    _after_change(episode)
     return measurement
 
 
@@ -78,7 +77,9 @@ def _create_measurement(
     instrument = INSTRUMENTS.get(answers.instrument)
     if instrument is None:
         raise ValidationError(f"Unknown instrument {answers.instrument!r}.")
-    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=BASELINE_LOOKBACK_DAYS)
+    # A score before enrollment counts when it is the screening that led to it (clinical-rules 4).
+    lookback = RegistrySettings.for_clinic(episode.patient.clinic).baseline_lookback_days
+    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=lookback)
     try:
         result = score(instrument, answers.answers)
     except ScoringError as exc:
@@ -115,7 +116,9 @@ def record_total_only_measurement(
 ) -> Measurement:
     """A legacy total with no item answers, from imports only (clinical-rules 1)."""
     instrument = INSTRUMENTS[instrument_code]
-    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=BASELINE_LOOKBACK_DAYS)
+    # A score before enrollment counts when it is the screening that led to it (clinical-rules 4).
+    lookback = RegistrySettings.for_clinic(episode.patient.clinic).baseline_lookback_days
+    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=lookback)
     try:
         result = score_total(instrument, total)
     except ScoringError as exc:
@@ -131,7 +134,7 @@ def record_total_only_measurement(
         recorded_by=by,
     )
     _save(measurement, by)
-    refresh_summary(episode)
+    _after_change(episode)
     return measurement
 
 
@@ -179,8 +182,18 @@ def record_contact(
         _create_measurement(episode=episode, answers=answers, taken_on=contact_date, by=by, contact=contact)
     if contact.is_completed and contact.kind == Contact.Kind.INITIAL_ASSESSMENT:
         _start_active_treatment(episode, on=contact_date, by=by)
-    refresh_summary(episode)
+    _after_change(episode)
     return contact
+
+
+def _after_change(episode: Episode) -> None:
+    """Keep the summary true now, and the rule flags true once the change is committed."""
+    refresh_summary(episode)
+    queue_flag_refresh(episode)
+
+
+def queue_flag_refresh(episode: Episode) -> None:
+    queue_on_commit(refresh_episode_flags, episode.pk)
 
 
 def _start_active_treatment(episode: Episode, *, on: datetime.date, by) -> None:
@@ -204,7 +217,7 @@ def mark_contact_entered_in_error(*, contact: Contact, by, reason: str) -> Conta
     contact.save(update_fields=["entered_in_error_at", "entered_in_error_by", "entered_in_error_reason"])
     for measurement in contact.measurements.valid():
         _mark_measurement_in_error(measurement, by=by, reason=reason, at=now)
-    refresh_summary(contact.episode)
+    _after_change(contact.episode)
     return contact
 
 
@@ -215,7 +228,7 @@ def mark_measurement_entered_in_error(*, measurement: Measurement, by, reason: s
     if measurement.is_entered_in_error:
         raise ValidationError("This score is already marked entered in error.")
     _mark_measurement_in_error(measurement, by=by, reason=reason, at=timezone.now())
-    refresh_summary(measurement.episode)
+    _after_change(measurement.episode)
     return measurement
 
 
@@ -277,3 +290,44 @@ def resolve_safety_flag(
     flag._history_user = by
     flag.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
     return assessment
+
+
+@transaction.atomic
+def request_case_review(*, episode: Episode, by, reason: str) -> Flag:
+    """The care manager asks for a patient to be discussed: a needs-discussion flag puts them
+    on the next caseload review agenda."""
+    if not reason.strip():
+        raise ValidationError("Say what the consultant should discuss.")
+    if not episode.is_open:
+        raise ValidationError("This episode is discharged.")
+    return raise_flag(episode=episode, kind=Flag.Kind.NEEDS_DISCUSSION, by=by, reason=reason.strip())
+
+
+@transaction.atomic
+def resolve_flag(*, flag: Flag, by, note: str) -> Flag:
+    """A person closes a flag with a note. Safety flags need a safety assessment instead; a
+    rule's flag closed while its rule still holds comes back at the next refresh."""
+    flag = Flag.objects.select_for_update().get(pk=flag.pk)
+    if flag.kind == Flag.Kind.SAFETY:
+        raise ValidationError("A safety flag is closed with a documented safety assessment.")
+    if not flag.is_open:
+        raise ValidationError("This flag is already resolved.")
+    if not note.strip():
+        raise ValidationError("Say why the flag is resolved.")
+    flag.resolved_at, flag.resolved_by, flag.resolution_note = timezone.now(), by, note.strip()
+    flag._history_user = by
+    flag.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
+    return flag
+
+
+def mark_flags_seen(*, episode: Episode, by) -> int:
+    """The patient's care manager has seen the open flags: a step of each flag's life, in its history."""
+    unseen = list(
+        Flag.objects.filter(episode=episode, resolved_at__isnull=True, seen_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    if unseen:
+        Flag.objects.filter(pk__in=unseen).update(seen_at=timezone.now(), seen_by=by)
+        copy_into_history(Flag, unseen, by=by, change="~")
+    return len(unseen)

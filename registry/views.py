@@ -7,17 +7,29 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
 from carereg.forms import show_errors_on_form
+from carereg.tasks import queue_on_commit
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry import services
 from registry.access import get_contact_for_user, get_flag_for_user, get_measurement_for_user
 from registry.caseload import CaseloadFilter, caseload_rows, caseload_statistics, scope_to_team
 from registry.dashboard_forms import CaseloadForm, SearchForm
-from registry.forms import ContactForm, EnteredInErrorForm, ItemAnswersForm, MeasurementForm, SafetyAssessmentForm
-from registry.models import Flag
+from registry.forms import (
+    ContactForm,
+    EnteredInErrorForm,
+    ItemAnswersForm,
+    MeasurementForm,
+    RegistrySettingsForm,
+    RequestReviewForm,
+    ResolveFlagForm,
+    SafetyAssessmentForm,
+)
+from registry.models import Flag, RegistrySettings
 from registry.scoring import GAD7, INSTRUMENTS, PHQ9
+from registry.tasks import refresh_all_flags
 
 SEARCH_SESSION_KEY = "caseload_search"
 
@@ -112,21 +124,80 @@ def record_measurement(request: HttpRequest, patient_pk: int, instrument: str) -
 
 
 def resolve_flag(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close an open flag: a safety flag with a documented safety assessment, any other with a note."""
     flag = get_flag_for_user(request.user, pk)
-    require(can_resolve_safety(request.user), "resolve safety flags")
-    if flag.kind != Flag.Kind.SAFETY or not flag.is_open:
-        raise Http404("Only an open safety flag is resolved here.")
+    if not flag.is_open:
+        raise Http404("This flag is already resolved.")
+    safety = flag.kind == Flag.Kind.SAFETY
+    require(can_resolve_safety(request.user) if safety else can_write_clinical(request.user), "resolve this flag")
     patient = flag.episode.patient
-    form = SafetyAssessmentForm(request.POST or None)
+    form = (SafetyAssessmentForm if safety else ResolveFlagForm)(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.resolve_safety_flag(flag=flag, by=request.user, **form.cleaned_data)
+            if safety:
+                services.resolve_safety_flag(flag=flag, by=request.user, **form.cleaned_data)
+            else:
+                services.resolve_flag(flag=flag, by=request.user, note=form.cleaned_data["note"])
         except ValidationError as error:
             show_errors_on_form(form, error)
         else:
-            messages.success(request, "Safety assessment recorded; the safety flag is resolved.")
+            done = "Safety assessment recorded; the safety flag is resolved." if safety else "Flag resolved."
+            messages.success(request, done)
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "registry/resolve_flag.html", {"flag": flag, "patient": patient, "form": form})
+    return render(
+        request, "registry/resolve_flag.html", {"flag": flag, "patient": patient, "form": form, "safety": safety}
+    )
+
+
+def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    """The care manager asks for the patient to be discussed at the next caseload review."""
+    patient = get_patient_for_user(request.user, patient_pk)
+    require(can_write_clinical(request.user), "request case reviews")
+    episode = _open_episode(patient)
+    form = RequestReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_case_review(episode=episode, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            show_errors_on_form(form, error)
+        else:
+            messages.success(request, "The patient will be on the next caseload review agenda.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "registry/request_review.html", {"patient": patient, "form": form})
+
+
+def reengagement(request: HttpRequest) -> HttpResponse:
+    """Patients discharged for no contact, not enrolled again: to reach out to (clinical-rules 6)."""
+    episodes = (
+        Episode.objects.visible_to(request.user)
+        .filter(status=Episode.Status.DISCHARGED, discharge_reason=Episode.DischargeReason.NO_CONTACT)
+        .exclude(patient__episodes__in=Episode.objects.open())
+        .select_related("patient", "patient__care_manager")
+        .order_by("-discharged_on")
+    )
+    if request.user.role == "care_manager":
+        episodes = episodes.filter(patient__care_manager=request.user)
+    page = Paginator(episodes, 50).get_page(request.GET.get("page"))
+    return render(request, "registry/reengagement.html", {"page": page})
+
+
+def registry_settings(request: HttpRequest) -> HttpResponse:
+    """Clinic admins change their clinic's thresholds (clinical-rules 4, 6, 7)."""
+    require(request.user.is_superuser or request.user.role == Role.CLINIC_ADMIN, "change registry settings")
+    clinics = list(request.user.visible_clinics())
+    clinic = next((c for c in clinics if str(c.pk) == request.GET.get("clinic")), clinics[0] if clinics else None)
+    if clinic is None:
+        raise Http404("You belong to no clinic.")
+    current = RegistrySettings.for_clinic(clinic)
+    form = RegistrySettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        saved._history_user = request.user
+        saved.save()
+        messages.success(request, f"Settings of {clinic.name} saved; flags follow them from the next refresh.")
+        queue_on_commit(refresh_all_flags)
+        return redirect(f"{reverse('registry:settings')}?clinic={clinic.pk}")
+    return render(request, "registry/settings.html", {"form": form, "clinic": clinic, "clinics": clinics})
 
 
 def _mark_in_error(request: HttpRequest, item, service, what: str) -> HttpResponse:

@@ -16,6 +16,9 @@ from django.urls.converters import IntConverter
 from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
+from consults import urls as consults_urls
+from consults.agenda import build_agendas
+from consults.models import Agenda, AgendaItem
 from patients import services as patient_services
 from patients import urls as patient_urls
 from patients.models import Episode, Patient
@@ -42,6 +45,8 @@ class ClinicRecords:
     resolved_flag: Flag
     assessment: SafetyAssessment
     open_flag: Flag
+    agenda: Agenda
+    agenda_item: AgendaItem
 
     def object_of(self, model):
         return {
@@ -78,7 +83,10 @@ def clinic_with_records(code: str, mrn: str, first_name: str, last_name: str) ->
     )
     measurement = record_score(episode, "PHQ9", 15, days_ago(10), cm, item9=2)
     open_flag = Flag.objects.get(episode=episode, kind=Flag.Kind.SAFETY, resolved_at__isnull=True)
-    return ClinicRecords(clinic, cm, patient, episode, contact, measurement, resolved, assessment, open_flag)
+    (agenda,) = build_agendas(clinic, days_ago(0))
+    return ClinicRecords(
+        clinic, cm, patient, episode, contact, measurement, resolved, assessment, open_flag, agenda, agenda.items.get()
+    )
 
 
 @pytest.fixture
@@ -99,7 +107,8 @@ def secrets_of(records: ClinicRecords) -> list[str]:
 
 
 def _patterns() -> dict[str, URLPattern]:
-    return {f"{module.app_name}:{p.name}": p for module in (patient_urls, registry_urls) for p in module.urlpatterns}
+    modules = (patient_urls, registry_urls, consults_urls)
+    return {f"{module.app_name}:{p.name}": p for module in modules for p in module.urlpatterns}
 
 
 def _takes_an_id(pattern: URLPattern) -> bool:
@@ -123,6 +132,14 @@ def kwargs_for(name: str, records: ClinicRecords) -> dict:
         "registry:resolve_flag": {"pk": records.open_flag.pk},
         "registry:contact_entered_in_error": {"pk": records.contact.pk},
         "registry:measurement_entered_in_error": {"pk": records.measurement.pk},
+        "registry:request_review": {"patient_pk": patient},
+        "consults:agenda": {"pk": records.agenda.pk},
+        "consults:add_item": {"pk": records.agenda.pk},
+        "consults:remove_item": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk},
+        "consults:restore_item": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk},
+        "consults:move_item": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk, "direction": "down"},
+        "consults:set_question": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk},
+        "consults:record_review": {"patient_pk": patient},
     }
     if name not in known:
         pytest.fail(f"{name} takes an id: say in tests/test_access.py which object it belongs to.")

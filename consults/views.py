@@ -1,0 +1,163 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import can_write_clinical, require
+from carereg.forms import show_errors_on_form
+from consults import services
+from consults.agenda import build_agendas
+from consults.forms import AddToAgendaForm, CaseReviewForm, QuestionForm
+from consults.models import Agenda, AgendaItem
+from patients.access import get_patient_for_user
+from patients.models import Episode
+from registry.models import Flag
+
+
+def can_edit_agenda(user, agenda: Agenda) -> bool:
+    return user.is_superuser or user.role == Role.CLINIC_ADMIN or user.pk == agenda.care_manager_id
+
+
+def _agendas_for(user):
+    agendas = Agenda.objects.visible_to(user).select_related("care_manager", "consultant", "clinic")
+    if user.role == Role.CARE_MANAGER:
+        return agendas.filter(care_manager=user)
+    if user.role == Role.PSYCHIATRIC_CONSULTANT:
+        return agendas.filter(consultant=user)
+    return agendas
+
+
+def agenda_list(request: HttpRequest) -> HttpResponse:
+    agendas = _agendas_for(request.user)[:60]
+    return render(
+        request,
+        "consults/agenda_list.html",
+        {"agendas": agendas, "can_build": can_write_clinical(request.user), "today": timezone.localdate()},
+    )
+
+
+@require_POST
+def build_now(request: HttpRequest) -> HttpResponse:
+    """Build (or bring up to date) this week's agendas now, without waiting for the schedule."""
+    require(can_write_clinical(request.user), "build caseload review agendas")
+    today = timezone.localdate()
+    built = sum(len(build_agendas(clinic, today)) for clinic in request.user.visible_clinics())
+    messages.success(
+        request, f"{built} agenda{'s' if built != 1 else ''} for {today:%Y-%m-%d} built or brought up to date."
+    )
+    return redirect("consults:agendas")
+
+
+def _agenda_for_user(user, pk: int) -> Agenda:
+    return get_object_or_404(_agendas_for(user), pk=pk)
+
+
+def agenda_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    agenda = _agenda_for_user(request.user, pk)
+    open_flags = Prefetch(
+        "episode__flags", queryset=Flag.objects.filter(resolved_at__isnull=True), to_attr="open_flags"
+    )
+    items = list(agenda.items.select_related("episode__patient", "added_by", "removed_by").prefetch_related(open_flags))
+    on_agenda = [item for item in items if item.removed_at is None]
+    editable = can_edit_agenda(request.user, agenda)
+    addable = (
+        Episode.objects.open()
+        .filter(patient__care_manager=agenda.care_manager, patient__clinic=agenda.clinic)
+        .filter(Q(patient__psychiatric_consultant=agenda.consultant) if agenda.consultant_id else Q())
+        .exclude(pk__in=[item.episode_id for item in on_agenda])
+        .select_related("patient")
+        .order_by("patient__last_name", "patient__first_name")
+    )
+    return render(
+        request,
+        "consults/agenda_detail.html",
+        {
+            "agenda": agenda,
+            "items": on_agenda,
+            "removed": [item for item in items if item.removed_at is not None],
+            "editable": editable,
+            "add_form": AddToAgendaForm(episodes=addable) if editable else None,
+        },
+    )
+
+
+def _item_for_editor(request: HttpRequest, agenda_pk: int, item_pk: int) -> AgendaItem:
+    agenda = _agenda_for_user(request.user, agenda_pk)
+    require(can_edit_agenda(request.user, agenda), "change this agenda")
+    return get_object_or_404(agenda.items.select_related("agenda"), pk=item_pk)
+
+
+@require_POST
+def add_item(request: HttpRequest, pk: int) -> HttpResponse:
+    agenda = _agenda_for_user(request.user, pk)
+    require(can_edit_agenda(request.user, agenda), "change this agenda")
+    episodes = Episode.objects.visible_to(request.user).open().filter(patient__care_manager=agenda.care_manager)
+    form = AddToAgendaForm(request.POST, episodes=episodes)
+    if form.is_valid():
+        try:
+            services.add_to_agenda(
+                agenda=agenda, episode=form.cleaned_data["episode"], by=request.user, note=form.cleaned_data["note"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    else:
+        messages.error(request, "Choose a patient from the caseload.")
+    return redirect("consults:agenda", pk=agenda.pk)
+
+
+@require_POST
+def remove_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    item = _item_for_editor(request, pk, item_pk)
+    services.remove_from_agenda(item=item, by=request.user)
+    return redirect("consults:agenda", pk=pk)
+
+
+@require_POST
+def restore_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    item = _item_for_editor(request, pk, item_pk)
+    try:
+        services.add_to_agenda(agenda=item.agenda, episode=item.episode, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("consults:agenda", pk=pk)
+
+
+@require_POST
+def move_item(request: HttpRequest, pk: int, item_pk: int, direction: str) -> HttpResponse:
+    if direction not in ("up", "down"):
+        raise Http404("Move up or down.")
+    item = _item_for_editor(request, pk, item_pk)
+    services.move_on_agenda(item=item, by=request.user, step=-1 if direction == "up" else 1)
+    return redirect(reverse("consults:agenda", kwargs={"pk": pk}) + f"#item-{item.pk}")
+
+
+@require_POST
+def set_question(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    item = _item_for_editor(request, pk, item_pk)
+    form = QuestionForm(request.POST)
+    if form.is_valid():
+        services.set_item_question(item=item, by=request.user, note=form.cleaned_data["note"])
+    return redirect("consults:agenda", pk=pk)
+
+
+def record_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, patient_pk)
+    require(can_write_clinical(request.user) or request.user.role == Role.PSYCHIATRIC_CONSULTANT, "record case reviews")
+    episode = get_object_or_404(patient.episodes.open())
+    form = CaseReviewForm(
+        request.POST or None, clinic=patient.clinic, initial={"consultant": patient.psychiatric_consultant}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_case_review(episode=episode, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            show_errors_on_form(form, error)
+        else:
+            messages.success(request, "Case review recorded.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "consults/record_review.html", {"patient": patient, "form": form})

@@ -1,0 +1,162 @@
+"""The flags that keep the caseload honest (clinical-rules 6), kept true by set-based rules.
+
+Each rule is a condition on an open episode's summary columns and its clinic's thresholds.
+A refresh runs every rule over a scope of episodes (one, or the whole registry) with two
+statements per rule: raise where the rule holds and no flag of its kind is open (the
+database's one-open-flag-per-kind key makes a concurrent second raise a no-op), and resolve,
+with the reason, the rule's open flags where it no longer holds. Each raise and resolve is
+written to the flag's history. Running it twice changes nothing the second time.
+
+Safety and needs-discussion flags are raised and closed by people, never here.
+"""
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from consults.models import CaseReview
+from patients.models import Episode
+from registry.bulk import copy_into_history
+from registry.expressions import AddDays
+from registry.models import Flag
+from registry.thresholds import threshold
+
+Status = Episode.Status
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    reason: str
+    holds: Callable[[datetime.date], Q]
+
+
+def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
+    """The dates each rule compares with today, per episode, from its summary and its clinic's thresholds."""
+    start = Coalesce("initial_assessment_on", "enrolled_on")
+    last_or_start = Coalesce("last_contact_on", "initial_assessment_on", "enrolled_on")
+    reviews = CaseReview.objects.filter(episode=OuterRef("pk"))
+    return episodes.annotate(
+        start=start,
+        not_improving_from=AddDays(start, threshold("not_improving_after_days")),
+        active_followup_due=AddDays(last_or_start, threshold("active_cadence_days")),
+        relapse_followup_due=AddDays(last_or_start, threshold("relapse_prevention_cadence_days")),
+        first_followup_due=AddDays(start, threshold("first_followup_days")),
+        measurement_due=AddDays(
+            Coalesce("phq9_latest_on", "gad7_latest_on", start), threshold("measurement_overdue_days")
+        ),
+        reviews_count_from=AddDays(Value(today), -threshold("case_review_recency_days")),
+        ever_reviewed=Exists(reviews),
+        recently_reviewed=Exists(reviews.filter(reviewed_on__gte=OuterRef("reviews_count_from"))),
+    )
+
+
+def _not_improved() -> Q:
+    """Latest PHQ-9 >= 10 and less than 50% below baseline (clinical-rules 4, integer-exact)."""
+    return Q(phq9_latest__gte=10, phq9_baseline__gt=(F("phq9_baseline") - F("phq9_latest")) * 2)
+
+
+RULES = [
+    Rule(
+        Flag.Kind.NEW_PATIENT, "Not yet discussed at a psychiatric case review.", lambda today: Q(ever_reviewed=False)
+    ),
+    Rule(
+        Flag.Kind.NOT_IMPROVING,
+        "Active treatment past the not-improving mark with PHQ-9 >= 10 and < 50% better, no recent case review.",
+        lambda today: Q(status=Status.ACTIVE, not_improving_from__lte=today, recently_reviewed=False) & _not_improved(),
+    ),
+    Rule(
+        Flag.Kind.FOLLOWUP_OVERDUE,
+        "No completed contact within the follow-up cadence, or past the next contact date set.",
+        lambda today: (
+            Q(status=Status.ACTIVE) & (Q(active_followup_due__lt=today) | Q(next_contact_on__lt=today))
+            | Q(status=Status.RELAPSE_PREVENTION, relapse_followup_due__lt=today)
+        ),
+    ),
+    Rule(
+        Flag.Kind.NO_FIRST_FOLLOWUP,
+        "No completed contact since the initial assessment, past the first follow-up mark.",
+        lambda today: (
+            Q(status__in=[Status.ENROLLED, Status.ACTIVE], first_followup_due__lt=today)
+            & (Q(last_contact_on__isnull=True) | Q(last_contact_on__lte=F("start")))
+        ),
+    ),
+    Rule(
+        Flag.Kind.MEASUREMENT_OVERDUE,
+        "No PHQ-9 (or the episode's main measure) within the measurement interval.",
+        lambda today: Q(status=Status.ACTIVE, measurement_due__lt=today),
+    ),
+]
+RULE_KINDS = [rule.kind for rule in RULES]
+
+
+@dataclass
+class RefreshResult:
+    raised: dict[str, int] = field(default_factory=dict)
+    resolved: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        return sum(self.raised.values()) + sum(self.resolved.values())
+
+
+def refresh_flags(episodes: QuerySet[Episode] | None = None, *, today: datetime.date | None = None) -> RefreshResult:
+    """Bring the rule flags of these episodes (default: all) in line with the rules, today."""
+    scope = (episodes if episodes is not None else Episode.objects.all()).order_by()
+    today = today or timezone.localdate()
+    result = RefreshResult()
+    for rule in RULES:
+        # One transaction per rule: a job killed half way leaves whole rules done, and the
+        # rerun, idempotent, finishes the rest.
+        with transaction.atomic():
+            holding = rule_inputs(scope.open(), today).filter(rule.holds(today)).order_by().values(episode_id=F("pk"))
+            result.raised[rule.kind] = _raise(rule, holding)
+            result.resolved[rule.kind] = _resolve_where_not(rule, scope.values("pk"), holding)
+    return result
+
+
+def _sql(queryset: QuerySet) -> tuple[str, tuple]:
+    return queryset.query.sql_with_params()
+
+
+def _raise(rule: Rule, holding: QuerySet) -> int:
+    holding_sql, holding_params = _sql(holding)
+    table = Flag._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (episode_id, kind, reason, raised_at, resolution_note) "
+            f"SELECT holding.episode_id, %s, %s, %s, '' FROM ({holding_sql}) holding "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} f "
+            f"WHERE f.episode_id = holding.episode_id AND f.kind = %s AND f.resolved_at IS NULL) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            [rule.kind, rule.reason, timezone.now(), *holding_params, rule.kind],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    copy_into_history(Flag, ids, by=None, change="+")
+    return len(ids)
+
+
+def _resolve_where_not(rule: Rule, scope: QuerySet, holding: QuerySet) -> int:
+    scope_sql, scope_params = _sql(scope)
+    holding_sql, holding_params = _sql(holding)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Flag._meta.db_table} SET resolved_at = %s, resolution_note = %s "
+            "WHERE kind = %s AND resolved_at IS NULL AND raised_by_id IS NULL "
+            f"AND episode_id IN ({scope_sql}) AND episode_id NOT IN ({holding_sql}) RETURNING id",
+            [
+                timezone.now(),
+                f"Resolved automatically: the rule no longer holds ({Flag.Kind(rule.kind).label.lower()}).",
+                rule.kind,
+                *scope_params,
+                *holding_params,
+            ],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    copy_into_history(Flag, ids, by=None, change="~")
+    return len(ids)
