@@ -6,6 +6,8 @@ with DEBUG off the HTTPS and cookie hardening is on unless CAREREG_HTTPS=false s
 deployment is plain HTTP on purpose (local testing only).
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 from carereg.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
@@ -71,11 +73,18 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {
+    "default": env_database(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
+    )
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite keeps no pooled connections, and its test database should live in memory.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA foreign_keys=ON;"}
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA foreign_keys=ON;", "timeout": 20}
+    # Tests use a file, not memory: an in-memory database shared between threads (live
+    # server, Celery worker) fails a writer at once instead of waiting for the lock.
+    DATABASES["default"]["TEST"] = {"NAME": f"{tempfile.gettempdir()}/carereg-test-{os.getpid()}.sqlite3"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

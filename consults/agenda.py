@@ -74,6 +74,10 @@ def _merge(agenda: Agenda, episodes: dict[int, list[str]]) -> None:
     bulk_create_with_history(items, by=None)
 
 
+def clinic_today(clinic: Clinic, now: datetime.datetime | None = None) -> datetime.date:
+    return timezone.localtime(now or timezone.now(), timezone=zoneinfo.ZoneInfo(clinic.timezone)).date()
+
+
 def build_due_agendas(now: datetime.datetime | None = None) -> int:
     """Build each clinic's agenda on its chosen weekday, from its chosen hour; once a day."""
     now = now or timezone.now()

@@ -18,8 +18,13 @@ from registry.services import queue_flag_refresh
 def record_case_review(*, episode: Episode, reviewed_on: datetime.date, consultant, summary: str, by) -> CaseReview:
     """A patient discussed with the psychiatric consultant. The review clears "new patient",
     restarts the "not improving" clock (clinical-rules 6) and answers a needs-discussion request."""
+    episode = Episode.objects.select_related("patient").get(pk=episode.pk)  # as it is now, not as the caller saw it
     if consultant.role != Role.PSYCHIATRIC_CONSULTANT:
         raise ValidationError({"consultant": f"{consultant} is not a psychiatric consultant."})
+    if not consultant.clinics.filter(pk=episode.patient.clinic_id).exists():
+        raise ValidationError({"consultant": f"{consultant} does not consult for this clinic."})
+    if not episode.is_open:
+        raise ValidationError("This episode is discharged.")
     if reviewed_on > timezone.localdate():
         raise ValidationError({"reviewed_on": "The review date cannot be in the future."})
     if reviewed_on < episode.enrolled_on:

@@ -11,7 +11,7 @@ from accounts.models import Role
 from accounts.permissions import can_write_clinical, require
 from carereg.forms import show_errors_on_form
 from consults import services
-from consults.agenda import build_agendas
+from consults.agenda import build_agendas, clinic_today
 from consults.forms import AddToAgendaForm, CaseReviewForm, QuestionForm
 from consults.models import Agenda, AgendaItem
 from patients.access import get_patient_for_user
@@ -45,11 +45,8 @@ def agenda_list(request: HttpRequest) -> HttpResponse:
 def build_now(request: HttpRequest) -> HttpResponse:
     """Build (or bring up to date) this week's agendas now, without waiting for the schedule."""
     require(can_write_clinical(request.user), "build caseload review agendas")
-    today = timezone.localdate()
-    built = sum(len(build_agendas(clinic, today)) for clinic in request.user.visible_clinics())
-    messages.success(
-        request, f"{built} agenda{'s' if built != 1 else ''} for {today:%Y-%m-%d} built or brought up to date."
-    )
+    built = sum(len(build_agendas(clinic, clinic_today(clinic))) for clinic in request.user.visible_clinics())
+    messages.success(request, f"{built} agenda{'s' if built != 1 else ''} for this week built or brought up to date.")
     return redirect("consults:agendas")
 
 

@@ -89,11 +89,12 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
             Prefetch("measurements", queryset=Measurement.objects.order_by("instrument"))
         )
     )
-    if request.user.pk == episode.patient.care_manager_id:
-        mark_flags_seen(episode=episode, by=request.user)
     flags = list(
         episode.flags.select_related("raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by")
     )
+    if request.user.pk == episode.patient.care_manager_id:
+        # After reading them: this page still shows which flags are new to the care manager.
+        mark_flags_seen(episode=episode, by=request.user)
     writer = can_write_clinical(request.user) and episode.is_open
     today = timezone.localdate()
     return {

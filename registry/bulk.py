@@ -31,7 +31,7 @@ def copy_into_history(model: type[models.Model], ids: list[int], *, by, change: 
     columns = [f.column for f in history._meta.concrete_fields if f.attname not in HISTORY_BOOKKEEPING]
     quote = connection.ops.quote_name
     column_list = ", ".join(quote(c) for c in columns)
-    now = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM stores it
     with connection.cursor() as cursor:
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]

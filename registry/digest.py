@@ -4,6 +4,7 @@ The e-mail holds counts and a link, never a name or MRN: e-mail is not a safe pl
 """
 
 import datetime
+import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -15,6 +16,8 @@ from django.utils import timezone
 from accounts.models import Role, User
 from patients.models import Episode
 from registry.models import Flag, FlagDigest
+
+log = logging.getLogger(__name__)
 
 
 def new_flag_counts(care_manager: User, since: datetime.datetime) -> dict[str, int]:
@@ -64,5 +67,10 @@ def send_digests(now: datetime.datetime | None = None) -> int:
     """Digests to every active care manager with an e-mail address; returns how many e-mails went."""
     now = now or timezone.now()
     care_managers = User.objects.filter(role=Role.CARE_MANAGER, is_active=True).exclude(email="")
-    sent = [send_digest(care_manager, now) for care_manager in care_managers]
-    return sum(1 for count in sent if count)
+    sent = 0
+    for care_manager in care_managers:
+        try:
+            sent += bool(send_digest(care_manager, now))
+        except Exception:  # e.g. the mail server refused one address: the others still get theirs
+            log.exception("Flag digest to user %s failed; the next run sends it.", care_manager.pk)
+    return sent

@@ -120,6 +120,11 @@ def refresh_flags(episodes: QuerySet[Episode] | None = None, *, today: datetime.
     return result
 
 
+def _now():
+    """Now, as the ORM would store it (SQLite keeps naive UTC text; raw SQL must match)."""
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
 def _sql(queryset: QuerySet) -> tuple[str, tuple]:
     return queryset.query.sql_with_params()
 
@@ -134,7 +139,7 @@ def _raise(rule: Rule, holding: QuerySet) -> int:
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} f "
             f"WHERE f.episode_id = holding.episode_id AND f.kind = %s AND f.resolved_at IS NULL) "
             "ON CONFLICT DO NOTHING RETURNING id",
-            [rule.kind, rule.reason, timezone.now(), *holding_params, rule.kind],
+            [rule.kind, rule.reason, _now(), *holding_params, rule.kind],
         )
         ids = [row[0] for row in cursor.fetchall()]
     copy_into_history(Flag, ids, by=None, change="+")
@@ -150,7 +155,7 @@ def _resolve_where_not(rule: Rule, scope: QuerySet, holding: QuerySet) -> int:
             "WHERE kind = %s AND resolved_at IS NULL AND raised_by_id IS NULL "
             f"AND episode_id IN ({scope_sql}) AND episode_id NOT IN ({holding_sql}) RETURNING id",
             [
-                timezone.now(),
+                _now(),
                 f"Resolved automatically: the rule no longer holds ({Flag.Kind(rule.kind).label.lower()}).",
                 rule.kind,
                 *scope_params,

@@ -300,7 +300,12 @@ def request_case_review(*, episode: Episode, by, reason: str) -> Flag:
         raise ValidationError("Say what the consultant should discuss.")
     if not episode.is_open:
         raise ValidationError("This episode is discharged.")
-    return raise_flag(episode=episode, kind=Flag.Kind.NEEDS_DISCUSSION, by=by, reason=reason.strip())
+    flag = raise_flag(episode=episode, kind=Flag.Kind.NEEDS_DISCUSSION, by=by, reason=reason.strip())
+    if reason.strip() not in flag.reason:  # asked again before the review: keep both questions
+        flag.reason = f"{flag.reason}\n{timezone.localdate():%Y-%m-%d}: {reason.strip()}"
+        flag._history_user = by
+        flag.save(update_fields=["reason"])
+    return flag
 
 
 @transaction.atomic

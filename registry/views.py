@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -168,10 +169,16 @@ def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
 
 def reengagement(request: HttpRequest) -> HttpResponse:
     """Patients discharged for no contact, not enrolled again: to reach out to (clinical-rules 6)."""
+    # Only the patient's latest episode counts: one enrolled again since is not lost, even if
+    # discharged again (for another reason, or listed once for its own no-contact discharge).
+    later_episode = Episode.objects.filter(patient=OuterRef("patient")).filter(
+        Q(enrolled_on__gt=OuterRef("enrolled_on")) | Q(enrolled_on=OuterRef("enrolled_on"), pk__gt=OuterRef("pk"))
+    )
     episodes = (
         Episode.objects.visible_to(request.user)
         .filter(status=Episode.Status.DISCHARGED, discharge_reason=Episode.DischargeReason.NO_CONTACT)
         .exclude(patient__episodes__in=Episode.objects.open())
+        .exclude(Exists(later_episode))
         .select_related("patient", "patient__care_manager")
         .order_by("-discharged_on")
     )
