@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
 from accounts.provisioning import ensure_clinic, ensure_staff
+from consults.models import CaseReview
 from patients.models import Episode, Patient
 from registry.bulk import bulk_create_with_history
+from registry.flags import refresh_flags
 from registry.models import ITEM_FIELDS, Contact, Flag, Intervention, Measurement, SafetyAssessment
 from registry.scoring import GAD7, PHQ9, score
 from registry.summaries import refresh_summaries
@@ -182,6 +184,7 @@ class Rows:
     measurements: list = field(default_factory=list)  # (measurement, contact index or None)
     flags: list = field(default_factory=list)  # (flag, measurement index)
     assessments: list = field(default_factory=list)  # (assessment, flag index)
+    reviews: list = field(default_factory=list)  # case reviews, with _episode_index
 
 
 def ensure_staff_accounts() -> dict[str, list[User]]:
@@ -212,12 +215,10 @@ def _items_for(total: int, item_count: int, rng: random.Random, item9: int = 0) 
     answers = [0] * item_count
     if item_count == 9:
         answers[8] = item9
-    remaining = total - sum(answers)
     open_items = [i for i in range(item_count) if not (item_count == 9 and i == 8)]
-    while remaining > 0:
-        i = rng.choice([i for i in open_items if answers[i] < 3])
+    # Each item can take up to 3 points: draw the points among the items' free slots.
+    for i in rng.sample([i for i in open_items for _ in range(3)], total - sum(answers)):
         answers[i] += 1
-        remaining -= 1
     return answers
 
 
@@ -253,7 +254,8 @@ class DemoBuilder:
     def build(self, count: int) -> Rows:
         codes = list(self.clinics)
         for n in range(count):
-            self._patient(codes[n % len(codes)])
+            # Every 20th patient was enrolled this week and waits for the initial assessment.
+            self._patient(codes[n % len(codes)], just_enrolled=n % 20 == 7)
         return self.rows
 
     def _mrn(self, code: str) -> str:
@@ -263,7 +265,7 @@ class DemoBuilder:
                 self.mrns[code].add(mrn)
                 return mrn
 
-    def _patient(self, code: str) -> None:
+    def _patient(self, code: str, just_enrolled: bool = False) -> None:
         rng, staff = self.rng, self.staff[code]
         born = self.today - datetime.timedelta(days=rng.randrange(18 * 365, 88 * 365))
         patient = Patient(
@@ -286,6 +288,13 @@ class DemoBuilder:
         )
         self.rows.patients.append(patient)
         patient_index = len(self.rows.patients) - 1
+        if just_enrolled:
+            start = self.today - datetime.timedelta(days=rng.randrange(0, 6))
+            self.rows.episodes.append(
+                Episode(enrolled_on=start, status=Episode.Status.ENROLLED, status_changed_on=start)
+            )
+            self.rows.episodes[-1]._patient_index = patient_index
+            return
         if rng.random() < 0.06:  # came back: an earlier episode, discharged, then this one
             first_start = self.today - datetime.timedelta(days=rng.randrange(500, 900))
             self._episode(
@@ -336,7 +345,32 @@ class DemoBuilder:
                     self._measurement(episode_index, contact_index, GAD7, gad, day, recorder)
             number += 1
             day += datetime.timedelta(days=rng.choice([7, 10, 14, 14, 14, 21, 28]))
-        self._finish(episode, discharge_on, improved=latest < 10 or latest * 2 <= baseline, active=number > 0)
+        improved = latest < 10 or latest * 2 <= baseline
+        self._finish(episode, discharge_on, improved=improved, active=number > 0)
+        self._case_reviews(episode_index, code, assessed, end, improved)
+
+    def _case_reviews(
+        self, episode_index: int, code: str, assessed: datetime.date, end: datetime.date, improved
+    ) -> None:
+        """Most patients are discussed with the consultant within their first weeks; some who
+        are not improving were discussed again lately."""
+        rng = self.rng
+        first = assessed + datetime.timedelta(days=rng.randrange(7, 29))
+        if first > end or rng.random() < 0.12:
+            return
+        consultant = self.rows.patients[self.rows.episodes[episode_index]._patient_index].psychiatric_consultant
+        days = [first]
+        if not improved and rng.random() < 0.5:
+            days.append(max(first, end - datetime.timedelta(days=rng.randrange(0, 40))))
+        for day in days:
+            review = CaseReview(
+                reviewed_on=day,
+                consultant=consultant,
+                summary="Synthetic demo review: treatment plan discussed.",
+                recorded_by=self.recorder[code],
+            )
+            review._episode_index = episode_index
+            self.rows.reviews.append(review)
 
     def _finish(self, episode: Episode, discharge_on, *, improved: bool, active: bool = False) -> None:
         rng = self.rng
@@ -455,14 +489,20 @@ def _save(rows: Rows, by: User) -> None:
         assessment.flag = rows.flags[flag_index]
         assessment.episode = assessment.flag.episode
     insert([assessment for assessment, _ in rows.assessments])
+    for review in rows.reviews:
+        review.episode = rows.episodes[review._episode_index]
+    insert(rows.reviews)
 
 
 @transaction.atomic
-def seed_demo(*, patients: int, seed: int, today: datetime.date | None = None) -> Rows:
+def seed_demo(*, patients: int, seed: int, today: datetime.date | None = None, refresh: bool = True) -> Rows:
     today = today or timezone.localdate()
     clinics = ensure_staff_accounts()
     rows = DemoBuilder(seed=seed, today=today, clinics=clinics).build(patients)
     _attach_safety_flags(rows, today)
     _save(rows, by=User.objects.get(username="admin"))
-    refresh_summaries(Episode.objects.filter(patient__clinic__in=clinics.values()))
+    demo_episodes = Episode.objects.filter(patient__clinic__in=clinics.values())
+    refresh_summaries(demo_episodes)
+    if refresh:
+        refresh_flags(demo_episodes, today=today)
     return rows

@@ -130,16 +130,16 @@ def _sql(queryset: QuerySet) -> tuple[str, tuple]:
 
 
 def _raise(rule: Rule, holding: QuerySet) -> int:
+    """Insert a flag where the rule holds; where one of its kind is open already, the unique
+    (episode, kind) key for open flags makes the insert a no-op: checked by the index, not by
+    a join the planner could misjudge after a large change."""
     holding_sql, holding_params = _sql(holding)
-    table = Flag._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (episode_id, kind, reason, raised_at, resolution_note) "
-            f"SELECT holding.episode_id, %s, %s, %s, '' FROM ({holding_sql}) holding "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} f "
-            f"WHERE f.episode_id = holding.episode_id AND f.kind = %s AND f.resolved_at IS NULL) "
+            f"INSERT INTO {Flag._meta.db_table} (episode_id, kind, reason, raised_at, resolution_note) "
+            f"SELECT holding.episode_id, %s, %s, %s, '' FROM ({holding_sql}) holding WHERE true "
             "ON CONFLICT DO NOTHING RETURNING id",
-            [rule.kind, rule.reason, _now(), *holding_params, rule.kind],
+            [rule.kind, rule.reason, _now(), *holding_params],
         )
         ids = [row[0] for row in cursor.fetchall()]
     copy_into_history(Flag, ids, by=None, change="+")
@@ -149,11 +149,15 @@ def _raise(rule: Rule, holding: QuerySet) -> int:
 def _resolve_where_not(rule: Rule, scope: QuerySet, holding: QuerySet) -> int:
     scope_sql, scope_params = _sql(scope)
     holding_sql, holding_params = _sql(holding)
+    table = Flag._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Flag._meta.db_table} SET resolved_at = %s, resolution_note = %s "
+            f"UPDATE {table} SET resolved_at = %s, resolution_note = %s "
             "WHERE kind = %s AND resolved_at IS NULL AND raised_by_id IS NULL "
-            f"AND episode_id IN ({scope_sql}) AND episode_id NOT IN ({holding_sql}) RETURNING id",
+            f"AND episode_id IN ({scope_sql}) "
+            # NOT EXISTS, not NOT IN: PostgreSQL plans it as a hash anti-join whatever the size.
+            f"AND NOT EXISTS (SELECT 1 FROM ({holding_sql}) holding WHERE holding.episode_id = {table}.episode_id) "
+            "RETURNING id",
             [
                 _now(),
                 f"Resolved automatically: the rule no longer holds ({Flag.Kind(rule.kind).label.lower()}).",

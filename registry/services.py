@@ -6,7 +6,9 @@ imports and the admin call them, so each rule lives here once.
 """
 
 import datetime
+import threading
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,8 +20,8 @@ from patients.models import Episode
 from registry.bulk import copy_into_history
 from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings, SafetyAssessment
 from registry.scoring import INSTRUMENTS, SAFETY_ITEM, ScoringError, raises_safety_flag, score, score_total
-from registry.summaries import refresh_summary
-from registry.tasks import refresh_episode_flags
+from registry.summaries import refresh_summaries, refresh_summary
+from registry.tasks import refresh_episode_flags, refresh_flags_of_episodes
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ def record_total_only_measurement(
     *, episode: Episode, instrument_code: str, total: int, taken_on: datetime.date, by
 ) -> Measurement:
     """A legacy total with no item answers, from imports only (clinical-rules 1)."""
+    if not episode.is_open:
+        raise ValidationError("This episode is discharged; enroll the patient again to record new scores.")
     instrument = INSTRUMENTS[instrument_code]
     # A score before enrollment counts when it is the screening that led to it (clinical-rules 4).
     lookback = RegistrySettings.for_clinic(episode.patient.clinic).baseline_lookback_days
@@ -186,14 +190,47 @@ def record_contact(
     return contact
 
 
+_batch = threading.local()
+
+
+@contextmanager
+def deferred_refreshes():
+    """For bulk writers (imports): inside, writes skip the per-write summary and flag refresh;
+    on leaving, the touched episodes' summaries are refreshed in one statement and their flags
+    once, after commit. Readers of a summary inside must call refresh_summary themselves."""
+    if getattr(_batch, "episode_ids", None) is not None:
+        yield
+        return
+    _batch.episode_ids = set()
+    try:
+        yield
+        episode_ids = sorted(_batch.episode_ids)
+    finally:
+        _batch.episode_ids = None
+    if episode_ids and not transaction.get_rollback():  # a failed import keeps nothing to refresh
+        refresh_summaries(Episode.objects.filter(pk__in=episode_ids))
+        queue_on_commit(refresh_flags_of_episodes, episode_ids)
+
+
+def _batching(episode: Episode) -> bool:
+    episode_ids = getattr(_batch, "episode_ids", None)
+    if episode_ids is None:
+        return False
+    episode_ids.add(episode.pk)
+    return True
+
+
 def _after_change(episode: Episode) -> None:
     """Keep the summary true now, and the rule flags true once the change is committed."""
+    if _batching(episode):
+        return
     refresh_summary(episode)
     queue_flag_refresh(episode)
 
 
 def queue_flag_refresh(episode: Episode) -> None:
-    queue_on_commit(refresh_episode_flags, episode.pk)
+    if not _batching(episode):
+        queue_on_commit(refresh_episode_flags, episode.pk)
 
 
 def _start_active_treatment(episode: Episode, *, on: datetime.date, by) -> None:

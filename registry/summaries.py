@@ -49,6 +49,9 @@ def refresh_summaries(episodes: QuerySet[Episode]) -> int:
     return episodes.update(**summary_expressions())
 
 
+SUMMARY_FIELDS = list(summary_expressions())  # built once: the expressions are only needed for their names here
+
+
 def refresh_summary(episode: Episode) -> None:
     refresh_summaries(Episode.objects.filter(pk=episode.pk))
-    episode.refresh_from_db(fields=list(summary_expressions()))
+    episode.refresh_from_db(fields=SUMMARY_FIELDS)

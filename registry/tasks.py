@@ -17,6 +17,13 @@ def refresh_episode_flags(episode_id: int) -> None:
 
 
 @task
+def refresh_flags_of_episodes(episode_ids: list[int]) -> None:
+    """After a bulk write (an import): the rules, once, for every episode it touched."""
+    result = flags.refresh_flags(Episode.objects.filter(pk__in=episode_ids))
+    log.info("Flags of %s episodes refreshed: %s changed", len(episode_ids), result.changed)
+
+
+@task
 def refresh_all_flags() -> None:
     result = flags.refresh_flags()
     log.info("All flags refreshed: raised %s, resolved %s", result.raised, result.resolved)

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from patients.models import Episode
@@ -635,3 +636,32 @@ def test_history_records_the_user_who_made_each_write(episode, care_manager, tod
     assert measurement.history.first().history_type == "+"
     assert flag.history.first().history_user == care_manager
     assert episode.history.first().history_user == care_manager
+
+
+# --- bulk writers ----------------------------------------------------------------------------
+
+
+def test_deferred_refreshes_update_summaries_once_at_the_end_and_queue_one_flag_refresh(
+    episode, care_manager, today, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks, services.deferred_refreshes():
+        record_contact(episode, today - 20 * DAY, care_manager, kind=Contact.Kind.INITIAL_ASSESSMENT)
+        record_score(episode, "PHQ9", 15, today - 20 * DAY, care_manager)
+        record_contact(episode, today - 5 * DAY, care_manager)
+        record_score(episode, "PHQ9", 9, today - 5 * DAY, care_manager)
+        stale = Episode.objects.get(pk=episode.pk)
+
+    episode.refresh_from_db()
+    assert (stale.completed_contacts, stale.phq9_latest) == (0, None)  # not refreshed row by row
+    assert (episode.completed_contacts, episode.phq9_baseline, episode.phq9_latest) == (2, 15, 9)
+    assert len(callbacks) == 1  # one flag refresh for the episode, not one per write
+
+
+def test_deferred_refreshes_leave_a_rolled_back_batch_alone(episode, care_manager, today):
+    with pytest.raises(ValidationError), transaction.atomic(), services.deferred_refreshes():
+        record_contact(episode, today - 3 * DAY, care_manager)
+        raise ValidationError("the import found a bad row")
+
+    episode.refresh_from_db()
+    assert not Contact.objects.exists()
+    assert episode.completed_contacts == 0

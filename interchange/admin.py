@@ -1,0 +1,53 @@
+from django.contrib import admin
+
+from accounts.scoping import in_users_clinics
+from interchange.models import ExportRun, ImportRun
+
+
+class RunAdmin(admin.ModelAdmin):
+    """Audit rows: read-only, and a clinic admin sees the runs that touched their clinics."""
+
+    date_hierarchy = "at"
+    search_fields = ["by_username"]
+    filter_horizontal = []
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).prefetch_related("clinics")
+        return in_users_clinics(queryset, request.user, "clinics").distinct()
+
+    @admin.display(description="Clinics")
+    def clinic_codes(self, run) -> str:
+        return ", ".join(sorted(clinic.code for clinic in run.clinics.all()))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(RunAdmin):
+    list_display = [
+        "at",
+        "by_username",
+        "how",
+        "clinic_codes",
+        "succeeded",
+        "error_count",
+        "rows_read",
+        "patients_created",
+        "episodes_created",
+        "contacts_created",
+        "measurements_created",
+    ]
+    list_filter = ["succeeded", "how"]
+
+
+@admin.register(ExportRun)
+class ExportRunAdmin(RunAdmin):
+    list_display = ["at", "by_username", "how", "clinic_codes", "patient_count", "filters"]
+    list_filter = ["how"]

@@ -1,0 +1,35 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+
+from interchange.importer import CONTACTS, MEASUREMENTS, PATIENTS
+
+MAX_UPLOAD_MB = 50
+FILE_FIELDS = {"patients": PATIENTS, "contacts": CONTACTS, "measurements": MEASUREMENTS}
+
+
+class ImportForm(forms.Form):
+    patients = forms.FileField(label=PATIENTS)
+    contacts = forms.FileField(label=CONTACTS)
+    measurements = forms.FileField(label=MEASUREMENTS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in FILE_FIELDS:
+            self.fields[name].widget.attrs["accept"] = ".csv,text/csv"
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the template's form carries the token
+        self.helper.add_input(Submit("import", "Import"))
+
+    def clean(self):
+        data = super().clean()
+        for name in FILE_FIELDS:
+            upload = data.get(name)
+            if upload is not None and upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+                self.add_error(name, f"This file is larger than {MAX_UPLOAD_MB} MB; import it with manage.py.")
+        return data
+
+    def contents(self) -> dict[str, bytes]:
+        """Each file's bytes under the name the importer knows it by."""
+        return {filename: self.cleaned_data[name].read() for name, filename in FILE_FIELDS.items()}

@@ -1,0 +1,35 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import User
+from interchange.importer import FILES, import_registry
+from interchange.models import ImportRun
+
+
+class Command(BaseCommand):
+    help = (
+        "Import patients.csv, contacts.csv and measurements.csv from DIR, all or nothing, as the user "
+        "--by names (into that user's clinics). Running it again creates nothing twice."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", help="Folder holding patients.csv, contacts.csv and measurements.csv")
+        parser.add_argument("--by", required=True, help="Username of the person importing: the actor in history")
+
+    def handle(self, *args, directory, by, **options):
+        user = User.objects.filter(username=by, is_active=True).first()
+        if user is None:
+            raise CommandError(f"No active account {by!r}.")
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise CommandError(f"{directory} is not a folder.")
+        files = {name: (folder / name).read_bytes() for name in FILES if (folder / name).is_file()}
+        result = import_registry(files=files, by=user, how=ImportRun.How.COMMAND)
+        if not result.succeeded:
+            for error in result.errors:
+                self.stderr.write(error)
+            raise CommandError(result.summary()[0])
+        for line in result.summary():
+            self.stdout.write(line)
+        self.stdout.write(f"Imported in {result.seconds:.1f} s.")

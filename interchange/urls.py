@@ -1,0 +1,9 @@
+from django.urls import path
+
+from interchange import views
+
+app_name = "interchange"
+urlpatterns = [
+    path("import/", views.upload, name="import"),
+    path("export.csv", views.download, name="export_csv"),
+]
