@@ -18,13 +18,14 @@ from django.utils import timezone
 from accounts.models import Clinic, Role, User
 from consults import urls as consults_urls
 from consults.agenda import build_agendas
-from consults.models import Agenda, AgendaItem
+from consults.models import Agenda, AgendaItem, CaseReview
+from consults.services import record_case_review
 from patients import services as patient_services
 from patients import urls as patient_urls
 from patients.models import Episode, Patient
 from registry import services
 from registry import urls as registry_urls
-from registry.models import Contact, Flag, Measurement, SafetyAssessment
+from registry.models import Contact, Flag, FlagDigest, Measurement, RegistrySettings, SafetyAssessment
 from tests.factories import ClinicFactory, UserFactory, record_contact, record_score
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +48,7 @@ class ClinicRecords:
     open_flag: Flag
     agenda: Agenda
     agenda_item: AgendaItem
+    case_review: CaseReview
 
     def object_of(self, model):
         return {
@@ -56,6 +58,8 @@ class ClinicRecords:
             Measurement: self.measurement,
             Flag: self.open_flag,
             SafetyAssessment: self.assessment,
+            CaseReview: self.case_review,
+            Agenda: self.agenda,
         }[model]
 
 
@@ -84,8 +88,23 @@ def clinic_with_records(code: str, mrn: str, first_name: str, last_name: str) ->
     measurement = record_score(episode, "PHQ9", 15, days_ago(10), cm, item9=2)
     open_flag = Flag.objects.get(episode=episode, kind=Flag.Kind.SAFETY, resolved_at__isnull=True)
     (agenda,) = build_agendas(clinic, days_ago(0))
+    consultant = UserFactory(username=f"{code}-psych", role=Role.PSYCHIATRIC_CONSULTANT, fte=None, clinics=[clinic])
+    review = record_case_review(
+        episode=episode, reviewed_on=days_ago(5), consultant=consultant, summary="Discussed.", by=cm
+    )
     return ClinicRecords(
-        clinic, cm, patient, episode, contact, measurement, resolved, assessment, open_flag, agenda, agenda.items.get()
+        clinic,
+        cm,
+        patient,
+        episode,
+        contact,
+        measurement,
+        resolved,
+        assessment,
+        open_flag,
+        agenda,
+        agenda.items.get(),
+        review,
     )
 
 
@@ -224,8 +243,14 @@ def test_dashboard_never_lists_another_clinics_patients(client, north, south, ro
 
 # --- Django admin ------------------------------------------------------------------------
 
-CLINICAL_APPS = {"patients", "registry"}
-CLINICAL_MODELS = [model for model in admin.site._registry if model._meta.app_label in CLINICAL_APPS]
+CLINICAL_APPS = {"patients", "registry", "consults"}
+# Registered models of those apps that hold no patient's record (checked on their own below).
+NOT_PATIENT_RECORDS = {RegistrySettings, FlagDigest}
+CLINICAL_MODELS = [
+    model
+    for model in admin.site._registry
+    if model._meta.app_label in CLINICAL_APPS and model not in NOT_PATIENT_RECORDS
+]
 
 
 def admin_url(model, view: str, *args) -> str:
@@ -233,7 +258,7 @@ def admin_url(model, view: str, *args) -> str:
 
 
 def test_every_clinical_model_in_the_admin_is_checked(north):
-    assert set(CLINICAL_MODELS) == {Patient, Episode, Contact, Measurement, Flag, SafetyAssessment}
+    assert set(CLINICAL_MODELS) == {Patient, Episode, Contact, Measurement, Flag, SafetyAssessment, CaseReview, Agenda}
     for model in CLINICAL_MODELS:
         assert isinstance(north.object_of(model), model)
 
@@ -402,3 +427,19 @@ def test_admin_list_filters_name_only_the_users_own_clinics_and_staff(client, no
     assert south.clinic.name in page
     assert north.clinic.name not in page
     assert north.care_manager.last_name not in page
+
+
+def test_clinic_admin_sees_and_changes_only_their_clinics_registry_settings(client, north, south, south_admin):
+    north_settings = RegistrySettings.objects.create(clinic=north.clinic, not_improving_after_days=56)
+    south_settings = RegistrySettings.objects.create(clinic=south.clinic)
+    south_admin.user_permissions.add(*Permission.objects.filter(content_type__model="registrysettings"))
+    client.force_login(south_admin)
+
+    listed = client.get(admin_url(RegistrySettings, "changelist"))
+    north_page = client.get(admin_url(RegistrySettings, "change", north_settings.pk))
+    south_page = client.get(admin_url(RegistrySettings, "change", south_settings.pk))
+
+    assert [row.pk for row in listed.context["cl"].result_list] == [south_settings.pk]
+    assert north_page.status_code in (302, 404)
+    assert south_page.status_code == 200
+    assert list(south_page.context["adminform"].form.fields["clinic"].queryset) == [south.clinic]
