@@ -47,12 +47,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     choices = form.cleaned()
     today = timezone.localdate()
     caseload = scope_to_team(Episode.objects.visible_to(request.user).open(), request.user, choices["team"])
-    rows = caseload_rows(
-        CaseloadFilter(status=choices["status"], flag=choices["flag"], search=search_text).apply(caseload),
-        today,
-        choices["sort"],
-    )
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    narrowing = CaseloadFilter(status=choices["status"], flag=choices["flag"], search=search_text)
+    stats = caseload_statistics(caseload, today)
+    paginator = Paginator(caseload_rows(narrowing.apply(caseload), today, choices["sort"]), 50)
+    if not narrowing.narrows:
+        paginator.count = stats["active"]  # the statistics counted these rows already: no second COUNT
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "registry/dashboard.html",
@@ -61,7 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "form": form,
             "search_form": SearchForm(initial={"q": search_text}),
             "search_text": search_text,
-            "stats": caseload_statistics(caseload, today),
+            "stats": stats,
             "sort": choices["sort"],
             "today": today,
             "can_write": can_write_clinical(request.user),

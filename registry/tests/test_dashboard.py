@@ -681,7 +681,7 @@ def test_dashboard_queries_do_not_grow_with_the_caseload(cm_client, clinic, care
     assert small == large
     assert large < 15
     sorted_by_change, _ = count_queries(cm_client, DASHBOARD, {"sort": "-phq9_change", "flag": "needs_discussion"})
-    assert sorted_by_change == large
+    assert sorted_by_change == large + 1  # a narrowed list counts its own rows; the whole caseload reuses the stats
 
 
 def test_patient_page_queries_do_not_grow_with_the_contacts(cm_client, clinic, care_manager):
