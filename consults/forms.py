@@ -1,7 +1,10 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Role, User
+from consults.models import Recommendation
+from consults.notes import clean_diagnoses
 from patients.forms import DATE_INPUT
 
 
@@ -31,3 +34,67 @@ class AddToAgendaForm(forms.Form):
 
 class QuestionForm(forms.Form):
     note = forms.CharField(label="Question for the consultant", max_length=300, required=False)
+
+
+class SessionForm(forms.Form):
+    meeting_on = forms.DateField(label="Meeting date", widget=DATE_INPUT)
+    format = forms.ChoiceField(choices=[("in_person", "In person"), ("phone", "Phone"), ("video", "Video")])
+
+
+class NoteForm(forms.Form):
+    """The consultation note's text. Recommendations are added one by one beside it."""
+
+    reviewed_on = forms.DateField(label="Reviewed on", widget=DATE_INPUT)
+    assessment = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    diagnoses = forms.CharField(
+        label="Diagnostic impression (ICD-10)",
+        required=False,
+        help_text="Codes separated by commas, e.g. F33.1, F41.1",
+        widget=forms.TextInput(attrs={"list": "icd10-common", "autocomplete": "off"}),
+    )
+    summary = forms.CharField(label="Reasoning", widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    minutes = forms.IntegerField(label="Minutes discussed", min_value=0, max_value=240, required=False)
+
+    def clean_diagnoses(self) -> list[str]:
+        try:
+            return clean_diagnoses(self.cleaned_data["diagnoses"].replace(";", ",").split(","))
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["diagnoses"]) from None
+
+
+class RecommendationForm(forms.Form):
+    kind = forms.ChoiceField(label="Recommendation", choices=Recommendation.Kind.choices)
+    drug = forms.CharField(label="Medication", max_length=100, required=False)
+    dose = forms.CharField(max_length=100, required=False)
+    details = forms.CharField(label="Details", max_length=2000, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].widget.attrs["class"] = "form-select form-select-sm"
+        for name in ("drug", "dose", "details"):
+            self.fields[name].widget.attrs["class"] = "form-control form-control-sm"
+
+
+class AmendmentForm(forms.Form):
+    text = forms.CharField(label="Amendment", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CommunicateForm(forms.Form):
+    when = forms.DateTimeField(
+        label="When", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    how = forms.ChoiceField(
+        choices=[c for c in Recommendation.Channel.choices if c[0] != Recommendation.Channel.IN_APP]
+    )
+
+
+class ResponseForm(forms.Form):
+    response = forms.ChoiceField(
+        label="PCP response",
+        choices=[("accepted", "Accepted"), ("modified", "Accepted with changes"), ("declined", "Declined")],
+    )
+    note = forms.CharField(label="Changes, or why declined", max_length=2000, required=False)
+
+
+class ImplementedForm(forms.Form):
+    on = forms.DateField(label="Implemented on", widget=DATE_INPUT)

@@ -1,8 +1,11 @@
-"""Psychiatric case review: the weekly agenda and the reviews it leads to.
+"""Psychiatric case review: the weekly sessions (agendas), the consultation notes written at
+them, and the recommendations those notes make until the PCP has acted on them.
 
-The consultation-workflow issue extends a review into a signed consultation note with
-recommendations; the flags rules only need to know that, and when, a patient was reviewed.
+A note (CaseReview) is a draft until the consultant signs it; only signed notes count as a
+case review for the flag rules. A signed note is never edited, only amended.
 """
+
+import re
 
 from django.conf import settings
 from django.db import models
@@ -20,13 +23,42 @@ class CaseReviewQuerySet(models.QuerySet):
         return in_users_clinics(self, user, "episode__patient__clinic")
 
 
+ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
+# Labels for the codes behavioral health in primary care uses most; any valid code is accepted.
+COMMON_DIAGNOSES = {
+    "F32.0": "Major depressive disorder, single episode, mild",
+    "F32.1": "Major depressive disorder, single episode, moderate",
+    "F32.2": "Major depressive disorder, single episode, severe without psychotic features",
+    "F32.9": "Major depressive disorder, single episode, unspecified",
+    "F32.A": "Depression, unspecified",
+    "F33.0": "Major depressive disorder, recurrent, mild",
+    "F33.1": "Major depressive disorder, recurrent, moderate",
+    "F33.2": "Major depressive disorder, recurrent, severe without psychotic features",
+    "F33.9": "Major depressive disorder, recurrent, unspecified",
+    "F34.1": "Dysthymic disorder",
+    "F41.0": "Panic disorder",
+    "F41.1": "Generalized anxiety disorder",
+    "F41.9": "Anxiety disorder, unspecified",
+    "F43.10": "Post-traumatic stress disorder, unspecified",
+    "F43.23": "Adjustment disorder with mixed anxiety and depressed mood",
+    "F10.20": "Alcohol dependence, uncomplicated",
+    "F31.9": "Bipolar disorder, unspecified",
+}
+
+
 class CaseReview(models.Model):
-    """A patient discussed at a psychiatric case review (clinical-rules 6: new patient, not improving)."""
+    """The consultation note of a patient's psychiatric case review (clinical-rules 6)."""
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="case_reviews")
+    agenda_item = models.OneToOneField(
+        "AgendaItem", on_delete=models.PROTECT, null=True, blank=True, related_name="case_review"
+    )
     reviewed_on = models.DateField()
     consultant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    summary = models.TextField(help_text="What was discussed and recommended.")
+    assessment = models.TextField(blank=True)
+    diagnoses = models.JSONField(default=list, blank=True, help_text="ICD-10 codes, e.g. F33.1, F41.1.")
+    summary = models.TextField("Reasoning", blank=True, help_text="Why these recommendations.")
+    signed_at = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
@@ -36,10 +68,139 @@ class CaseReview(models.Model):
     class Meta:
         ordering = ["-reviewed_on", "-pk"]
         indexes = [models.Index(fields=["episode", "reviewed_on"], name="case_review_episode_idx")]
-        constraints = [models.CheckConstraint(name="case_review_summary_not_blank", condition=~Q(summary=""))]
+        constraints = [
+            models.CheckConstraint(
+                name="case_review_signed_with_assessment",
+                condition=Q(signed_at__isnull=True) | ~Q(assessment=""),
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"Case review {self.reviewed_on:%Y-%m-%d}"
+        return f"Consultation note {self.reviewed_on:%Y-%m-%d}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def diagnosis_labels(self) -> list[str]:
+        return [f"{code} {COMMON_DIAGNOSES.get(code, '')}".strip() for code in self.diagnoses]
+
+
+class Amendment(models.Model):
+    """Added to a signed note, beside it: the note itself never changes."""
+
+    review = models.ForeignKey(CaseReview, on_delete=models.PROTECT, related_name="amendments")
+    text = models.TextField()
+    amended_at = models.DateTimeField()
+    amended_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["amended_at"]
+        constraints = [models.CheckConstraint(name="amendment_text_not_blank", condition=~Q(text=""))]
+
+    def __str__(self) -> str:
+        return f"Amendment {self.amended_at:%Y-%m-%d}"
+
+
+class RecommendationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return in_users_clinics(self, user, "episode__patient__clinic")
+
+    def open(self):
+        return self.filter(status__in=Recommendation.OPEN)
+
+
+class Recommendation(models.Model):
+    """One recommendation of a signed note, followed to closure: pending -> communicated to the
+    PCP -> the PCP's response -> implemented (or declined, with the reason)."""
+
+    class Kind(models.TextChoices):
+        START_MEDICATION = "start_medication", "Start a medication"
+        CHANGE_MEDICATION = "change_medication", "Change a medication"
+        STOP_MEDICATION = "stop_medication", "Stop a medication"
+        ADJUST_DOSE = "adjust_dose", "Adjust a dose"
+        DIAGNOSTIC_CLARIFICATION = "diagnostic_clarification", "Diagnostic clarification"
+        BEHAVIORAL_CHANGE = "behavioral_change", "Change behavioral intervention"
+        REFERRAL = "referral", "Referral to specialty care"
+        SAFETY_PLAN = "safety_plan", "Safety plan"
+        CONTINUE = "continue", "Continue current plan"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMMUNICATED = "communicated", "Communicated to the PCP"
+        ACCEPTED = "accepted", "Accepted by the PCP"
+        MODIFIED = "modified", "Accepted with changes"
+        DECLINED = "declined", "Declined"
+        IMPLEMENTED = "implemented", "Implemented"
+
+    class Channel(models.TextChoices):
+        EHR_MESSAGE = "ehr_message", "EHR message"
+        PHONE = "phone", "Phone"
+        IN_PERSON = "in_person", "In person"
+        LETTER = "letter", "Letter / fax"
+        IN_APP = "in_app", "Seen by the PCP in CareReg"
+
+    MEDICATION_KINDS = {Kind.START_MEDICATION, Kind.CHANGE_MEDICATION, Kind.STOP_MEDICATION, Kind.ADJUST_DOSE}
+    OPEN = [Status.PENDING, Status.COMMUNICATED, Status.ACCEPTED, Status.MODIFIED]
+
+    review = models.ForeignKey(CaseReview, on_delete=models.PROTECT, related_name="recommendations")
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="recommendations")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    drug = models.CharField(max_length=100, blank=True)
+    dose = models.CharField(max_length=100, blank=True)
+    details = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    recommended_on = models.DateField(null=True, blank=True, help_text="The date of the signed note.")
+    communicated_at = models.DateTimeField(null=True, blank=True)
+    communicated_how = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    communicated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    response_note = models.TextField(blank=True, help_text="The PCP's changes, or why declined.")
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    implemented_on = models.DateField(null=True, blank=True)
+    implemented_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    objects = RecommendationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["review_id", "pk"]
+        indexes = [models.Index(fields=["episode", "status"], name="recommendation_episode_idx")]
+        constraints = [
+            models.CheckConstraint(
+                name="recommendation_medication_names_drug",
+                condition=~Q(kind__in=["start_medication", "change_medication", "stop_medication", "adjust_dose"])
+                | ~Q(drug=""),
+            ),
+            models.CheckConstraint(
+                name="recommendation_declined_has_reason",
+                condition=~Q(status="declined") | ~Q(response_note=""),
+            ),
+            models.CheckConstraint(
+                name="recommendation_communicated_when_and_how",
+                condition=Q(status="pending") | Q(communicated_at__isnull=False) & ~Q(communicated_how=""),
+            ),
+            models.CheckConstraint(
+                name="recommendation_implemented_dated",
+                condition=~Q(status="implemented") | Q(implemented_on__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = f" {self.drug} {self.dose}".rstrip() if self.drug else ""
+        return f"{self.get_kind_display()}{what}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
 
 
 class AgendaQuerySet(models.QuerySet):
@@ -57,6 +218,12 @@ class Agenda(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     built_at = models.DateTimeField()
+    meeting_on = models.DateField("Meeting date", null=True, blank=True, help_text="When the review meets.")
+    format = models.CharField(
+        max_length=16,
+        choices=[("in_person", "In person"), ("phone", "Phone"), ("video", "Video")],
+        default="video",
+    )
     history = HistoricalRecords()
 
     objects = AgendaQuerySet.as_manager()
@@ -77,6 +244,10 @@ class Agenda(models.Model):
     def __str__(self) -> str:
         return f"Caseload review of {self.week_of:%Y-%m-%d}"
 
+    @property
+    def meets_on(self):
+        return self.meeting_on or self.week_of
+
 
 class AgendaItem(models.Model):
     """A patient on an agenda, in the order it will be discussed. Removing keeps the row."""
@@ -94,6 +265,7 @@ class AgendaItem(models.Model):
         help_text="Empty when the flags put the patient here.",
     )
     note = models.CharField(max_length=300, blank=True, help_text="The care manager's question.")
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Minutes the patient took.")
     removed_at = models.DateTimeField(null=True, blank=True)
     removed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -7,39 +7,39 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.models import Role
+from consults import notes
 from consults.models import Agenda, AgendaItem, CaseReview
+from consults.notes import check_consultant, check_review_date
 from patients.models import Episode
-from registry.models import Flag
 from registry.services import queue_flag_refresh
+from registry.summaries import refresh_summary
 
 
 @transaction.atomic
 def record_case_review(*, episode: Episode, reviewed_on: datetime.date, consultant, summary: str, by) -> CaseReview:
-    """A patient discussed with the psychiatric consultant. The review clears "new patient",
-    restarts the "not improving" clock (clinical-rules 6) and answers a needs-discussion request."""
+    """A review held outside a session, recorded and signed at once (imports, the demo): the
+    summary is its assessment. In the app a consultant writes a note and signs it (consults.notes)."""
     episode = Episode.objects.select_related("patient").get(pk=episode.pk)  # as it is now, not as the caller saw it
-    if consultant.role != Role.PSYCHIATRIC_CONSULTANT:
-        raise ValidationError({"consultant": f"{consultant} is not a psychiatric consultant."})
-    if not consultant.clinics.filter(pk=episode.patient.clinic_id).exists():
-        raise ValidationError({"consultant": f"{consultant} does not consult for this clinic."})
+    check_consultant(consultant, episode)
     if not episode.is_open:
         raise ValidationError("This episode is discharged.")
-    if reviewed_on > timezone.localdate():
-        raise ValidationError({"reviewed_on": "The review date cannot be in the future."})
-    if reviewed_on < episode.enrolled_on:
-        raise ValidationError({"reviewed_on": "The review date is before this episode began."})
+    check_review_date(episode, reviewed_on)
+    if not summary.strip():
+        raise ValidationError({"summary": "Say what was discussed."})
     review = CaseReview(
-        episode=episode, reviewed_on=reviewed_on, consultant=consultant, summary=summary, recorded_by=by
+        episode=episode,
+        reviewed_on=reviewed_on,
+        consultant=consultant,
+        assessment=summary.strip(),
+        summary=summary.strip(),
+        recorded_by=by,
+        signed_at=timezone.now(),
     )
     review._history_user = by
     review.full_clean(exclude=["episode", "consultant", "recorded_by"], validate_constraints=False)
     review.save()
-    for flag in Flag.objects.filter(episode=episode, kind=Flag.Kind.NEEDS_DISCUSSION, resolved_at__isnull=True):
-        flag.resolved_at, flag.resolved_by = timezone.now(), by
-        flag.resolution_note = f"Discussed at the case review of {reviewed_on:%Y-%m-%d}."
-        flag._history_user = by
-        flag.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
+    notes._answer_requests_for_discussion(review, by)
+    refresh_summary(episode)
     queue_flag_refresh(episode)
     return review
 

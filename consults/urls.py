@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consults import views
+from consults import note_views, views
 
 app_name = "consults"
 urlpatterns = [
@@ -13,4 +13,16 @@ urlpatterns = [
     path("<int:pk>/items/<int:item_pk>/move/<str:direction>/", views.move_item, name="move_item"),
     path("<int:pk>/items/<int:item_pk>/question/", views.set_question, name="set_question"),
     path("patients/<int:patient_pk>/review/", views.record_review, name="record_review"),
+    path("<int:pk>/session/", views.update_session, name="update_session"),
+    path("<int:pk>/items/<int:item_pk>/", note_views.workspace, name="workspace"),
+    path("notes/<int:pk>/", note_views.note_detail, name="note"),
+    path("notes/<int:pk>/save/", note_views.save_note, name="save_note"),
+    path("notes/<int:pk>/amend/", note_views.amend_note, name="amend_note"),
+    path("notes/<int:pk>/print/", note_views.print_note, name="print_note"),
+    path("patients/<int:patient_pk>/note/", note_views.start_note, name="start_note"),
+    path("recommendations/", note_views.recommendations, name="recommendations"),
+    path("recommendations/<int:pk>/communicated/", note_views.communicate, name="communicate"),
+    path("recommendations/<int:pk>/response/", note_views.respond, name="respond"),
+    path("recommendations/<int:pk>/implemented/", note_views.implemented, name="implemented"),
+    path("report/", views.report, name="report"),
 ]

@@ -1,3 +1,5 @@
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
@@ -7,13 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.permissions import can_write_clinical, require
 from carereg.forms import show_errors_on_form
 from consults import services
 from consults.agenda import build_agendas, clinic_today
-from consults.forms import AddToAgendaForm, CaseReviewForm, QuestionForm
-from consults.models import Agenda, AgendaItem
+from consults.figures import DEFINITIONS, review_figures
+from consults.forms import AddToAgendaForm, CaseReviewForm, QuestionForm, SessionForm
+from consults.models import Agenda, AgendaItem, CaseReview
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry.models import Flag
@@ -33,12 +36,81 @@ def _agendas_for(user):
 
 
 def agenda_list(request: HttpRequest) -> HttpResponse:
-    agendas = _agendas_for(request.user)[:60]
+    """The sessions; for a consultant also their home: the next sessions, the patients awaiting
+    review across the care managers they support, and their unsigned drafts."""
+    today = timezone.localdate()
+    context = {
+        "agendas": _agendas_for(request.user)[:60],
+        "can_build": can_write_clinical(request.user),
+        "today": today,
+    }
+    if request.user.role == Role.PSYCHIATRIC_CONSULTANT:
+        context.update(_consultant_home(request.user, today))
+    return render(request, "consults/agenda_list.html", context)
+
+
+AWAITING_REVIEW = [Flag.Kind.SAFETY, Flag.Kind.NOT_IMPROVING, Flag.Kind.NEW_PATIENT, Flag.Kind.NEEDS_DISCUSSION]
+
+
+def _consultant_home(consultant, today) -> dict:
+    awaiting = (
+        Episode.objects.visible_to(consultant)
+        .open()
+        .filter(patient__psychiatric_consultant=consultant)
+        .filter(flags__resolved_at__isnull=True, flags__kind__in=AWAITING_REVIEW)
+        .distinct()
+        .select_related("patient", "patient__care_manager")
+        .prefetch_related(
+            Prefetch(
+                "flags",
+                queryset=Flag.objects.filter(resolved_at__isnull=True, kind__in=AWAITING_REVIEW),
+                to_attr="open_flags",
+            )
+        )
+        .order_by("patient__care_manager__last_name", "patient__last_name")
+    )
+    return {
+        "next_sessions": Agenda.objects.filter(consultant=consultant, week_of__gte=today - datetime.timedelta(days=6))
+        .select_related("care_manager", "clinic")
+        .order_by("week_of"),
+        "awaiting": awaiting[:200],
+        "drafts": CaseReview.objects.filter(consultant=consultant, signed_at__isnull=True).select_related(
+            "episode__patient"
+        ),
+    }
+
+
+def report(request: HttpRequest) -> HttpResponse:
+    """The case review program's figures, per care manager and in all, with their definitions."""
+    today = timezone.localdate()
+    episodes = Episode.objects.visible_to(request.user).open()
+    care_managers = (
+        User.objects.filter(role=Role.CARE_MANAGER, clinics__in=request.user.visible_clinics())
+        .distinct()
+        .order_by("last_name")
+    )
+    rows = [(cm, review_figures(episodes.filter(patient__care_manager=cm), today)) for cm in care_managers]
     return render(
         request,
-        "consults/agenda_list.html",
-        {"agendas": agendas, "can_build": can_write_clinical(request.user), "today": timezone.localdate()},
+        "consults/report.html",
+        {"total": review_figures(episodes, today), "rows": rows, "definitions": DEFINITIONS},
     )
+
+
+@require_POST
+def update_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """The meeting's date and format, set by its care manager or consultant."""
+    agenda = agenda_for_user(request.user, pk)
+    require(can_edit_agenda(request.user, agenda) or request.user.pk == agenda.consultant_id, "change this session")
+    form = SessionForm(request.POST)
+    if form.is_valid():
+        agenda.meeting_on, agenda.format = form.cleaned_data["meeting_on"], form.cleaned_data["format"]
+        agenda._history_user = request.user
+        agenda.save(update_fields=["meeting_on", "format"])
+        messages.success(request, "Session updated.")
+    else:
+        messages.error(request, "Give the meeting date and format.")
+    return redirect("consults:agenda", pk=agenda.pk)
 
 
 @require_POST
@@ -50,16 +122,20 @@ def build_now(request: HttpRequest) -> HttpResponse:
     return redirect("consults:agendas")
 
 
-def _agenda_for_user(user, pk: int) -> Agenda:
+def agenda_for_user(user, pk: int) -> Agenda:
     return get_object_or_404(_agendas_for(user), pk=pk)
 
 
 def agenda_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    agenda = _agenda_for_user(request.user, pk)
+    agenda = agenda_for_user(request.user, pk)
     open_flags = Prefetch(
         "episode__flags", queryset=Flag.objects.filter(resolved_at__isnull=True), to_attr="open_flags"
     )
-    items = list(agenda.items.select_related("episode__patient", "added_by", "removed_by").prefetch_related(open_flags))
+    items = list(
+        agenda.items.select_related("episode__patient", "added_by", "removed_by", "case_review").prefetch_related(
+            open_flags
+        )
+    )
     on_agenda = [item for item in items if item.removed_at is None]
     editable = can_edit_agenda(request.user, agenda)
     addable = (
@@ -79,19 +155,22 @@ def agenda_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "removed": [item for item in items if item.removed_at is not None],
             "editable": editable,
             "add_form": AddToAgendaForm(episodes=addable) if editable else None,
+            "can_write_notes": request.user.role == Role.PSYCHIATRIC_CONSULTANT,
+            "can_set_session": editable or request.user.pk == agenda.consultant_id,
+            "formats": Agenda._meta.get_field("format").choices,
         },
     )
 
 
 def _item_for_editor(request: HttpRequest, agenda_pk: int, item_pk: int) -> AgendaItem:
-    agenda = _agenda_for_user(request.user, agenda_pk)
+    agenda = agenda_for_user(request.user, agenda_pk)
     require(can_edit_agenda(request.user, agenda), "change this agenda")
     return get_object_or_404(agenda.items.select_related("agenda"), pk=item_pk)
 
 
 @require_POST
 def add_item(request: HttpRequest, pk: int) -> HttpResponse:
-    agenda = _agenda_for_user(request.user, pk)
+    agenda = agenda_for_user(request.user, pk)
     require(can_edit_agenda(request.user, agenda), "change this agenda")
     episodes = Episode.objects.visible_to(request.user).open().filter(patient__care_manager=agenda.care_manager)
     form = AddToAgendaForm(request.POST, episodes=episodes)

@@ -14,7 +14,7 @@ from patients.access import get_patient_for_user
 from patients.forms import EnrollForm, PatientForm, ReenrollForm, StatusForm
 from patients.models import Episode
 from registry.caseload import with_registry_columns
-from registry.charts import trajectory
+from registry.charts import episode_charts
 from registry.forms import ContactForm, ItemAnswersForm
 from registry.models import Contact, Measurement
 from registry.scoring import GAD7, INSTRUMENTS, PHQ9
@@ -102,11 +102,11 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
         "timeline": _timeline(contacts, measurements),
         "open_flags": sorted((f for f in flags if f.is_open), key=lambda f: f.priority),
         "closed_flags": [f for f in flags if not f.is_open],
-        "charts": [c for c in (_chart(PHQ9, episode, measurements), _chart(GAD7, episode, measurements)) if c],
+        "charts": episode_charts(episode, measurements),
         "can_write": writer,
         "can_resolve_safety": can_resolve_safety(request.user),
-        "can_record_review": writer or request.user.role == Role.PSYCHIATRIC_CONSULTANT,
-        "case_reviews": list(episode.case_reviews.select_related("consultant")),
+        "is_consultant": request.user.role == Role.PSYCHIATRIC_CONSULTANT,
+        "case_reviews": list(episode.case_reviews.select_related("consultant").prefetch_related("recommendations")),
         "contact_form": ContactForm(auto_id="quick_%s") if writer else None,
         "score_forms": [
             ItemAnswersForm(instrument=PHQ9, required=False),
@@ -118,13 +118,6 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
         "reenroll_form": ReenrollForm() if can_write_clinical(request.user) and not episode.is_open else None,
         "instruments": INSTRUMENTS.values(),
     }
-
-
-def _chart(instrument, episode: Episode, measurements: list[Measurement]):
-    scores = [
-        (m.taken_on, m.total) for m in measurements if m.instrument == instrument.code and not m.is_entered_in_error
-    ]
-    return trajectory(instrument, scores, episode.enrolled_on)
 
 
 def _timeline(contacts: list[Contact], measurements: list[Measurement]) -> list[dict]:

@@ -113,6 +113,8 @@ SORTS = {
     "gad7_latest": ["gad7_latest"],
     "gad7_change": ["gad7_change"],
     "minutes": ["minutes_this_month"],
+    "last_review": ["last_case_review_on"],
+    "open_recs": ["open_recommendations"],
 }
 DEFAULT_SORT = "flags"
 

@@ -6,7 +6,7 @@ Server-side so that it needs no JavaScript library and prints as it shows.
 import datetime
 from dataclasses import dataclass
 
-from registry.scoring import Instrument
+from registry.scoring import GAD7, PHQ9, Instrument
 
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 40, 16, 12, 32
@@ -90,3 +90,16 @@ def trajectory(instrument: Instrument, scores: list[tuple[datetime.date, int]], 
         baseline=baseline,
         latest=scores_sorted[-1][1],
     )
+
+
+def episode_charts(episode, measurements) -> list[Chart]:
+    """The PHQ-9 and GAD-7 charts of an episode's valid scores, where it has any."""
+    charts = []
+    for instrument in (PHQ9, GAD7):
+        scores = [
+            (m.taken_on, m.total) for m in measurements if m.instrument == instrument.code and not m.is_entered_in_error
+        ]
+        chart = trajectory(instrument, scores, episode.enrolled_on)
+        if chart:
+            charts.append(chart)
+    return charts

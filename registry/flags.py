@@ -19,7 +19,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from consults.models import CaseReview
+from consults.models import CaseReview, Recommendation
 from patients.models import Episode
 from registry.bulk import copy_into_history
 from registry.expressions import AddDays
@@ -40,7 +40,8 @@ def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[E
     """The dates each rule compares with today, per episode, from its summary and its clinic's thresholds."""
     start = Coalesce("initial_assessment_on", "enrolled_on")
     last_or_start = Coalesce("last_contact_on", "initial_assessment_on", "enrolled_on")
-    reviews = CaseReview.objects.filter(episode=OuterRef("pk"))
+    reviews = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False)  # drafts don't count
+    open_recommendations = Recommendation.objects.open().filter(episode=OuterRef("pk"))
     return episodes.annotate(
         start=start,
         not_improving_from=AddDays(start, threshold("not_improving_after_days")),
@@ -53,6 +54,10 @@ def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[E
         reviews_count_from=AddDays(Value(today), -threshold("case_review_recency_days")),
         ever_reviewed=Exists(reviews),
         recently_reviewed=Exists(reviews.filter(reviewed_on__gte=OuterRef("reviews_count_from"))),
+        recommendations_due_from=AddDays(Value(today), -threshold("recommendation_open_days")),
+        stale_recommendation=Exists(
+            open_recommendations.filter(recommended_on__lt=OuterRef("recommendations_due_from"))
+        ),
     )
 
 
@@ -85,6 +90,11 @@ RULES = [
             Q(status__in=[Status.ENROLLED, Status.ACTIVE], first_followup_due__lt=today)
             & (Q(last_contact_on__isnull=True) | Q(last_contact_on__lte=F("start")))
         ),
+    ),
+    Rule(
+        Flag.Kind.RECOMMENDATION_OPEN,
+        "A consultant's recommendation is still open (not implemented or declined) past the set number of days.",
+        lambda today: Q(stale_recommendation=True),
     ),
     Rule(
         Flag.Kind.MEASUREMENT_OVERDUE,

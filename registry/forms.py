@@ -176,6 +176,7 @@ class RegistrySettingsForm(forms.ModelForm):
             "not_improving_after_days",
             "case_review_recency_days",
             "measurement_overdue_days",
+            "recommendation_open_days",
             "baseline_lookback_days",
             "agenda_weekday",
             "agenda_hour",

@@ -223,6 +223,7 @@ class Flag(models.Model):
         NO_FIRST_FOLLOWUP = "no_first_followup", "No first follow-up"
         MEASUREMENT_OVERDUE = "measurement_overdue", "Measurement overdue"
         NEEDS_DISCUSSION = "needs_discussion", "Needs discussion"
+        RECOMMENDATION_OPEN = "recommendation_open", "Recommendation open"
 
     # Order of urgency on every list: safety first (clinical-rules 2 and 6).
     PRIORITY = [
@@ -230,6 +231,7 @@ class Flag(models.Model):
         Kind.NOT_IMPROVING,
         Kind.NEW_PATIENT,
         Kind.NEEDS_DISCUSSION,
+        Kind.RECOMMENDATION_OPEN,
         Kind.FOLLOWUP_OVERDUE,
         Kind.NO_FIRST_FOLLOWUP,
         Kind.MEASUREMENT_OVERDUE,
@@ -283,6 +285,7 @@ class Flag(models.Model):
                         "no_first_followup",
                         "measurement_overdue",
                         "needs_discussion",
+                        "recommendation_open",
                     ]
                 ),
             ),
@@ -406,6 +409,11 @@ class RegistrySettings(models.Model):
         "A not-improving patient reviewed within this many days is not flagged again.",
     )
     measurement_overdue_days = _days(30, "Measurement overdue after (days)", "Days since the latest PHQ-9.")
+    recommendation_open_days = _days(
+        14,
+        "Recommendation open for (days)",
+        "A consultant's recommendation not yet implemented or declined after this long is flagged.",
+    )
     baseline_lookback_days = _days(
         30, "Baseline look-back (days)", "A score this many days before enrollment counts as the baseline."
     )

@@ -8,6 +8,7 @@ set-based statement whether it touches one episode or a hundred thousand.
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from consults.models import CaseReview, Recommendation
 from patients.models import Episode
 from registry.models import Contact, Measurement
 
@@ -41,6 +42,22 @@ def summary_expressions() -> dict:
         "completed_contacts": Coalesce(Subquery(count), Value(0)),
         **_scores("PHQ9"),
         **_scores("GAD7"),
+        **_reviews(),
+    }
+
+
+def _reviews() -> dict:
+    signed = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False).order_by("-reviewed_on")
+    open_recommendations = (
+        Recommendation.objects.open()
+        .filter(episode=OuterRef("pk"))
+        .order_by()
+        .values("episode")
+        .annotate(n=Count("pk"))
+    )
+    return {
+        "last_case_review_on": _first(signed, "reviewed_on"),
+        "open_recommendations": Coalesce(Subquery(open_recommendations.values("n")), Value(0)),
     }
 
 

@@ -12,6 +12,7 @@ from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
 from carereg.forms import show_errors_on_form
 from carereg.tasks import queue_on_commit
+from consults.figures import review_figures
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry import services
@@ -62,6 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "search_form": SearchForm(initial={"q": search_text}),
             "search_text": search_text,
             "stats": stats,
+            "review_figures": review_figures(caseload, today),
             "sort": choices["sort"],
             "today": today,
             "can_write": can_write_clinical(request.user),

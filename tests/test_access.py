@@ -16,9 +16,10 @@ from django.urls.converters import IntConverter
 from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
+from consults import notes
 from consults import urls as consults_urls
 from consults.agenda import build_agendas
-from consults.models import Agenda, AgendaItem, CaseReview
+from consults.models import Agenda, AgendaItem, CaseReview, Recommendation
 from consults.services import record_case_review
 from patients import services as patient_services
 from patients import urls as patient_urls
@@ -49,6 +50,7 @@ class ClinicRecords:
     agenda: Agenda
     agenda_item: AgendaItem
     case_review: CaseReview
+    recommendation: Recommendation
 
     def object_of(self, model):
         return {
@@ -92,6 +94,10 @@ def clinic_with_records(code: str, mrn: str, first_name: str, last_name: str) ->
     review = record_case_review(
         episode=episode, reviewed_on=days_ago(5), consultant=consultant, summary="Discussed.", by=cm
     )
+    note = notes.start_note(episode=episode, consultant=consultant, by=consultant)
+    notes.save_draft(review=note, by=consultant, reviewed_on=days_ago(1), assessment="MDD.", diagnoses=[], summary="")
+    recommendation = notes.add_recommendation(review=note, by=consultant, kind="continue")
+    notes.sign(review=note, by=consultant)
     return ClinicRecords(
         clinic,
         cm,
@@ -105,6 +111,7 @@ def clinic_with_records(code: str, mrn: str, first_name: str, last_name: str) ->
         agenda,
         agenda.items.get(),
         review,
+        recommendation,
     )
 
 
@@ -159,6 +166,16 @@ def kwargs_for(name: str, records: ClinicRecords) -> dict:
         "consults:move_item": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk, "direction": "down"},
         "consults:set_question": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk},
         "consults:record_review": {"patient_pk": patient},
+        "consults:update_session": {"pk": records.agenda.pk},
+        "consults:workspace": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk},
+        "consults:note": {"pk": records.case_review.pk},
+        "consults:save_note": {"pk": records.case_review.pk},
+        "consults:amend_note": {"pk": records.case_review.pk},
+        "consults:print_note": {"pk": records.case_review.pk},
+        "consults:start_note": {"patient_pk": patient},
+        "consults:communicate": {"pk": records.recommendation.pk},
+        "consults:respond": {"pk": records.recommendation.pk},
+        "consults:implemented": {"pk": records.recommendation.pk},
     }
     if name not in known:
         pytest.fail(f"{name} takes an id: say in tests/test_access.py which object it belongs to.")

@@ -204,6 +204,8 @@ def caseload(clinic, care_manager) -> Caseload:
             "gad7_latest": gad7[1],
             "gad7_change": gad7[2],
             "minutes": minutes,
+            "last_review": None,  # the sorting and consults tests cover these two
+            "open_recs": 0,
         }
 
     rank = {kind: position for position, kind in enumerate(Flag.PRIORITY)}
@@ -243,6 +245,8 @@ ROW_VALUE = {
     "gad7_latest": lambda row: row.gad7_latest,
     "gad7_change": lambda row: row.gad7_change,
     "minutes": lambda row: row.minutes_this_month,
+    "last_review": lambda row: row.last_case_review_on,
+    "open_recs": lambda row: row.open_recommendations,
 }
 
 
@@ -335,10 +339,14 @@ def test_minutes_this_month_count_only_this_calendar_month(cm_client, clinic, ca
 
 
 def expected_order(caseload: Caseload, key: str, descending: bool) -> list[int]:
-    """By the column's value, empty values last either way; ties by next due (empty last), then pk."""
+    """By the column's value, empty values last either way; ties by pk (for the flags column, by
+    next due first, empty last)."""
     values = {pk: columns[key] for pk, columns in caseload.expected.items()}
     next_due = {pk: columns["next_due"] for pk, columns in caseload.expected.items()}
-    tie_order = sorted(values, key=lambda pk: (next_due[pk] is None, next_due[pk] or datetime.date.min, pk))
+    if key == "flags":
+        tie_order = sorted(values, key=lambda pk: (next_due[pk] is None, next_due[pk] or datetime.date.min, pk))
+    else:
+        tie_order = sorted(values)
     filled = [pk for pk in tie_order if values[pk] is not None]
     empty = [pk for pk in tie_order if values[pk] is None]
     return sorted(filled, key=lambda pk: values[pk], reverse=descending) + empty

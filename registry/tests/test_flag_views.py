@@ -285,6 +285,7 @@ def settings_post(**overrides) -> dict:
         "not_improving_after_days": "56",
         "case_review_recency_days": "28",
         "measurement_overdue_days": "30",
+        "recommendation_open_days": "14",
         "baseline_lookback_days": "30",
         "agenda_weekday": "2",
         "agenda_hour": "8",

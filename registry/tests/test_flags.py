@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
+from consults import notes
 from consults.services import record_case_review
 from patients import services as patient_services
 from patients.models import Episode
@@ -66,6 +67,16 @@ def consultant(clinic):
 
 def review(episode, day: int, consultant, by):
     return record_case_review(episode=episode, reviewed_on=on(day), consultant=consultant, summary="Discussed.", by=by)
+
+
+def recommend(episode, day: int, consultant, kind="start_medication", drug="sertraline"):
+    """A signed note of day `day` with one recommendation, still pending."""
+    note = notes.start_note(episode=episode, consultant=consultant, by=consultant)
+    notes.save_draft(review=note, by=consultant, reviewed_on=on(day), assessment="MDD.", diagnoses=[], summary="")
+    recommendation = notes.add_recommendation(review=note, by=consultant, kind=kind, drug=drug, dose="50 mg")
+    notes.sign(review=note, by=consultant)
+    recommendation.refresh_from_db()
+    return recommendation
 
 
 # --- followup_overdue ----------------------------------------------------------------------
@@ -601,6 +612,7 @@ def build_mixed_caseload(clinic, care_manager, consultant) -> list[Episode]:
     record_contact(reviewed, on(65), care_manager)
     record_score(reviewed, "PHQ9", 16, on(65), care_manager)
     review(reviewed, 60, consultant, care_manager)
+    recommend(reviewed, 40, consultant)  # open 32 days by day 72: recommendation open
     episodes.append(reviewed)
 
     relapse = enrolled(clinic, care_manager)  # relapse prevention, overdue
@@ -637,7 +649,7 @@ def test_second_refresh_changes_nothing(clinic, care_manager, consultant):
         [Kind.NEW_PATIENT, Kind.NO_FIRST_FOLLOWUP],
         [Kind.FOLLOWUP_OVERDUE, Kind.MEASUREMENT_OVERDUE, Kind.NEW_PATIENT, Kind.NO_FIRST_FOLLOWUP],
         [Kind.NEW_PATIENT, Kind.NOT_IMPROVING],
-        [],
+        [Kind.RECOMMENDATION_OPEN],
         [Kind.FOLLOWUP_OVERDUE, Kind.NEW_PATIENT],
         [],
     ]
@@ -750,6 +762,7 @@ def test_refresh_flags_command_prints_counts_per_kind(clinic, care_manager):
 
 def build_rule_caseload(count: int, clinic, care_manager) -> None:
     """count episodes, cycling through shapes that between them make every rule raise."""
+    consultant = UserFactory(username=f"psych-{count}", role=Role.PSYCHIATRIC_CONSULTANT, clinics=[clinic])
     for n in range(count):
         episode = enrolled(clinic, care_manager)
         if n % 3 == 0:
@@ -757,6 +770,8 @@ def build_rule_caseload(count: int, clinic, care_manager) -> None:
         assess(episode, 1, care_manager, phq9=20)
         if n % 3 == 2:
             record_score(episode, "PHQ9", 18, on(60), care_manager)  # not improving
+        if n % 5 == 1:
+            recommend(episode, 30, consultant)  # recommendation open
 
 
 def queries_of_refreshes(count: int, clinic, care_manager) -> tuple[int, int]:
@@ -780,3 +795,46 @@ def test_a_full_refresh_costs_the_same_queries_for_5_or_60_episodes(clinic, care
 
     assert few == many
     assert few[0] <= 4 * len(RULE_KINDS) + 2 * len(RULE_KINDS)  # insert, history, update, history + savepoints
+
+
+# --- recommendation_open ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("age", "flagged"), [(13, False), (14, False), (15, True)])
+def test_recommendation_open_after_more_than_14_days(clinic, care_manager, consultant, age, flagged):
+    episode = enrolled(clinic, care_manager)
+    assess(episode, 1, care_manager, phq9=12)
+    recommend(episode, 40, consultant)
+
+    refresh_flags(today=on(40 + age))
+
+    assert (Kind.RECOMMENDATION_OPEN in open_kinds(episode)) is flagged
+
+
+@pytest.mark.parametrize("closing", ["declined", "implemented"])
+def test_recommendation_open_resolves_when_the_recommendation_is_closed(clinic, care_manager, consultant, closing):
+    episode = enrolled(clinic, care_manager)
+    assess(episode, 1, care_manager, phq9=12)
+    recommendation = recommend(episode, 40, consultant)
+    refresh_flags(today=on(60))
+    assert Kind.RECOMMENDATION_OPEN in open_kinds(episode)
+
+    if closing == "declined":
+        notes.respond(recommendation=recommendation, by=care_manager, response="declined", note="Prefers therapy.")
+    else:
+        notes.respond(recommendation=recommendation, by=care_manager, response="accepted")
+        notes.mark_implemented(recommendation=recommendation, by=care_manager, on=on(59))
+    refresh_flags(today=on(60))
+
+    assert Kind.RECOMMENDATION_OPEN not in open_kinds(episode)
+
+
+def test_recommendation_open_follows_the_clinics_setting(clinic, care_manager, consultant):
+    RegistrySettings.objects.create(clinic=clinic, recommendation_open_days=7)
+    episode = enrolled(clinic, care_manager)
+    assess(episode, 1, care_manager, phq9=12)
+    recommend(episode, 40, consultant)
+
+    refresh_flags(today=on(48))
+
+    assert Kind.RECOMMENDATION_OPEN in open_kinds(episode)

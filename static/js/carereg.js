@@ -13,6 +13,13 @@
     if (radios.length === 0) { out.textContent = "–"; return; }
     out.textContent = total + (radios.length < rows ? " (" + (rows - radios.length) + " unanswered)" : "");
   }
+  // In a review session: "[" and "]" move to the previous and next patient, unless typing.
+  document.addEventListener("keydown", function (event) {
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName) || event.target.isContentEditable;
+    if (typing || event.altKey || event.ctrlKey || event.metaKey) { return; }
+    var link = document.querySelector(event.key === "]" ? "[data-nav=next]" : event.key === "[" ? "[data-nav=previous]" : null);
+    if (link) { window.location.href = link.href; }
+  });
   document.querySelectorAll("[data-score-form]").forEach(function (fieldset) {
     fieldset.addEventListener("change", function () { updateTotal(fieldset); });
     updateTotal(fieldset);

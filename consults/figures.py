@@ -1,0 +1,73 @@
+"""Program figures of the psychiatric case review (clinical-rules 10), defined in DEFINITIONS."""
+
+import datetime
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+
+from consults.models import CaseReview, Recommendation
+from patients.models import Episode
+from registry.expressions import AddDays
+from registry.thresholds import threshold
+
+NEW_PATIENT_WINDOW_DAYS = 28
+NOT_IMPROVING_WINDOW_DAYS = 60
+CONSULTATION_TARGET = 80
+
+# Shown beside the figures, word for word.
+DEFINITIONS = [
+    "New patients reviewed within 4 weeks: of the open episodes enrolled at least 28 days ago, those with a "
+    "signed case review dated within 28 days of enrollment.",
+    "Not-improving patients reviewed in the last 60 days (target 80%): of the episodes in active treatment that "
+    "are not improving by the clinical definition (the clinic's not-improving days since the initial assessment, "
+    "latest PHQ-9 of 10 or more and less than 50% below baseline), whatever their reviews, those with a signed "
+    "case review in the last 60 days.",
+    "Recommendations by status: the recommendations of signed notes about the episodes in view.",
+]
+
+
+def _percent(numerator: int, denominator: int) -> int | None:
+    return round(100 * numerator / denominator) if denominator else None
+
+
+def review_figures(episodes: QuerySet[Episode], today: datetime.date) -> dict:
+    signed = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False)
+    start = Coalesce("initial_assessment_on", "enrolled_on")
+    annotated = episodes.order_by().annotate(
+        reviewed_in_time=Exists(
+            signed.filter(reviewed_on__lte=AddDays(OuterRef("enrolled_on"), Value(NEW_PATIENT_WINDOW_DAYS)))
+        ),
+        reviewed_lately=Exists(
+            signed.filter(reviewed_on__gte=today - datetime.timedelta(days=NOT_IMPROVING_WINDOW_DAYS))
+        ),
+        not_improving_from=AddDays(start, threshold("not_improving_after_days")),
+    )
+    old_enough = Q(enrolled_on__lte=today - datetime.timedelta(days=NEW_PATIENT_WINDOW_DAYS))
+    not_improving = Q(
+        status=Episode.Status.ACTIVE,
+        not_improving_from__lte=today,
+        phq9_latest__gte=10,
+        phq9_baseline__gt=(F("phq9_baseline") - F("phq9_latest")) * 2,
+    )
+    counts = annotated.aggregate(
+        new_due=Count("pk", filter=old_enough),
+        new_reviewed=Count("pk", filter=old_enough & Q(reviewed_in_time=True)),
+        not_improving=Count("pk", filter=not_improving),
+        not_improving_reviewed=Count("pk", filter=not_improving & Q(reviewed_lately=True)),
+    )
+    by_status = dict(
+        Recommendation.objects.filter(episode__in=episodes.order_by().values("pk"), review__signed_at__isnull=False)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    return {
+        **counts,
+        "new_reviewed_pct": _percent(counts["new_reviewed"], counts["new_due"]),
+        "not_improving_reviewed_pct": _percent(counts["not_improving_reviewed"], counts["not_improving"]),
+        "target": CONSULTATION_TARGET,
+        "recommendations": [
+            (status, label, by_status.get(status, 0)) for status, label in Recommendation.Status.choices
+        ],
+        "open_recommendations": sum(by_status.get(status, 0) for status in Recommendation.OPEN),
+    }
