@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
 from accounts.provisioning import ensure_clinic, ensure_staff
-from consults.models import CaseReview
+from consults.agenda import build_agendas, clinic_today
+from consults.models import CaseReview, Recommendation
 from patients.models import Episode, Patient
 from registry.bulk import bulk_create_with_history
 from registry.flags import refresh_flags
@@ -173,6 +174,15 @@ LAST_NAMES = [
 ]
 LANGUAGES = ["English"] * 8 + ["Spanish", "Vietnamese"]
 STREETS = ["Oak", "Maple", "Cedar", "Pine", "Elm", "Lake", "Hill", "Park", "River", "Main"]
+DEMO_RECOMMENDATIONS = [
+    ("start_medication", "sertraline", "50 mg daily"),
+    ("adjust_dose", "sertraline", "100 mg daily"),
+    ("adjust_dose", "escitalopram", "20 mg daily"),
+    ("change_medication", "bupropion XL", "150 mg daily"),
+    ("behavioral_change", "", ""),
+    ("continue", "", ""),
+    ("referral", "", ""),
+]
 PATTERNS = ["improve"] * 5 + ["stall"] * 3 + ["relapse"] * 2
 
 
@@ -185,6 +195,7 @@ class Rows:
     flags: list = field(default_factory=list)  # (flag, measurement index)
     assessments: list = field(default_factory=list)  # (assessment, flag index)
     reviews: list = field(default_factory=list)  # case reviews, with _episode_index
+    recommendations: list = field(default_factory=list)  # with _review_index
 
 
 def ensure_staff_accounts() -> dict[str, list[User]]:
@@ -366,11 +377,38 @@ class DemoBuilder:
             review = CaseReview(
                 reviewed_on=day,
                 consultant=consultant,
-                summary="Synthetic demo review: treatment plan discussed.",
-                recorded_by=self.recorder[code],
+                assessment="Synthetic demo review: symptoms and treatment response discussed with the care manager.",
+                diagnoses=[rng.choice(["F32.1", "F33.1", "F33.0", "F41.1", "F32.A"])],
+                summary="Synthetic demo reasoning.",
+                signed_at=timezone.make_aware(datetime.datetime.combine(day, datetime.time(13))),
+                recorded_by=consultant,
             )
             review._episode_index = episode_index
             self.rows.reviews.append(review)
+            if rng.random() < 0.6:
+                self._recommendation(len(self.rows.reviews) - 1, day, improved)
+
+    def _recommendation(self, review_index: int, day: datetime.date, improved: bool) -> None:
+        """What the consultant advised, and how far it has got: older ones are closed."""
+        rng = self.rng
+        kind, drug, dose = rng.choice(DEMO_RECOMMENDATIONS)
+        recommendation = Recommendation(kind=kind, drug=drug, dose=dose, recommended_on=day)
+        age = (self.today - day).days
+        noon = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+        if age > 3:
+            recommendation.status = Recommendation.Status.COMMUNICATED
+            recommendation.communicated_at = noon + datetime.timedelta(days=1)
+            recommendation.communicated_how = rng.choice(["ehr_message", "phone", "in_person"])
+        if age > 10 or (age > 5 and rng.random() < 0.5):
+            declined = rng.random() < 0.15
+            recommendation.status = Recommendation.Status.DECLINED if declined else Recommendation.Status.ACCEPTED
+            recommendation.responded_at = noon + datetime.timedelta(days=3)
+            recommendation.response_note = "Patient prefers to wait." if declined else ""
+            if not declined and (age > 21 or rng.random() < 0.3):
+                recommendation.status = Recommendation.Status.IMPLEMENTED
+                recommendation.implemented_on = day + datetime.timedelta(days=rng.randrange(5, 15))
+        recommendation._review_index = review_index
+        self.rows.recommendations.append(recommendation)
 
     def _finish(self, episode: Episode, discharge_on, *, improved: bool, active: bool = False) -> None:
         rng = self.rng
@@ -492,6 +530,10 @@ def _save(rows: Rows, by: User) -> None:
     for review in rows.reviews:
         review.episode = rows.episodes[review._episode_index]
     insert(rows.reviews)
+    for recommendation in rows.recommendations:
+        recommendation.review = rows.reviews[recommendation._review_index]
+        recommendation.episode = recommendation.review.episode
+    insert(rows.recommendations)
 
 
 @transaction.atomic
@@ -505,4 +547,6 @@ def seed_demo(*, patients: int, seed: int, today: datetime.date | None = None, r
     refresh_summaries(demo_episodes)
     if refresh:
         refresh_flags(demo_episodes, today=today)
+        for clinic in clinics.values():  # this week's caseload review agendas, ready to open
+            build_agendas(clinic, clinic_today(clinic))
     return rows
