@@ -207,7 +207,10 @@ def recommendations(request: HttpRequest) -> HttpResponse:
         request,
         "consults/recommendations.html",
         {
-            "recommendations": listed.order_by("recommended_on", "pk")[:200],
+            # Open ones oldest first (the most overdue on top); closed ones newest first.
+            "recommendations": listed.order_by(
+                *(("recommended_on", "pk") if status == "open" else ("-recommended_on", "-pk"))
+            )[:200],
             "status": status,
             "statuses": Recommendation.Status.choices,
             "can_carry": can_write_clinical(request.user),

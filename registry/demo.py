@@ -391,6 +391,8 @@ class DemoBuilder:
     def _recommendation(self, review_index: int, day: datetime.date, improved: bool) -> None:
         """What the consultant advised, and how far it has got: older ones are closed."""
         rng = self.rng
+        review = self.rows.reviews[review_index]
+        patient = self.rows.patients[self.rows.episodes[review._episode_index]._patient_index]
         kind, drug, dose = rng.choice(DEMO_RECOMMENDATIONS)
         recommendation = Recommendation(kind=kind, drug=drug, dose=dose, recommended_on=day)
         age = (self.today - day).days
@@ -399,14 +401,17 @@ class DemoBuilder:
             recommendation.status = Recommendation.Status.COMMUNICATED
             recommendation.communicated_at = noon + datetime.timedelta(days=1)
             recommendation.communicated_how = rng.choice(["ehr_message", "phone", "in_person"])
+            recommendation.communicated_by = patient.care_manager
         if age > 10 or (age > 5 and rng.random() < 0.5):
             declined = rng.random() < 0.15
             recommendation.status = Recommendation.Status.DECLINED if declined else Recommendation.Status.ACCEPTED
             recommendation.responded_at = noon + datetime.timedelta(days=3)
             recommendation.response_note = "Patient prefers to wait." if declined else ""
+            recommendation.responded_by = patient.pcp
             if not declined and (age > 21 or rng.random() < 0.3):
                 recommendation.status = Recommendation.Status.IMPLEMENTED
-                recommendation.implemented_on = day + datetime.timedelta(days=rng.randrange(5, 15))
+                recommendation.implemented_on = min(self.today, day + datetime.timedelta(days=rng.randrange(5, 15)))
+                recommendation.implemented_by = patient.care_manager
         recommendation._review_index = review_index
         self.rows.recommendations.append(recommendation)
 
