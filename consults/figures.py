@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 
 from consults.models import CaseReview, Recommendation
 from patients.models import Episode
+from registry.caseload import whole_percent
 from registry.expressions import AddDays
 from registry.thresholds import threshold
 
@@ -24,10 +25,6 @@ DEFINITIONS = [
     "case review in the last 60 days.",
     "Recommendations by status: the recommendations of signed notes about the episodes in view.",
 ]
-
-
-def _percent(numerator: int, denominator: int) -> int | None:
-    return round(100 * numerator / denominator) if denominator else None
 
 
 def review_figures(episodes: QuerySet[Episode], today: datetime.date) -> dict:
@@ -63,8 +60,8 @@ def review_figures(episodes: QuerySet[Episode], today: datetime.date) -> dict:
     )
     return {
         **counts,
-        "new_reviewed_pct": _percent(counts["new_reviewed"], counts["new_due"]),
-        "not_improving_reviewed_pct": _percent(counts["not_improving_reviewed"], counts["not_improving"]),
+        "new_reviewed_pct": whole_percent(counts["new_reviewed"], counts["new_due"]),
+        "not_improving_reviewed_pct": whole_percent(counts["not_improving_reviewed"], counts["not_improving"]),
         "target": CONSULTATION_TARGET,
         "recommendations": [
             (status, label, by_status.get(status, 0)) for status, label in Recommendation.Status.choices

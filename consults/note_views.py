@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -241,7 +242,10 @@ def _act(request: HttpRequest, pk: int, form_class, action, allowed: bool, what:
             messages.error(request, " ".join(error.messages))
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    return redirect(request.POST.get("next") or reverse("consults:recommendations"))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("consults:recommendations")  # never off-site: an open redirect is a phishing aid
+    return redirect(back)
 
 
 @require_POST

@@ -16,8 +16,7 @@ from accounts.models import Role
 from consults.models import ICD10, AgendaItem, Amendment, CaseReview, Recommendation
 from patients.models import Episode
 from registry.models import Flag
-from registry.services import queue_flag_refresh
-from registry.summaries import refresh_summary
+from registry.services import episode_changed
 
 Status = Recommendation.Status
 
@@ -54,11 +53,6 @@ def clean_diagnoses(codes) -> list[str]:
     return cleaned
 
 
-def _after_change(episode: Episode) -> None:
-    refresh_summary(episode)
-    queue_flag_refresh(episode)
-
-
 def _locked_draft(review: CaseReview) -> CaseReview:
     review = CaseReview.objects.select_for_update().select_related("episode__patient").get(pk=review.pk)
     if review.is_signed:
@@ -79,7 +73,8 @@ def start_note(*, episode: Episode, consultant, by, agenda_item: AgendaItem | No
         draft = CaseReview(
             episode=episode, consultant=consultant, reviewed_on=max(day, episode.enrolled_on), recorded_by=by
         )
-    if agenda_item is not None and draft.agenda_item_id is None:
+    if agenda_item is not None and draft.agenda_item_id != agenda_item.pk:
+        # A draft left unsigned at an earlier session moves on to this one.
         if CaseReview.objects.filter(agenda_item=agenda_item).exclude(pk=draft.pk).exists():
             raise ValidationError("This agenda item already has a note.")
         draft.agenda_item = agenda_item
@@ -152,7 +147,7 @@ def sign(*, review: CaseReview, by) -> CaseReview:
         recommendation._history_user = by
         recommendation.save(update_fields=["recommended_on"])
     _answer_requests_for_discussion(review, by)
-    _after_change(review.episode)
+    episode_changed(review.episode)
     return review
 
 
@@ -193,7 +188,7 @@ def _locked(recommendation: Recommendation, *allowed: str) -> Recommendation:
 def _save(recommendation: Recommendation, by, fields: list[str]) -> Recommendation:
     recommendation._history_user = by
     recommendation.save(update_fields=["status", *fields])
-    _after_change(recommendation.episode)
+    episode_changed(recommendation.episode)
     return recommendation
 
 
@@ -205,6 +200,8 @@ def communicate(*, recommendation: Recommendation, by, when: datetime.datetime, 
         raise ValidationError({"how": "Say how it reached the PCP."})
     if when > timezone.now():
         raise ValidationError({"when": "That time is in the future."})
+    if timezone.localdate(when) < recommendation.recommended_on:
+        raise ValidationError({"when": "That is before the recommendation was made."})
     recommendation.status = Status.COMMUNICATED
     recommendation.communicated_at, recommendation.communicated_how, recommendation.communicated_by = when, how, by
     return _save(recommendation, by, ["communicated_at", "communicated_how", "communicated_by"])
@@ -241,6 +238,8 @@ def mark_implemented(*, recommendation: Recommendation, by, on: datetime.date) -
     recommendation = _locked(recommendation, Status.ACCEPTED, Status.MODIFIED)
     if on > timezone.localdate():
         raise ValidationError({"on": "That date is in the future."})
+    if on < recommendation.recommended_on:
+        raise ValidationError({"on": "That is before the recommendation was made."})
     recommendation.status = Status.IMPLEMENTED
     recommendation.implemented_on, recommendation.implemented_by = on, by
     return _save(recommendation, by, ["implemented_on", "implemented_by"])

@@ -11,8 +11,7 @@ from consults import notes
 from consults.models import Agenda, AgendaItem, CaseReview
 from consults.notes import check_consultant, check_review_date
 from patients.models import Episode
-from registry.services import queue_flag_refresh
-from registry.summaries import refresh_summary
+from registry.services import episode_changed
 
 
 @transaction.atomic
@@ -39,8 +38,7 @@ def record_case_review(*, episode: Episode, reviewed_on: datetime.date, consulta
     review.full_clean(exclude=["episode", "consultant", "recorded_by"], validate_constraints=False)
     review.save()
     notes._answer_requests_for_discussion(review, by)
-    refresh_summary(episode)
-    queue_flag_refresh(episode)
+    episode_changed(episode)  # deferred to one pass when an import batches its writes
     return review
 
 

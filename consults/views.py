@@ -123,7 +123,11 @@ def build_now(request: HttpRequest) -> HttpResponse:
 
 
 def agenda_for_user(user, pk: int) -> Agenda:
-    return get_object_or_404(_agendas_for(user), pk=pk)
+    """Any session of the user's clinics opens (a consultant covering for a colleague, a care
+    manager covering a caseload); the lists show each their own, and only its care manager
+    (or a clinic admin) changes an agenda."""
+    agendas = Agenda.objects.visible_to(user).select_related("care_manager", "consultant", "clinic")
+    return get_object_or_404(agendas, pk=pk)
 
 
 def agenda_detail(request: HttpRequest, pk: int) -> HttpResponse:

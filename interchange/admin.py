@@ -43,6 +43,7 @@ class ImportRunAdmin(RunAdmin):
         "episodes_created",
         "contacts_created",
         "measurements_created",
+        "reviews_created",
     ]
     list_filter = ["succeeded", "how"]
 

@@ -2,16 +2,17 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
-from interchange.importer import CONTACTS, MEASUREMENTS, PATIENTS
+from interchange.importer import CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS
 
 MAX_UPLOAD_MB = 50
-FILE_FIELDS = {"patients": PATIENTS, "contacts": CONTACTS, "measurements": MEASUREMENTS}
+FILE_FIELDS = {"patients": PATIENTS, "contacts": CONTACTS, "measurements": MEASUREMENTS, "reviews": REVIEWS}
 
 
 class ImportForm(forms.Form):
     patients = forms.FileField(label=PATIENTS)
     contacts = forms.FileField(label=CONTACTS)
     measurements = forms.FileField(label=MEASUREMENTS)
+    reviews = forms.FileField(label=REVIEWS, required=False, help_text="Optional: case reviews held already.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -31,5 +32,9 @@ class ImportForm(forms.Form):
         return data
 
     def contents(self) -> dict[str, bytes]:
-        """Each file's bytes under the name the importer knows it by."""
-        return {filename: self.cleaned_data[name].read() for name, filename in FILE_FIELDS.items()}
+        """Each file's bytes under the name the importer knows it by; an optional file left out is not there."""
+        return {
+            filename: self.cleaned_data[name].read()
+            for name, filename in FILE_FIELDS.items()
+            if self.cleaned_data.get(name) is not None
+        }

@@ -1,17 +1,20 @@
-"""Registry CSV import: patients.csv, contacts.csv and measurements.csv, all or nothing.
+"""Registry CSV import: patients.csv, contacts.csv, measurements.csv and, optionally,
+reviews.csv; all or nothing.
 
 Reading and checking a row are pure functions of its text (and of lookup tables loaded
 once), so each column's rule is tested without a database. Writes go through the same
 services as the app (enroll_patient, start_episode, record_contact, record_measurement,
-record_total_only_measurement) with the importing person as the actor, so scoring, the PHQ-9
-item-9 safety flag, history and episode summaries happen exactly as when a care manager types
-the data in. Each row is written in its own savepoint, so one refused row neither stops the
-others from being checked nor poisons a PostgreSQL transaction; if any row was refused, the
-whole import is rolled back and every error is reported as `file:line: column: what`.
+record_total_only_measurement, record_case_review) with the importing person as the actor,
+so scoring, the PHQ-9 item-9 safety flag, history and episode summaries happen exactly as
+when a care manager (or consultant) types the data in. Each row is written in its own
+savepoint, so one refused row neither stops the others from being checked nor poisons a
+PostgreSQL transaction; if any row was refused, the whole import is rolled back and every
+error is reported as `file:line: column: what`.
 
 Running the same files again creates nothing twice: patients are matched by clinic and MRN,
 episodes by patient and enrollment date, contacts by episode, date, kind, mode, minutes and
-reached, measurements by episode, date, instrument and total.
+reached, measurements by episode, date, instrument and total, case reviews by episode, date,
+consultant and text.
 """
 
 import csv
@@ -30,6 +33,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
+from consults import services as consult_services
+from consults.models import CaseReview
 from interchange.models import ImportRun
 from patients import services as patient_services
 from patients.models import Episode, Patient, Sex
@@ -39,8 +44,9 @@ from registry.models import MAX_CONTACT_MINUTES, Contact, Intervention, Measurem
 from registry.scoring import INSTRUMENTS, Instrument
 from registry.summaries import refresh_summary
 
-PATIENTS, CONTACTS, MEASUREMENTS = "patients.csv", "contacts.csv", "measurements.csv"
-FILES = (PATIENTS, CONTACTS, MEASUREMENTS)
+PATIENTS, CONTACTS, MEASUREMENTS, REVIEWS = "patients.csv", "contacts.csv", "measurements.csv", "reviews.csv"
+FILES = (PATIENTS, CONTACTS, MEASUREMENTS, REVIEWS)
+OPTIONAL_FILES = (REVIEWS,)  # left out: the import is as it was without it; given: checked like the others
 COLUMNS = {
     PATIENTS: (
         "mrn",
@@ -70,6 +76,7 @@ COLUMNS = {
         "note",
     ),
     MEASUREMENTS: ("mrn", "clinic", "date", "instrument", "items", "total"),
+    REVIEWS: ("mrn", "clinic", "date", "consultant", "note"),
 }
 # Patient fields that must agree on every row (episode) of the same patient.
 PATIENT_FIELDS = ("first_name", "last_name", "birth_date", "sex", "care_manager", "psychiatric_consultant", "pcp")
@@ -251,6 +258,23 @@ class MeasurementRow:
         return (episode_id, self.date, self.instrument, self.total)
 
 
+@dataclass(frozen=True)
+class ReviewRow:
+    line: int
+    mrn: str
+    clinic: str
+    date: datetime.date
+    consultant: str
+    note: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.clinic, self.mrn)
+
+    def match_key(self, episode_id: int) -> tuple:
+        return (episode_id, self.date, self.consultant, self.note)
+
+
 @dataclass
 class References:
     """What rows name, looked up once: clinics by code and staff by username."""
@@ -271,14 +295,18 @@ class References:
             raise FieldError(f"you may not import into clinic {code!r}: you do not belong to it")
         return code
 
-    def check_staff(self, username: str, column: str, clinic: str | None) -> str:
-        """A care team member: an account with the column's role, working at the row's clinic."""
+    def check_staff(self, username: str, column: str, clinic: str | None, *, past: bool = False) -> str:
+        """A care team member: an account with the column's role, working at the row's clinic.
+
+        past: the person did something already recorded (a case review), so an account closed
+        since then is still who did it; a care team named for the patient now must be active.
+        """
         if not username:
             return ""
         user = self.staff.get(username)
         if user is None:
             raise FieldError(f"no staff account {username!r}")
-        if not user.is_active:
+        if not user.is_active and not past:
             raise FieldError(f"{username}'s account is inactive")
         role = CARE_TEAM_ROLES[column]
         if user.role != role:
@@ -413,7 +441,28 @@ def parse_measurement_row(
     return MeasurementRow(line=line, **values), []
 
 
-ROW_PARSERS = {PATIENTS: parse_patient_row, CONTACTS: parse_contact_row, MEASUREMENTS: parse_measurement_row}
+def parse_review_row(
+    fields: Mapping[str, str], line: int, *, refs: References, today: datetime.date
+) -> tuple[ReviewRow | None, Problems]:
+    clinic = fields.get("clinic", "") if fields.get("clinic", "") in refs.clinics else None
+    parsers = {
+        **_key_columns(refs),
+        "date": lambda text: parse_date(text, today=today),
+        "consultant": lambda text: refs.check_staff(parse_required(text), "psychiatric_consultant", clinic, past=True),
+        "note": parse_required,
+    }
+    values, problems = _read_columns(fields, parsers)
+    if problems:
+        return None, problems
+    return ReviewRow(line=line, **values), []
+
+
+ROW_PARSERS = {
+    PATIENTS: parse_patient_row,
+    CONTACTS: parse_contact_row,
+    MEASUREMENTS: parse_measurement_row,
+    REVIEWS: parse_review_row,
+}
 
 
 # --- Reading a file (pure) ---------------------------------------------------------------
@@ -486,6 +535,7 @@ class EpisodeWindow:
     failed: bool = False
     contacts: list[ContactRow] = field(default_factory=list)
     measurements: list[MeasurementRow] = field(default_factory=list)
+    reviews: list[ReviewRow] = field(default_factory=list)
 
     def describe(self) -> str:
         end = f"to {self.discharged_on:%Y-%m-%d}" if self.discharged_on else "open"
@@ -535,8 +585,9 @@ def patient_rows_problems(rows: list[PatientRow]) -> list[RowError]:
 class ImportResult:
     errors: list[str] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)
-    created: Counter = field(default_factory=Counter)  # patients, patients_updated, episodes, contacts, measurements
-    present: Counter = field(default_factory=Counter)  # episodes, contacts, measurements
+    # patients, patients_updated, episodes, contacts, measurements, reviews
+    created: Counter = field(default_factory=Counter)
+    present: Counter = field(default_factory=Counter)  # episodes, contacts, measurements, reviews
     clinic_codes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -551,14 +602,17 @@ class ImportResult:
         patients = f"{created['patients']} new patient{'s' if created['patients'] != 1 else ''}"
         if created["patients_updated"]:
             patients += f", {created['patients_updated']} updated"
-        return [
+        lines = [
             f"{PATIENTS}: {self.rows_read.get(PATIENTS, 0)} rows: {created['episodes']} episodes created "
             f"({patients}), {present['episodes']} already present",
-            f"{CONTACTS}: {self.rows_read.get(CONTACTS, 0)} rows: {created['contacts']} created, "
-            f"{present['contacts']} already present",
-            f"{MEASUREMENTS}: {self.rows_read.get(MEASUREMENTS, 0)} rows: {created['measurements']} created, "
-            f"{present['measurements']} already present",
         ]
+        for name, counted in ((CONTACTS, "contacts"), (MEASUREMENTS, "measurements"), (REVIEWS, "reviews")):
+            if name in self.rows_read:  # an optional file left out is not mentioned
+                lines.append(
+                    f"{name}: {self.rows_read[name]} rows: {created[counted]} created, "
+                    f"{present[counted]} already present"
+                )
+        return lines
 
 
 def _chunks(values: list, size: int = 900) -> Iterable[list]:
@@ -572,10 +626,11 @@ class _Refused(Exception):
 
 
 def import_registry(*, files: Mapping[str, bytes | str | None], by, how: str = ImportRun.How.COMMAND) -> ImportResult:
-    """Import the three files as `by`, into the clinics `by` belongs to; all or nothing.
+    """Import the files as `by`, into the clinics `by` belongs to; all or nothing.
 
-    files maps each file name (patients.csv, contacts.csv, measurements.csv) to its content;
-    a name left out is a missing file. The run is recorded (ImportRun) whatever the outcome.
+    files maps each file name (patients.csv, contacts.csv, measurements.csv, reviews.csv) to
+    its content; a name left out is a missing file, except reviews.csv, which is optional.
+    The run is recorded (ImportRun) whatever the outcome.
     """
     started = time.perf_counter()
     importer = _Importer(by=by, today=timezone.localdate())
@@ -605,6 +660,8 @@ def _record(result: ImportResult, *, by, how: str) -> ImportRun:
         contacts_present=present["contacts"],
         measurements_created=created["measurements"],
         measurements_present=present["measurements"],
+        reviews_created=created["reviews"],
+        reviews_present=present["reviews"],
     )
     run.clinics.set(Clinic.objects.filter(code__in=result.clinic_codes))
     return run
@@ -638,6 +695,9 @@ class _Importer:
     def run(self, files: Mapping[str, bytes | str | None]) -> None:
         raw = {}
         for name in FILES:
+            if name in OPTIONAL_FILES and files.get(name) is None:
+                raw[name] = []
+                continue
             raw[name], errors = read_csv(name, files.get(name))
             self.errors += errors
             self.rows_read[name] = len(raw[name])
@@ -659,7 +719,9 @@ class _Importer:
 
     def _references(self, raw: dict[str, list]) -> References:
         codes = {fields.get("clinic", "") for rows in raw.values() for _, fields in rows}
-        usernames = {fields.get(column, "") for _, fields in raw[PATIENTS] for column in CARE_TEAM_ROLES} - {""}
+        usernames = {fields.get(column, "") for _, fields in raw[PATIENTS] for column in CARE_TEAM_ROLES}
+        usernames |= {fields.get("consultant", "") for _, fields in raw[REVIEWS]}
+        usernames -= {""}
         staff = User.objects.filter(username__in=usernames).prefetch_related("clinics")
         clinics = Clinic.objects.filter(code__in=codes).select_related("registry_settings")
         return References(
@@ -681,13 +743,13 @@ class _Importer:
                 by_patient[row.key][name].append(row)
         # Imports into the same clinic wait for one another rather than race to create the same rows.
         list(Clinic.objects.select_for_update().filter(code__in=self.clinic_codes).order_by("pk"))
-        existing = self._existing(by_patient.keys())
+        existing = self._existing(by_patient.keys(), reviews=bool(parsed[REVIEWS]))
         for key, rows in by_patient.items():
             if key in skip:
                 continue  # the patient's own row is unreadable: its contacts and scores cannot be placed
             self._import_patient(key, rows, refs, existing)
 
-    def _existing(self, keys: Iterable[tuple]) -> dict:
+    def _existing(self, keys: Iterable[tuple], *, reviews: bool = False) -> dict:
         """What the registry holds already of these patients, read in a few chunked queries."""
         keys = set(keys)
         codes = {code for code, _ in keys}
@@ -702,7 +764,7 @@ class _Importer:
                 episodes[episode.patient_id].append(episode)
         episode_ids = [e.pk for es in episodes.values() for e in es]
         # Rows marked entered in error count too: an import must not bring back what a clinician struck out.
-        contact_keys, measurement_keys = Counter(), Counter()
+        contact_keys, measurement_keys, review_keys = Counter(), Counter(), Counter()
         for ids in _chunks(episode_ids):
             contact_keys.update(
                 Contact.objects.filter(episode_id__in=ids).values_list(
@@ -714,7 +776,19 @@ class _Importer:
                     "episode_id", "taken_on", "instrument", "total"
                 )
             )
-        return {"patients": patients, "episodes": episodes, "contacts": contact_keys, "measurements": measurement_keys}
+            if reviews:  # signed reviews only: a draft may still change, and does not count until signed
+                review_keys.update(
+                    CaseReview.objects.filter(episode_id__in=ids, signed_at__isnull=False).values_list(
+                        "episode_id", "reviewed_on", "consultant__username", "assessment"
+                    )
+                )
+        return {
+            "patients": patients,
+            "episodes": episodes,
+            "contacts": contact_keys,
+            "measurements": measurement_keys,
+            "reviews": review_keys,
+        }
 
     def _import_patient(self, key: tuple, rows: dict[str, list], refs: References, existing: dict) -> None:
         patient = existing["patients"].get(key)
@@ -726,7 +800,7 @@ class _Importer:
         if problems:
             return
         if patient is None and not patient_rows:
-            for name in (CONTACTS, MEASUREMENTS):
+            for name in (CONTACTS, MEASUREMENTS, REVIEWS):
                 for row in rows[name]:
                     message = f"no patient with MRN {row.mrn} at clinic {row.clinic!r} in {PATIENTS} or the registry"
                     self.error(name, row.line, "mrn", message)
@@ -742,6 +816,7 @@ class _Importer:
                 return  # later episodes depend on this one (enrollment order, discharge before re-enrollment)
             self._contacts(window, existing["contacts"])
             self._measurements(window, existing["measurements"])
+            self._reviews(window, existing["reviews"], refs)
             if window.row is not None and not self._status(window):
                 return
 
@@ -770,9 +845,9 @@ class _Importer:
         return sorted(windows.values(), key=lambda w: w.enrolled_on)
 
     def _place(self, rows: dict[str, list], windows: list[EpisodeWindow], *, score_lookback: int) -> bool:
-        """Put each contact and score in the episode whose window holds its date."""
+        """Put each contact, score and review in the episode whose window holds its date."""
         placed = True
-        for name, lookback in ((CONTACTS, 0), (MEASUREMENTS, score_lookback)):
+        for name, lookback in ((CONTACTS, 0), (MEASUREMENTS, score_lookback), (REVIEWS, 0)):
             for row in rows[name]:
                 window = episode_for(row.date, windows, lookback)
                 if window is None:
@@ -783,8 +858,10 @@ class _Importer:
                     placed = False
                 elif name == CONTACTS:
                     window.contacts.append(row)
-                else:
+                elif name == MEASUREMENTS:
                     window.measurements.append(row)
+                else:
+                    window.reviews.append(row)
         return placed
 
     def _savepoint(self, file: str, line: int, default_column: str, columns: Mapping[str, str], write: Callable):
@@ -929,11 +1006,40 @@ class _Importer:
             source=Measurement.Source.IMPORT,
         )
 
+    def _reviews(self, window: EpisodeWindow, known: Counter, refs: References) -> None:
+        """Each review signed at once by its consultant, recorded by the importer, before the status is applied."""
+        columns = {"reviewed_on": "date", "consultant": "consultant", "summary": "note", "assessment": "note"}
+        for row in sorted(window.reviews, key=lambda row: (row.date, row.line)):
+            key = row.match_key(window.episode.pk)
+            if known[key] > 0:
+                known[key] -= 1
+                self.present["reviews"] += 1
+                continue
+            if not self._can_add_to(window, REVIEWS, row.line):
+                continue
+            try:
+                self._savepoint(
+                    REVIEWS,
+                    row.line,
+                    "date",
+                    columns,
+                    lambda row=row: consult_services.record_case_review(
+                        episode=window.episode,
+                        reviewed_on=row.date,
+                        consultant=refs.staff[row.consultant],
+                        summary=row.note,
+                        by=self.by,
+                    ),
+                )
+            except _Refused:
+                continue
+            self.created["reviews"] += 1
+
     def _can_add_to(self, window: EpisodeWindow, name: str, line: int) -> bool:
         """New care goes only into episodes still open in the registry (the import discharges after adding)."""
         if window.episode.is_open:
             return True
-        what = "contacts" if name == CONTACTS else "scores"
+        what = {CONTACTS: "contacts", MEASUREMENTS: "scores", REVIEWS: "case reviews"}[name]
         message = (
             f"the episode enrolled on {window.enrolled_on:%Y-%m-%d} is discharged in the registry "
             f"({window.episode.discharged_on:%Y-%m-%d}); new {what} cannot be added to it"
@@ -951,7 +1057,7 @@ class _Importer:
         return True
 
     def _apply_status(self, episode: Episode, row: PatientRow) -> None:
-        """The file's status, after its contacts and scores (a discharged episode takes no new care).
+        """The file's status, after its contacts, scores and reviews (a discharged episode takes no new care).
 
         Imported history has no dates for status changes other than discharge, and may skip
         steps the app walks through one at a time, so this writes the status directly rather

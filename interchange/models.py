@@ -22,7 +22,7 @@ class ImportRun(models.Model):
     clinics = models.ManyToManyField(Clinic, related_name="+", blank=True, help_text="Clinics named in the files.")
     succeeded = models.BooleanField(help_text="All or nothing: a failed run imported nothing.")
     error_count = models.PositiveIntegerField(default=0)
-    rows_read = models.PositiveIntegerField(default=0, help_text="Data rows in the three files.")
+    rows_read = models.PositiveIntegerField(default=0, help_text="Data rows in the files.")
     patients_created = models.PositiveIntegerField(default=0)
     episodes_created = models.PositiveIntegerField(default=0)
     episodes_present = models.PositiveIntegerField(default=0, help_text="patients.csv rows already in the registry.")
@@ -30,6 +30,8 @@ class ImportRun(models.Model):
     contacts_present = models.PositiveIntegerField(default=0)
     measurements_created = models.PositiveIntegerField(default=0)
     measurements_present = models.PositiveIntegerField(default=0)
+    reviews_created = models.PositiveIntegerField(default=0, help_text="Case reviews, from reviews.csv.")
+    reviews_present = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-at", "-pk"]

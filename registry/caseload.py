@@ -48,6 +48,11 @@ def percent_change_sql(instrument: str):
     )
 
 
+def whole_percent(numerator: int, denominator: int) -> int | None:
+    """numerator / denominator in whole percent, rounded half up (12.5% shows 13%); None for 0/0."""
+    return (200 * numerator + denominator) // (2 * denominator) if denominator else None
+
+
 def month_bounds(today: datetime.date) -> tuple[datetime.date, datetime.date]:
     start = today.replace(day=1)
     next_month = (start + datetime.timedelta(days=32)).replace(day=1)
@@ -212,6 +217,6 @@ def caseload_statistics(open_episodes: QuerySet[Episode], today: datetime.date) 
         remission=Count("pk", filter=followed_phq9 & Q(phq9_latest__lt=5)),
     )
     active = figures["active"]
-    figures["contacted_pct"] = round(100 * figures["contacted_this_month"] / active) if active else None
-    figures["followup_score_pct"] = round(100 * figures["with_followup_score"] / active) if active else None
+    figures["contacted_pct"] = whole_percent(figures["contacted_this_month"], active)
+    figures["followup_score_pct"] = whole_percent(figures["with_followup_score"], active)
     return figures

@@ -61,7 +61,7 @@ def record_measurement(
 ) -> Measurement:
     """A scored questionnaire; PHQ-9 item 9 >= 1 raises the safety flag in the same transaction."""
     measurement = _create_measurement(episode=episode, answers=answers, taken_on=taken_on, by=by, source=source)
-    _after_change(episode)
+    episode_changed(episode)
     return measurement
 
 
@@ -138,7 +138,7 @@ def record_total_only_measurement(
         recorded_by=by,
     )
     _save(measurement, by)
-    _after_change(episode)
+    episode_changed(episode)
     return measurement
 
 
@@ -186,7 +186,7 @@ def record_contact(
         _create_measurement(episode=episode, answers=answers, taken_on=contact_date, by=by, contact=contact)
     if contact.is_completed and contact.kind == Contact.Kind.INITIAL_ASSESSMENT:
         _start_active_treatment(episode, on=contact_date, by=by)
-    _after_change(episode)
+    episode_changed(episode)
     return contact
 
 
@@ -220,7 +220,7 @@ def _batching(episode: Episode) -> bool:
     return True
 
 
-def _after_change(episode: Episode) -> None:
+def episode_changed(episode: Episode) -> None:
     """Keep the summary true now, and the rule flags true once the change is committed."""
     if _batching(episode):
         return
@@ -254,7 +254,7 @@ def mark_contact_entered_in_error(*, contact: Contact, by, reason: str) -> Conta
     contact.save(update_fields=["entered_in_error_at", "entered_in_error_by", "entered_in_error_reason"])
     for measurement in contact.measurements.valid():
         _mark_measurement_in_error(measurement, by=by, reason=reason, at=now)
-    _after_change(contact.episode)
+    episode_changed(contact.episode)
     return contact
 
 
@@ -265,7 +265,7 @@ def mark_measurement_entered_in_error(*, measurement: Measurement, by, reason: s
     if measurement.is_entered_in_error:
         raise ValidationError("This score is already marked entered in error.")
     _mark_measurement_in_error(measurement, by=by, reason=reason, at=timezone.now())
-    _after_change(measurement.episode)
+    episode_changed(measurement.episode)
     return measurement
 
 

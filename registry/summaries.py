@@ -50,7 +50,7 @@ def _reviews() -> dict:
     signed = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False).order_by("-reviewed_on")
     open_recommendations = (
         Recommendation.objects.open()
-        .filter(episode=OuterRef("pk"))
+        .filter(episode=OuterRef("pk"), review__signed_at__isnull=False)  # a draft's are working text
         .order_by()
         .values("episode")
         .annotate(n=Count("pk"))

@@ -6,7 +6,7 @@ import io
 
 from django.utils import timezone
 
-from interchange.importer import COLUMNS, CONTACTS, MEASUREMENTS, PATIENTS
+from interchange.importer import COLUMNS, CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS
 
 
 def day(offset: int) -> datetime.date:
@@ -65,6 +65,17 @@ def measurement(**fields) -> dict:
     }
 
 
+def review(**fields) -> dict:
+    return {
+        "mrn": "A-1",
+        "clinic": "north",
+        "date": iso(-80),
+        "consultant": "drchen",
+        "note": "Moderate depression; start sertraline 50 mg.",
+        **fields,
+    }
+
+
 def csv_text(name: str, rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS[name], lineterminator="\n")
@@ -73,12 +84,16 @@ def csv_text(name: str, rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def files(patients=(), contacts=(), measurements=()) -> dict[str, bytes]:
-    return {
+def files(patients=(), contacts=(), measurements=(), reviews=None) -> dict[str, bytes]:
+    """The three files; reviews.csv too when reviews are given (an empty list: the header alone)."""
+    made = {
         PATIENTS: csv_text(PATIENTS, list(patients)).encode(),
         CONTACTS: csv_text(CONTACTS, list(contacts)).encode(),
         MEASUREMENTS: csv_text(MEASUREMENTS, list(measurements)).encode(),
     }
+    if reviews is not None:
+        made[REVIEWS] = csv_text(REVIEWS, list(reviews)).encode()
+    return made
 
 
 def write_folder(folder, **rows) -> None:

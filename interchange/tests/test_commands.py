@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import Role
+from consults.models import CaseReview
 from interchange.exporter import COLUMNS
 from interchange.models import ExportRun, ImportRun
-from interchange.tests.builders import contact, iso, measurement, patient, write_folder
+from interchange.tests.builders import contact, iso, measurement, patient, review, write_folder
 from patients.models import Patient
 from tests.factories import ClinicFactory, EpisodeFactory, PatientFactory, UserFactory
 
@@ -35,6 +36,28 @@ def test_import_command_prints_what_it_created(tmp_path, data_manager, care_mana
     ]
     assert output.splitlines()[3].startswith("Imported in ")
     assert ImportRun.objects.get().how == ImportRun.How.COMMAND
+
+
+def test_import_command_reads_reviews_csv_when_the_folder_has_one(tmp_path, data_manager, care_manager, consultant):
+    write_folder(tmp_path, patients=[patient()], reviews=[review()])
+
+    output = import_command(tmp_path, "--by", "dana")
+
+    assert output.splitlines()[3] == "reviews.csv: 1 rows: 1 created, 0 already present"
+    assert CaseReview.objects.get().consultant == consultant
+    assert ImportRun.objects.get().reviews_created == 1
+
+
+def test_import_command_fails_on_a_bad_reviews_header(tmp_path, data_manager, care_manager):
+    write_folder(tmp_path, patients=[patient()])
+    (tmp_path / "reviews.csv").write_text("mrn,clinic,date,note\n")
+    err = io.StringIO()
+
+    with pytest.raises(CommandError, match=r"^Nothing was imported: 1 error\.$"):
+        call_command("import_registry", str(tmp_path), "--by", "dana", stdout=io.StringIO(), stderr=err)
+
+    assert err.getvalue().splitlines() == ["reviews.csv:1: header: missing column(s): consultant"]
+    assert not Patient.objects.exists()
 
 
 def test_import_command_fails_with_every_error(tmp_path, data_manager, care_manager):

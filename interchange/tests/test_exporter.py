@@ -9,6 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from consults import notes as consult_notes
+from consults.services import record_case_review
 from interchange import exporter
 from interchange.exporter import COLUMNS, export_rows
 from interchange.tests.builders import day
@@ -36,7 +38,7 @@ class Caseload:
 
 
 @pytest.fixture
-def caseload(clinic, care_manager) -> Caseload:
+def caseload(clinic, care_manager, consultant) -> Caseload:
     cm = care_manager
 
     def episode(mrn, enrolled):
@@ -65,6 +67,13 @@ def caseload(clinic, care_manager) -> Caseload:
     record_score(relapse, "GAD7", 0, day(-60), cm)
     record_score(relapse, "GAD7", 4, day(-10), cm)
     patient_services.change_status(episode=relapse, status="relapse_prevention", on=day(-10), by=cm)
+    record_case_review(episode=relapse, reviewed_on=day(-55), consultant=consultant, summary="Start sertraline.", by=cm)
+    record_case_review(episode=relapse, reviewed_on=day(-20), consultant=consultant, summary="Responding.", by=cm)
+    # A draft is not a review yet: it leaves the column empty.
+    draft = consult_notes.start_note(episode=active, consultant=consultant, by=consultant)
+    consult_notes.save_draft(
+        review=draft, by=consultant, reviewed_on=day(-5), assessment="Partial response.", diagnoses=[], summary=""
+    )
 
     new = episode("=CMD()", -7)
 
@@ -88,6 +97,7 @@ def test_each_column_is_exported_as_the_clinical_rules_define_it(caseload):
             "weeks_in_treatment": "1",
             "completed_contacts": "0",
             "last_contact_on": "",
+            "last_case_review_on": "",
             "next_contact_due": "",
             "baseline_phq9": "",
             "latest_phq9": "",
@@ -106,6 +116,7 @@ def test_each_column_is_exported_as_the_clinical_rules_define_it(caseload):
             "weeks_in_treatment": "8",  # from the initial assessment, 60 days ago
             "completed_contacts": "2",
             "last_contact_on": day(-10).isoformat(),
+            "last_case_review_on": day(-20).isoformat(),  # the latest of its two signed reviews
             "next_contact_due": day(20).isoformat(),  # set at the last contact
             "baseline_phq9": "12",
             "latest_phq9": "3",
@@ -124,6 +135,7 @@ def test_each_column_is_exported_as_the_clinical_rules_define_it(caseload):
             "weeks_in_treatment": "12",
             "completed_contacts": "2",  # the outreach attempt that did not reach the patient does not count
             "last_contact_on": day(-40).isoformat(),
+            "last_case_review_on": "",  # a draft note only
             "next_contact_due": day(-26).isoformat(),  # last contact + 14 days in active treatment
             "baseline_phq9": "20",
             "latest_phq9": "8",
@@ -135,6 +147,10 @@ def test_each_column_is_exported_as_the_clinical_rules_define_it(caseload):
             "flags": "safety;needs_discussion;measurement_overdue",  # Flag.PRIORITY order; resolved ones left out
         },
     ]
+
+
+def test_the_last_case_review_follows_the_last_contact():
+    assert COLUMNS[COLUMNS.index("last_contact_on") + 1] == "last_case_review_on"
 
 
 def test_a_worsening_score_has_a_negative_change(clinic, care_manager):

@@ -1,4 +1,4 @@
-"""Export after import gives back what the import loaded: status, dates, counts and scores."""
+"""Export after import gives back what the import loaded: status, dates, counts, scores and case reviews."""
 
 import csv
 import datetime
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from interchange.exporter import COLUMNS, csv_lines, export_rows
 from interchange.importer import import_registry
-from interchange.tests.builders import contact, day, files, iso, measurement, patient
+from interchange.tests.builders import contact, day, files, iso, measurement, patient, review
 from patients.models import Episode
 from registry.caseload import month_bounds
 from registry.scoring import INSTRUMENTS, percent_change
@@ -23,7 +23,7 @@ def export() -> dict[str, dict[str, str]]:
     return {row["mrn"]: row for row in csv.DictReader(io.StringIO(text))}
 
 
-def test_a_small_registry_comes_back_as_it_went_in(data_manager, care_manager):
+def test_a_small_registry_comes_back_as_it_went_in(data_manager, care_manager, consultant):
     rows = {
         "patients": [
             patient(mrn="A-1", enrolled_on=iso(-100), status="active"),
@@ -48,6 +48,11 @@ def test_a_small_registry_comes_back_as_it_went_in(data_manager, care_manager):
             measurement(mrn="B-2", date=iso(-49), items="2 2 2 2 2 2 0 0 0"),
             measurement(mrn="B-2", date=iso(-20), items="1 1 0 0 0 0 0 0 0"),
         ],
+        "reviews": [
+            review(mrn="A-1", date=iso(-40), note="Responding; continue."),
+            review(mrn="A-1", date=iso(-90), note="Start sertraline."),
+            review(mrn="B-2", date=iso(-250), note="First episode: start therapy."),  # the discharged episode
+        ],
     }  # fmt: skip
     assert import_registry(files=files(**rows), by=data_manager).succeeded
 
@@ -56,15 +61,15 @@ def test_a_small_registry_comes_back_as_it_went_in(data_manager, care_manager):
     this_month = lambda offset, minutes: str(minutes if day(offset).month == day(0).month else 0)  # noqa: E731
     assert exported == {
         "A-1": dict(zip(COLUMNS, [
-            "A-1", "north", "active", iso(-100), "13", "2", iso(-30), iso(-2),
+            "A-1", "north", "active", iso(-100), "13", "2", iso(-30), iso(-40), iso(-2),
             "21", "8", "62", "14", "14", "0", "7", "safety",
         ], strict=True)),
         "B-2": dict(zip(COLUMNS, [
-            "B-2", "north", "relapse_prevention", iso(-50), "7", "2", iso(-20), iso(10),
+            "B-2", "north", "relapse_prevention", iso(-50), "7", "2", iso(-20), "", iso(10),
             "12", "2", "83", "", "", "", this_month(-20, 20), "",
         ], strict=True)),
         "C-3": dict(zip(COLUMNS, [
-            "C-3", "north", "enrolled", iso(-3), "0", "0", "", "", "", "", "", "", "", "", "0", "",
+            "C-3", "north", "enrolled", iso(-3), "0", "0", "", "", "", "", "", "", "", "", "", "0", "",
         ], strict=True)),
     }  # fmt: skip
 
@@ -77,7 +82,7 @@ STATUSES = ["enrolled", "active", "relapse_prevention"]
 def generated_registry(size: int, seed: int) -> dict[str, list[dict]]:
     """Patients with a past (discharged) episode now and then, contacts on distinct days, scores."""
     rng = random.Random(seed)
-    rows = {"patients": [], "contacts": [], "measurements": []}
+    rows = {"patients": [], "contacts": [], "measurements": [], "reviews": []}
     for n in range(size):
         mrn = f"G-{n:04d}"
         if rng.random() < 0.3:
@@ -86,6 +91,8 @@ def generated_registry(size: int, seed: int) -> dict[str, list[dict]]:
                                             discharged_on=iso(end), discharge_reason="goals_met"))  # fmt: skip
             rows["contacts"].append(contact(mrn=mrn, date=iso(start + 1), kind="initial_assessment"))
             rows["measurements"].append(measurement(mrn=mrn, date=iso(start + 1), items="3 3 3 3 3 3 3 3 0"))
+            if rng.random() < 0.5:  # a review in the past episode: not the open episode's
+                rows["reviews"].append(review(mrn=mrn, date=iso(end), note=f"Goals met ({mrn})."))
         enrolled = -rng.randint(0, 200)
         status = rng.choice(STATUSES)
         rows["patients"].append(patient(mrn=mrn, enrolled_on=iso(enrolled), status=status))
@@ -108,6 +115,8 @@ def generated_registry(size: int, seed: int) -> dict[str, list[dict]]:
                 items, total = ("", str(sum(answers))) if legacy else (" ".join(map(str, answers)), "")
                 rows["measurements"].append(measurement(mrn=mrn, date=iso(offset), instrument=code,
                                                         items=items, total=total))  # fmt: skip
+        for offset in rng.sample(range(enrolled, 1), k=min(rng.randint(0, 3), 1 - enrolled)):  # in any order
+            rows["reviews"].append(review(mrn=mrn, date=iso(offset), note=f"Review {offset} of {mrn}."))
     return rows
 
 
@@ -132,6 +141,7 @@ def expected_row(rows: dict[str, list[dict]], mrn: str) -> dict[str, str]:
     minutes = sum(
         int(c["minutes"]) for c in contacts if first_of_month <= datetime.date.fromisoformat(c["date"]) <= end_of_month
     )
+    reviewed = [r["date"] for r in rows["reviews"] if r["mrn"] == mrn and r["date"] >= episode["enrolled_on"]]
     scores = {}
     for code in ("PHQ9", "GAD7"):
         taken = sorted(
@@ -145,11 +155,12 @@ def expected_row(rows: dict[str, list[dict]], mrn: str) -> dict[str, str]:
         scores[code] = ["" if v is None else str(v) for v in (baseline, latest, change)]
     return dict(zip(COLUMNS, [
         mrn, "north", episode["status"], episode["enrolled_on"], str((today - start).days // 7), str(len(completed)),
-        last["date"] if last else "", next_due, *scores["PHQ9"], *scores["GAD7"], str(minutes),
+        last["date"] if last else "", max(reviewed, default=""), next_due, *scores["PHQ9"], *scores["GAD7"],
+        str(minutes),
     ], strict=False))  # fmt: skip
 
 
-def test_a_generated_registry_round_trips_through_import_and_export(data_manager, care_manager):
+def test_a_generated_registry_round_trips_through_import_and_export(data_manager, care_manager, consultant):
     rows = generated_registry(size=40, seed=7)
     result = import_registry(files=files(**rows), by=data_manager)
     assert result.errors == []
@@ -161,4 +172,8 @@ def test_a_generated_registry_round_trips_through_import_and_export(data_manager
     for mrn in mrns:
         row = {column: value for column, value in exported[mrn].items() if column != "flags"}
         assert row == {k: v for k, v in expected_row(rows, mrn).items() if k != "flags"}, mrn
-    assert import_registry(files=files(**rows), by=data_manager).created["measurements"] == 0
+    assert any(row["last_case_review_on"] for row in exported.values())
+    assert any(not row["last_case_review_on"] for row in exported.values())
+    again = import_registry(files=files(**rows), by=data_manager)
+    assert again.created["measurements"] == again.created["reviews"] == 0
+    assert again.present["reviews"] == len(rows["reviews"])

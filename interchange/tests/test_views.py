@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from interchange.importer import CONTACTS, MEASUREMENTS, PATIENTS
+from consults.models import CaseReview
+from interchange.importer import CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS
 from interchange.models import ExportRun, ImportRun
-from interchange.tests.builders import contact, files, measurement, patient
+from interchange.tests.builders import contact, files, measurement, patient, review
 from patients.models import Episode, Patient
 from registry import services
 from registry.models import Flag
@@ -27,14 +28,14 @@ EXPORT = reverse("interchange:export_csv")
 DASHBOARD = reverse("registry:dashboard")
 
 
+FIELDS = {PATIENTS: "patients", CONTACTS: "contacts", MEASUREMENTS: "measurements", REVIEWS: "reviews"}
+
+
 def uploads(**rows) -> dict:
+    """The files as the form's fields; reviews.csv only when reviews are given."""
     return {
-        field: SimpleUploadedFile(name, content, content_type="text/csv")
-        for (field, name), content in zip(
-            {"patients": PATIENTS, "contacts": CONTACTS, "measurements": MEASUREMENTS}.items(),
-            files(**rows).values(),
-            strict=True,
-        )
+        FIELDS[name]: SimpleUploadedFile(name, content, content_type="text/csv")
+        for name, content in files(**rows).items()
     }
 
 
@@ -50,7 +51,10 @@ def test_clinic_admin_sees_the_upload_form_with_the_file_format(client, data_man
     page = response.content.decode()
     assert 'enctype="multipart/form-data"' in page
     assert "mrn,clinic,date,instrument,items,total" in page
-    assert {"patients", "contacts", "measurements"} <= set(response.context["form"].fields)
+    assert "mrn,clinic,date,consultant,note" in page
+    form = response.context["form"]
+    assert {"patients", "contacts", "measurements", "reviews"} <= set(form.fields)
+    assert not form.fields["reviews"].required
 
 
 def test_upload_imports_the_files_and_shows_the_summary(client, data_manager, care_manager):
@@ -67,6 +71,27 @@ def test_upload_imports_the_files_and_shows_the_summary(client, data_manager, ca
     assert episode.patient.history.get().history_user == data_manager
     run = ImportRun.objects.get()
     assert (run.how, run.by_username, run.succeeded, run.contacts_created) == ("upload", "dana", True, 1)
+
+
+def test_upload_takes_an_optional_reviews_file(client, data_manager, care_manager, consultant):
+    client.force_login(data_manager)
+
+    response = client.post(IMPORT, uploads(patients=[patient()], reviews=[review()]))
+
+    page = response.content.decode()
+    assert 'data-import="succeeded"' in page
+    assert "reviews.csv: 1 rows: 1 created, 0 already present" in page
+    assert CaseReview.objects.get().recorded_by == data_manager
+    assert ImportRun.objects.get().reviews_created == 1
+
+
+def test_upload_reports_a_bad_reviews_file_and_imports_nothing(client, data_manager, care_manager, consultant):
+    client.force_login(data_manager)
+
+    response = client.post(IMPORT, uploads(patients=[patient()], reviews=[review(consultant="cm")]))
+
+    assert response.context["result"].errors == ["reviews.csv:2: consultant: cm is not a psychiatric consultant"]
+    assert not Patient.objects.exists()
 
 
 def test_upload_shows_every_error_and_imports_nothing(client, data_manager, care_manager):

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from consults import notes
+from consults.figures import review_figures
 from patients import services as patient_services
 from patients.models import Episode, Patient
 from registry import services
@@ -719,3 +721,141 @@ def test_patient_page_queries_do_not_grow_with_the_contacts(cm_client, clinic, c
     assert len([e for e in many_response.context["timeline"] if e["contact"]]) == 40
     assert few == many
     assert many < 15
+
+
+# --- Psychiatric case review: last review, open recommendations, review figures ----------
+
+
+def signed_note(episode, consultant, reviewed_on, *kinds) -> list:
+    """A signed consultation note of that day; its recommendations (one per kind), pending."""
+    note = notes.start_note(episode=episode, consultant=consultant, by=consultant)
+    notes.save_draft(review=note, by=consultant, reviewed_on=reviewed_on, assessment="MDD.", diagnoses=[], summary="")
+    made = [
+        notes.add_recommendation(review=note, by=consultant, kind=kind, drug="sertraline", details="See note.")
+        for kind in kinds
+    ]
+    notes.sign(review=note, by=consultant)
+    return made
+
+
+@dataclass
+class Reviewed:
+    recent: Episode
+    older: Episode
+    never: Episode
+    plain: Episode
+    colleagues: Episode
+
+
+@pytest.fixture
+def reviewed(clinic, care_manager) -> Reviewed:
+    """recent: enrolled 30 days ago, reviewed 5 days ago (day 25), two pending recommendations.
+    older: not improving (PHQ-9 20 -> 15 since 85 days), reviewed 40 and 20 days ago; of the
+        recommendations one declined, one accepted (still open).
+    never: not improving, never reviewed; a draft with a recommendation, and a contact since
+        that refreshed its summary.
+    plain: enrolled 10 days ago, nothing yet.
+    colleagues: another care manager's patient with one pending recommendation.
+    """
+    cm = care_manager
+    consultant = UserFactory(role=Role.PSYCHIATRIC_CONSULTANT, fte=None, clinics=[clinic])
+    pcp = UserFactory(role=Role.MEDICAL_PROVIDER, fte=None, clinics=[clinic])
+
+    def episode(mrn, enrolled, care_manager=cm):
+        return EpisodeFactory(
+            patient__clinic=clinic, patient__care_manager=care_manager, patient__mrn=mrn, enrolled_on=day(enrolled)
+        )
+
+    recent = episode("R-1", -30)
+    signed_note(recent, consultant, day(-5), "start_medication", "referral")
+    older = episode("R-2", -90)
+    contact(older, -85, cm, kind="initial_assessment")
+    record_score(older, "PHQ9", 20, day(-85), cm)
+    contact(older, -3, cm)
+    record_score(older, "PHQ9", 15, day(-3), cm)
+    (declined,) = signed_note(older, consultant, day(-40), "change_medication")
+    notes.respond(recommendation=declined, by=pcp, response="declined", note="Side effects before.")
+    (accepted,) = signed_note(older, consultant, day(-20), "adjust_dose")
+    notes.respond(recommendation=accepted, by=pcp, response="accepted")
+    never = episode("R-3", -80)
+    contact(never, -75, cm, kind="initial_assessment")
+    record_score(never, "PHQ9", 18, day(-75), cm)
+    draft = notes.start_note(episode=never, consultant=consultant, by=consultant)
+    notes.add_recommendation(review=draft, by=consultant, kind="start_medication", drug="bupropion")
+    contact(never, -3, cm)
+    record_score(never, "PHQ9", 16, day(-3), cm)
+    plain = episode("R-4", -10)
+    colleagues = episode("R-5", -30, care_manager=UserFactory(clinics=[clinic]))
+    signed_note(colleagues, consultant, day(-1), "continue")
+    return Reviewed(recent, older, never, plain, colleagues)
+
+
+def test_last_review_and_open_recommendations_columns_show_signed_reviews_only(cm_client, reviewed):
+    response = cm_client.get(DASHBOARD)
+
+    rows = {row.pk: row for row in rows_of(response)}
+    table = CaseloadTable(response.content.decode())
+    shown = {
+        name: (
+            rows[getattr(reviewed, name).pk].last_case_review_on,
+            rows[getattr(reviewed, name).pk].open_recommendations,
+            table.row(getattr(reviewed, name).pk)["Last review"],
+            table.row(getattr(reviewed, name).pk)["Open recs"],
+        )
+        for name in ("recent", "older", "never", "plain")
+    }
+    assert shown == {
+        "recent": (day(-5), 2, f"{day(-5):%Y-%m-%d}", "2"),
+        "older": (day(-20), 1, f"{day(-20):%Y-%m-%d}", "1"),
+        "never": (None, 0, DASH, ""),
+        "plain": (None, 0, DASH, ""),
+    }
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("last_review", ["older", "recent", "never", "plain"]),
+        ("-last_review", ["recent", "older", "never", "plain"]),
+        ("open_recs", ["never", "plain", "older", "recent"]),
+        ("-open_recs", ["recent", "older", "never", "plain"]),
+    ],
+)
+def test_last_review_and_open_recommendations_sort(cm_client, reviewed, sort, order):
+    response = cm_client.get(DASHBOARD, {"sort": sort})
+
+    assert pks_of(response) == [getattr(reviewed, name).pk for name in order]
+    assert f'href="?sort={sort.removeprefix("-") if sort.startswith("-") else "-" + sort}"' in response.content.decode()
+
+
+def test_review_figure_cards_show_the_figures_of_the_caseload(cm_client, reviewed, care_manager):
+    mine = cm_client.get(DASHBOARD)
+    everyone = cm_client.get(DASHBOARD, {"team": "all"})
+
+    figures = mine.context["review_figures"]
+    caseload = Episode.objects.open().filter(patient__care_manager=care_manager)
+    assert figures == review_figures(caseload, timezone.localdate())
+    assert (figures["new_due"], figures["new_reviewed"], figures["new_reviewed_pct"]) == (3, 1, 33)
+    assert (figures["not_improving"], figures["not_improving_reviewed"], figures["not_improving_reviewed_pct"]) == (
+        2,
+        1,
+        50,
+    )
+    assert figures["open_recommendations"] == 3
+    html = " ".join(mine.content.decode().split())
+    assert '<div class="stat-value" data-stat="new-reviewed">33%</div>' in html
+    assert "New patients reviewed ≤ 4 weeks (1/3)" in html
+    assert '<div class="stat-value text-danger" data-stat="not-improving-reviewed">50%</div>' in html
+    assert "Not improving reviewed ≤ 60 days (1/2; target 80%)" in html
+    assert f'data-stat="open-recommendations"><a href="{reverse("consults:recommendations")}">3</a>' in html
+    assert everyone.context["review_figures"]["open_recommendations"] == 4
+    assert everyone.context["review_figures"]["new_due"] == 4
+
+
+def test_review_figure_cards_of_an_empty_caseload_show_dashes(cm_client):
+    response = cm_client.get(DASHBOARD)
+
+    html = response.content.decode()
+    assert f'<div class="stat-value" data-stat="new-reviewed">{DASH}</div>' in html
+    assert f'data-stat="not-improving-reviewed">{DASH}</div>' in html
+    assert response.context["review_figures"]["open_recommendations"] == 0

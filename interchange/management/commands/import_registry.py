@@ -9,12 +9,14 @@ from interchange.models import ImportRun
 
 class Command(BaseCommand):
     help = (
-        "Import patients.csv, contacts.csv and measurements.csv from DIR, all or nothing, as the user "
-        "--by names (into that user's clinics). Running it again creates nothing twice."
+        "Import patients.csv, contacts.csv and measurements.csv (and reviews.csv when there is one) from DIR, "
+        "all or nothing, as the user --by names (into that user's clinics). Running it again creates nothing twice."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("directory", help="Folder holding patients.csv, contacts.csv and measurements.csv")
+        parser.add_argument(
+            "directory", help="Folder holding patients.csv, contacts.csv, measurements.csv and optionally reviews.csv"
+        )
         parser.add_argument("--by", required=True, help="Username of the person importing: the actor in history")
 
     def handle(self, *args, directory, by, **options):
