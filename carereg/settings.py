@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "patients",
     "registry",
     "consults",
+    "care",
     "interchange",
 ]
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("data/", include("interchange.urls")),
     path("reviews/", include("consults.urls")),
+    path("care/", include("care.urls")),
     path("", include("registry.urls")),
 ]

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
+from care.panels import care_context
 from carereg.forms import show_errors_on_form
 from patients import services
 from patients.access import get_patient_for_user
@@ -79,6 +80,7 @@ def detail(request: HttpRequest, pk: int, episode_pk: int | None = None) -> Http
     }
     if episode is not None:
         context.update(_episode_context(request, episode))
+        context.update(care_context(episode, request.user))
     return render(request, "patients/detail.html", context)
 
 

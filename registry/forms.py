@@ -180,4 +180,8 @@ class RegistrySettingsForm(forms.ModelForm):
             "baseline_lookback_days",
             "agenda_weekday",
             "agenda_hour",
+            "referral_overdue_days",
+            "no_contact_discharge_days",
+            "pcl5_positive_at",
+            "caseload_population",
         ]

@@ -378,6 +378,31 @@ def _days(default: int, label: str, help_text: str) -> models.PositiveSmallInteg
     )
 
 
+def default_enabled_instruments() -> list[str]:
+    return ["PHQ9", "GAD7", "AUDITC", "CSSRS", "PCL5"]
+
+
+class CaseloadPopulation(models.TextChoices):
+    """The four cells of the AIMS caseload-size table (clinical-rules 9)."""
+
+    COMMERCIAL_BH = "commercial_bh", "Commercially insured, good supports; behavioral health only (90-120)"
+    COMMERCIAL_BH_MEDICAL = (
+        "commercial_bh_medical",
+        "Commercially insured, good supports; with medical conditions (80-100)",
+    )
+    MEDICAID_BH = "medicaid_bh", "Medicaid/uninsured, limited supports; behavioral health only (60-80)"
+    MEDICAID_BH_MEDICAL = "medicaid_bh_medical", "Medicaid/uninsured, limited supports; with medical conditions (50-75)"
+
+
+# Per 1.0 FTE care manager, (low, high), from the AIMS Center's caseload-size guidance.
+CASELOAD_RANGES = {
+    CaseloadPopulation.COMMERCIAL_BH: (90, 120),
+    CaseloadPopulation.COMMERCIAL_BH_MEDICAL: (80, 100),
+    CaseloadPopulation.MEDICAID_BH: (60, 80),
+    CaseloadPopulation.MEDICAID_BH_MEDICAL: (50, 75),
+}
+
+
 class RegistrySettings(models.Model):
     """Per-clinic thresholds of the rules (clinical-rules 4, 6, 7), defaulting to the rules file's."""
 
@@ -416,6 +441,34 @@ class RegistrySettings(models.Model):
     )
     baseline_lookback_days = _days(
         30, "Baseline look-back (days)", "A score this many days before enrollment counts as the baseline."
+    )
+    referral_overdue_days = _days(
+        30,
+        "Referral follow-up after (days)",
+        "An open referral (sent or scheduled) older than this is listed for follow-up.",
+    )
+    no_contact_discharge_days = _days(
+        182,
+        "Suggest discharge after (days without contact)",
+        "Open episodes with no completed contact for this long are suggested for discharge (6 months).",
+    )
+    pcl5_positive_at = models.PositiveSmallIntegerField(
+        "PCL-5 probable PTSD at",
+        default=33,
+        validators=[MinValueValidator(31), MaxValueValidator(33)],
+        help_text="Total at or above which the PCL-5 screen is positive (the literature's range is 31-33).",
+    )
+    enabled_instruments = models.JSONField(
+        "Instruments care managers see",
+        default=default_enabled_instruments,
+        help_text="PHQ-9 is always on: it is the registry's main measure.",
+    )
+    caseload_population = models.CharField(
+        "Population served",
+        max_length=32,
+        choices=CaseloadPopulation.choices,
+        default=CaseloadPopulation.MEDICAID_BH,
+        help_text="Sets the AIMS caseload-size range per 1.0 FTE care manager (clinical-rules 9).",
     )
     agenda_weekday = models.PositiveSmallIntegerField(
         "Caseload review agenda built on", choices=Weekday.choices, default=Weekday.MONDAY

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CareConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "care"
+    verbose_name = "Care: medications, interventions, referrals, education"

@@ -1,0 +1,1 @@
+"""The treatments a care manager tracks: medications, brief interventions, referrals, education."""
