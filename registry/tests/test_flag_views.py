@@ -289,6 +289,10 @@ def settings_post(**overrides) -> dict:
         "baseline_lookback_days": "30",
         "agenda_weekday": "2",
         "agenda_hour": "8",
+        "referral_overdue_days": "30",
+        "no_contact_discharge_days": "182",
+        "pcl5_positive_at": "33",
+        "caseload_population": "medicaid_bh",
     }
     data.update(overrides)
     return data
