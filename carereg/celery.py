@@ -28,6 +28,12 @@ app.conf.beat_schedule = {
         "task": "consults.tasks.build_due_agendas",
         "schedule": crontab(minute=5),
     },
+    # Patients on a self-report schedule get their next questionnaire link in the morning;
+    # a second run the same day sends nothing (the first moved the due date on).
+    "scheduled-self-report-links": {
+        "task": "selfreport.tasks.send_scheduled_self_reports",
+        "schedule": crontab(hour=8, minute=30),
+    },
     # Care managers start the day knowing how many new flags wait for them.
     "morning-flag-digest": {
         "task": "registry.tasks.send_flag_digests",

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "consults",
     "care",
     "interchange",
+    "selfreport",
+    "fhirapi",
 ]
 
 MIDDLEWARE = [

@@ -13,5 +13,7 @@ urlpatterns = [
     path("data/", include("interchange.urls")),
     path("reviews/", include("consults.urls")),
     path("care/", include("care.urls")),
+    path("fhir/", include("fhirapi.urls")),
+    path("", include("selfreport.urls")),
     path("", include("registry.urls")),
 ]

@@ -7,8 +7,9 @@ from collections import Counter
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from care.panels import medications_with_latest_report
 from consults.models import CaseReview, Recommendation
-from patients.models import Episode
+from patients.models import Episode, PlanChange, TreatmentPlan
 from registry.caseload import with_registry_columns
 from registry.charts import episode_charts
 from registry.models import Contact, Flag, Intervention, Measurement
@@ -50,8 +51,11 @@ def review_panel(episode: Episode, *, today: datetime.date | None = None) -> dic
         "interventions": [
             (Intervention(code).label, n) for code, n in interventions.most_common() if code in Intervention.values
         ],
+        "current_medications": medications_with_latest_report(episode, current_only=True),  # two queries
         "previous_notes": signed,
         "recommendations": [r for note in signed for r in note.recommendations.all()],
+        "treatment_plan": TreatmentPlan.objects.filter(episode=episode).first(),
+        "plan_changes": list(PlanChange.objects.filter(episode=episode, entered_in_error_at__isnull=True)[:3]),
         "open_flags": sorted(
             Flag.objects.filter(episode=episode, resolved_at__isnull=True), key=lambda flag: flag.priority
         ),

@@ -169,9 +169,10 @@ def parse_items(text: str, instrument: Instrument) -> tuple[int, ...]:
         raise FieldError(f"{instrument.name} needs {instrument.item_count} answers, got {len(answers)}")
     values = []
     for number, answer in enumerate(answers, start=1):
-        if not re.fullmatch(r"[0-9]+", answer) or not 0 <= int(answer) <= instrument.max_answer:
+        highest = instrument.max_for(number)
+        if not re.fullmatch(r"[0-9]+", answer) or not 0 <= int(answer) <= highest:
             shown = answer if re.fullmatch(r"-?[0-9]+", answer) else repr(answer)
-            raise FieldError(f"{instrument.name} item {number} must be 0-{instrument.max_answer}, not {shown}")
+            raise FieldError(f"{instrument.name} item {number} must be 0-{highest}, not {shown}")
         values.append(int(answer))
     return tuple(values)
 
@@ -429,6 +430,8 @@ def parse_measurement_row(
             if items_text:
                 values["items"] = parse_items(items_text, instrument)
                 values["total"] = sum(values["items"])
+            elif not instrument.total_only_allowed:
+                raise FieldError(f"{instrument.name} is scored from its answers: give the items, not a total")
             else:
                 values["items"] = None
                 values["total"] = parse_int(

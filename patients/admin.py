@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.admin import ClinicScopedAdmin, ReadOnlyClinicalAdmin
 from patients.forms import CARE_TEAM, CONTACT_DETAILS, DEMOGRAPHICS
-from patients.models import Episode, Patient
+from patients.models import Episode, InitialAssessment, Patient, PlanChange, RelapsePreventionPlan, TreatmentPlan
 from patients.services import check_care_team
 
 
@@ -49,3 +49,39 @@ class EpisodeAdmin(ReadOnlyClinicalAdmin):
     search_fields = ["patient__mrn", "patient__last_name"]
     list_select_related = ["patient"]
     date_hierarchy = "enrolled_on"
+
+
+class EpisodeChildAdmin(ReadOnlyClinicalAdmin):
+    """The plans are written in the app (the services check them); here they are read, with history."""
+
+    clinic_path = "episode__patient__clinic"
+    list_select_related = ["episode__patient"]
+    search_fields = ["episode__patient__mrn", "episode__patient__last_name"]
+
+
+@admin.register(InitialAssessment)
+class InitialAssessmentAdmin(EpisodeChildAdmin):
+    list_display = ["episode", "completed_on", "completed_by", "updated_at"]
+    list_filter = [("episode__patient__clinic", RelatedOnly)]
+    date_hierarchy = "completed_on"
+
+
+@admin.register(TreatmentPlan)
+class TreatmentPlanAdmin(EpisodeChildAdmin):
+    list_display = ["episode", "target", "updated_by", "updated_at"]
+    list_filter = [("episode__patient__clinic", RelatedOnly)]
+
+
+@admin.register(PlanChange)
+class PlanChangeAdmin(EpisodeChildAdmin):
+    list_display = ["episode", "changed_on", "what_changed", "recommendation", "recorded_by", "entered_in_error_at"]
+    list_filter = [("episode__patient__clinic", RelatedOnly)]
+    list_select_related = ["episode__patient", "recommendation", "recorded_by"]
+    date_hierarchy = "changed_on"
+
+
+@admin.register(RelapsePreventionPlan)
+class RelapsePreventionPlanAdmin(EpisodeChildAdmin):
+    list_display = ["episode", "completed_on", "completed_by", "updated_at"]
+    list_filter = [("episode__patient__clinic", RelatedOnly)]
+    date_hierarchy = "completed_on"

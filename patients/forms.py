@@ -1,10 +1,13 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
+from consults.models import Recommendation
 from patients.models import Episode, Patient
+from patients.plans import ASSESSMENT_FIELDS, RELAPSE_PLAN_FIELDS, diagnoses_text, parse_diagnoses
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -115,3 +118,207 @@ class ReenrollForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("reenroll", "Enroll again"))
+
+
+# --- The care manager's plans (patients/plans.py) -------------------------------------------
+
+YES_NO = [("", "---------"), ("yes", "Yes"), ("no", "No")]
+
+
+def _yes_no(label: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=YES_NO,
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+
+def _as_yes_no(value) -> str:
+    return "" if value is None else "yes" if value else "no"
+
+
+class _PlanForm(forms.Form):
+    """Blank completion date: saved as a draft. Dated: complete, and every part is checked."""
+
+    completed_on = forms.DateField(
+        label="Completed on", widget=DATE_INPUT, required=False, help_text="Leave empty to save a draft."
+    )
+
+    def clean_completed_on(self):
+        day = self.cleaned_data["completed_on"]
+        if day and day > timezone.localdate():
+            raise forms.ValidationError("The date cannot be in the future.")
+        return day
+
+
+class InitialAssessmentForm(_PlanForm):
+    presenting_problems = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    diagnoses = forms.CharField(
+        label="Diagnoses (ICD-10-CM)",
+        widget=forms.Textarea(attrs={"rows": 3, "list": "icd10-common"}),
+        required=False,
+        help_text="One a line, code first: F32.1 Major depressive disorder, single episode, moderate. "
+        "A common code alone gets its usual label.",
+    )
+    alcohol_use = forms.CharField(max_length=300, required=False)
+    tobacco_use = forms.CharField(max_length=300, required=False)
+    cannabis_use = forms.CharField(max_length=300, required=False)
+    other_drug_use = forms.CharField(label="Other drug use", max_length=300, required=False)
+    substance_use_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
+    current_suicidal_ideation = _yes_no("Current suicidal ideation")
+    past_suicide_attempts = _yes_no("History of suicide attempts")
+    access_to_means = _yes_no("Access to lethal means")
+    safety_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
+    stressors = forms.CharField(
+        label="Psychosocial stressors", widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000
+    )
+    supports = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
+    patient_goals = forms.CharField(
+        label="Patient's goals, in their own words",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=5000,
+    )
+    move_to_active = forms.BooleanField(
+        label="Move the episode to active treatment on the completion date", required=False
+    )
+
+    def __init__(self, *args, episode: Episode, **kwargs):
+        super().__init__(*args, **kwargs)
+        if episode.status != Episode.Status.ENROLLED:
+            del self.fields["move_to_active"]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Fieldset("Presenting problems and diagnoses", "presenting_problems", "diagnoses"),
+            Fieldset(
+                "Substance use",
+                Row(Column("alcohol_use"), Column("tobacco_use")),
+                Row(Column("cannabis_use"), Column("other_drug_use")),
+                "substance_use_notes",
+            ),
+            Fieldset(
+                "Safety",
+                Row(Column("current_suicidal_ideation"), Column("past_suicide_attempts"), Column("access_to_means")),
+                "safety_notes",
+            ),
+            Fieldset("Stressors, supports and goals", "stressors", "supports", "patient_goals"),
+            Fieldset("Completion", "completed_on", *(["move_to_active"] if "move_to_active" in self.fields else [])),
+        )
+
+    @staticmethod
+    def initial_from(assessment) -> dict:
+        initial = {name: getattr(assessment, name) for name in ASSESSMENT_FIELDS}
+        initial["diagnoses"] = diagnoses_text(assessment.diagnoses)
+        for name in ("current_suicidal_ideation", "past_suicide_attempts", "access_to_means"):
+            initial[name] = _as_yes_no(initial[name])
+        initial["completed_on"] = assessment.completed_on
+        return initial
+
+    def clean_diagnoses(self) -> list[dict]:
+        try:
+            return parse_diagnoses(self.cleaned_data["diagnoses"])
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["diagnoses"]) from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("move_to_active") and not data.get("completed_on"):
+            self.add_error("move_to_active", "Only a completed (dated) assessment moves the episode on.")
+        return data
+
+    def assessment_fields(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("completed_on", "move_to_active")}
+
+
+class TreatmentPlanForm(forms.Form):
+    goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    target = forms.CharField(max_length=200, help_text="The default is the registry's: PHQ-9 < 5 or 50% reduction.")
+    current_treatments = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+        help_text="A summary: medications and doses, psychotherapy, other care.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_target(self):
+        target = self.cleaned_data["target"].strip()
+        if not target:
+            raise forms.ValidationError("Give the treatment target.")
+        return target
+
+
+class PlanChangeForm(forms.Form):
+    changed_on = forms.DateField(label="Date of the change", widget=DATE_INPUT, initial=timezone.localdate)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="E.g. not improving at 10 weeks: consultant recommended a dose increase.",
+    )
+    what_changed = forms.CharField(label="What changed", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    recommendation = forms.ModelChoiceField(
+        queryset=None, required=False, label="From the consultant's recommendation (optional)"
+    )
+
+    def __init__(self, *args, episode: Episode, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["recommendation"].queryset = Recommendation.objects.filter(
+            episode=episode, review__signed_at__isnull=False
+        ).select_related("review")
+        self.fields["recommendation"].label_from_instance = lambda r: (
+            f"{r.recommended_on:%Y-%m-%d}: {r} ({r.get_status_display().lower()})"
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_changed_on(self):
+        day = self.cleaned_data["changed_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The date cannot be in the future.")
+        return day
+
+
+class EnteredInErrorForm(forms.Form):
+    reason = forms.CharField(label="Why was it entered in error?", max_length=1000)
+
+
+class RelapsePlanForm(_PlanForm):
+    warning_signs = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    coping_strategies = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    maintenance_treatment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    contacts = forms.CharField(
+        label="Who to contact",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+        help_text="Names and phone numbers: the care manager, the clinic, family. The 988 crisis line is always "
+        "printed on the patient's copy.",
+    )
+    when_to_come_back = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
+    move_to_relapse_prevention = forms.BooleanField(
+        label="Move the episode to relapse prevention on the completion date", required=False
+    )
+
+    def __init__(self, *args, episode: Episode, **kwargs):
+        super().__init__(*args, **kwargs)
+        if episode.status != Episode.Status.ACTIVE:
+            del self.fields["move_to_relapse_prevention"]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean(self):
+        data = super().clean()
+        if data.get("move_to_relapse_prevention") and not data.get("completed_on"):
+            self.add_error("move_to_relapse_prevention", "Date the completed plan to move to relapse prevention.")
+        return data
+
+    def plan_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in RELAPSE_PLAN_FIELDS}

@@ -224,3 +224,199 @@ class Episode(models.Model):
 
     def allowed_next_statuses(self) -> list[str]:
         return [s for s in self.Status if s in self.TRANSITIONS[self.Status(self.status)]]
+
+    def earliest_score_on(self, lookback_days: int) -> datetime.date:
+        """The first day a score may belong to this episode: the screening look-back before
+        enrollment (clinical-rules 4), but never a day the patient's previous episode was still
+        open. A score taken then is the previous episode's, so it can never become this
+        episode's baseline."""
+        earliest = self.enrolled_on - datetime.timedelta(days=lookback_days)
+        previous_discharge = (
+            Episode.objects.filter(patient_id=self.patient_id, enrolled_on__lt=self.enrolled_on)
+            .exclude(pk=self.pk)
+            .aggregate(last=models.Max("discharged_on"))["last"]
+        )
+        if previous_discharge is not None and previous_discharge >= earliest:
+            earliest = min(self.enrolled_on, previous_discharge + datetime.timedelta(days=1))
+        return earliest
+
+
+# --- The care manager's plans for an episode (issue 5: duties 2, 4, 11 and 13) -----------------
+
+
+class EpisodeChildQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "EpisodeChildQuerySet":
+        return in_users_clinics(self, user, "episode__patient__clinic")
+
+
+def _both_or_neither(prefix: str, first: str, second: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        name=f"{prefix}_{first}_with_{second}",
+        condition=Q(**{f"{first}__isnull": True, f"{second}__isnull": True})
+        | Q(**{f"{first}__isnull": False, f"{second}__isnull": False}),
+    )
+
+
+class InitialAssessment(models.Model):
+    """The care manager's initial assessment of an episode (duty 2). One per episode, edited
+    while the episode is open; every version is kept in its history."""
+
+    episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="assessment")
+    presenting_problems = models.TextField(blank=True)
+    diagnoses = models.JSONField(
+        default=list, blank=True, help_text='ICD-10-CM codes with labels: [{"code": "F32.1", "label": "..."}].'
+    )
+    alcohol_use = models.CharField(max_length=300, blank=True)
+    tobacco_use = models.CharField(max_length=300, blank=True)
+    cannabis_use = models.CharField(max_length=300, blank=True)
+    other_drug_use = models.CharField("Other drug use", max_length=300, blank=True)
+    substance_use_notes = models.TextField(blank=True)
+    current_suicidal_ideation = models.BooleanField(null=True, blank=True)
+    past_suicide_attempts = models.BooleanField("History of suicide attempts", null=True, blank=True)
+    access_to_means = models.BooleanField("Access to lethal means", null=True, blank=True)
+    safety_notes = models.TextField(blank=True)
+    stressors = models.TextField("Psychosocial stressors", blank=True)
+    supports = models.TextField(blank=True)
+    patient_goals = models.TextField("Patient's goals (in their own words)", blank=True)
+    completed_on = models.DateField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = EpisodeChildQuerySet.as_manager()
+
+    class Meta:
+        constraints = [_both_or_neither("initial_assessment", "completed_on", "completed_by")]
+
+    def __str__(self) -> str:
+        return f"Initial assessment of {self.episode}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_on is not None
+
+
+class TreatmentPlan(models.Model):
+    """Goals, the target and the current treatments of an episode (duty 4); each change to it is
+    a PlanChange with its reason (duty 11)."""
+
+    DEFAULT_TARGET = "PHQ-9 < 5 or 50% reduction"
+
+    episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="treatment_plan")
+    goals = models.TextField(blank=True)
+    target = models.CharField(max_length=200, default=DEFAULT_TARGET)
+    current_treatments = models.TextField(blank=True, help_text="Medications, psychotherapy, other care: a summary.")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = EpisodeChildQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.CheckConstraint(name="treatment_plan_target_not_blank", condition=~Q(target=""))]
+
+    def __str__(self) -> str:
+        return f"Treatment plan of {self.episode}"
+
+
+class PlanChange(models.Model):
+    """One dated change to the treatment plan, with its reason, and the consultant's
+    recommendation it came from when there is one. Never deleted: marked entered in error."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="plan_changes")
+    changed_on = models.DateField()
+    reason = models.TextField()
+    what_changed = models.TextField()
+    recommendation = models.ForeignKey(
+        "consults.Recommendation", on_delete=models.PROTECT, null=True, blank=True, related_name="plan_changes"
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    entered_in_error_at = models.DateTimeField(null=True, blank=True)
+    entered_in_error_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    entered_in_error_reason = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = EpisodeChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-changed_on", "-pk"]
+        indexes = [models.Index(fields=["episode", "changed_on"], name="plan_change_episode_idx")]
+        constraints = [
+            models.CheckConstraint(name="plan_change_reason_not_blank", condition=~Q(reason="")),
+            models.CheckConstraint(name="plan_change_what_not_blank", condition=~Q(what_changed="")),
+            _both_or_neither("plan_change", "entered_in_error_at", "entered_in_error_by"),
+            models.UniqueConstraint(
+                fields=["recommendation"],
+                condition=Q(recommendation__isnull=False, entered_in_error_at__isnull=True),
+                name="plan_change_once_per_recommendation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan change {self.changed_on:%Y-%m-%d}"
+
+    @property
+    def is_entered_in_error(self) -> bool:
+        return self.entered_in_error_at is not None
+
+
+class RelapsePreventionPlan(models.Model):
+    """What the patient does to stay well (duty 13): complete once every part is written and it
+    is dated and signed. Moving to relapse prevention and discharge with treatment goals met
+    need it complete (clinical-rules 3)."""
+
+    REQUIRED = {
+        "warning_signs": "warning signs",
+        "coping_strategies": "coping strategies",
+        "maintenance_treatment": "maintenance treatment",
+        "contacts": "who to contact",
+        "when_to_come_back": "when to come back",
+    }
+
+    episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="relapse_plan")
+    warning_signs = models.TextField(blank=True, help_text="The signs that depression or anxiety is coming back.")
+    coping_strategies = models.TextField(blank=True, help_text="What helps: activities, people, skills.")
+    maintenance_treatment = models.TextField(
+        blank=True, help_text="Medication and care to keep going, and for how long."
+    )
+    contacts = models.TextField(
+        "Who to contact", blank=True, help_text="Names and phone numbers. The 988 crisis line is always printed."
+    )
+    when_to_come_back = models.TextField(blank=True, help_text="When to call the care team again.")
+    completed_on = models.DateField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = EpisodeChildQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            _both_or_neither("relapse_plan", "completed_on", "completed_by"),
+            models.CheckConstraint(
+                name="relapse_plan_complete_has_every_part",
+                condition=Q(completed_on__isnull=True)
+                | ~Q(warning_signs="")
+                & ~Q(coping_strategies="")
+                & ~Q(maintenance_treatment="")
+                & ~Q(contacts="")
+                & ~Q(when_to_come_back=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Relapse prevention plan of {self.episode}"
+
+    def missing(self) -> list[str]:
+        return [label for name, label in self.REQUIRED.items() if not getattr(self, name).strip()]
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_on is not None and not self.missing()

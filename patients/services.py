@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Clinic, Role
-from patients.models import Episode, Patient
+from patients.models import Episode, Patient, RelapsePreventionPlan
 from registry.services import queue_flag_refresh
 
 CARE_TEAM_ROLES = {
@@ -92,6 +92,32 @@ def start_episode(*, patient: Patient, enrolled_on: datetime.date, by) -> Episod
     return episode
 
 
+_LOOK_IT_UP = object()
+
+
+def relapse_plan_missing(episode: Episode, plan=_LOOK_IT_UP) -> str | None:
+    """What the episode still lacks for relapse prevention and discharge with goals met, or None.
+    A caller that has already fetched the episode's plan (or found none) passes it as plan."""
+    if plan is _LOOK_IT_UP:
+        plan = RelapsePreventionPlan.objects.filter(episode=episode).first()
+    if plan is None:
+        return "Write the relapse prevention plan"
+    missing = plan.missing()
+    if missing:
+        return f"Complete the relapse prevention plan ({', '.join(missing)} not written yet) and date it"
+    if not plan.is_complete:
+        return "Mark the relapse prevention plan completed (its date)"
+    return None
+
+
+def _check_relapse_plan_complete(episode: Episode) -> None:
+    # clinical-rules 3: the plan must exist and be complete. Here, not in the form, so that every
+    # caller of change_status obeys it (the import of legacy history writes status on its own).
+    missing = relapse_plan_missing(episode)
+    if missing:
+        raise ValidationError({"discharge_reason": f"{missing} before discharging with treatment goals met."})
+
+
 @transaction.atomic
 def change_status(
     *,
@@ -114,6 +140,8 @@ def change_status(
     if status == Episode.Status.DISCHARGED:
         if not discharge_reason:
             raise ValidationError({"discharge_reason": "Give the reason for discharge."})
+        if discharge_reason == Episode.DischargeReason.GOALS_MET:
+            _check_relapse_plan_complete(episode)
         episode.discharged_on = on
         episode.discharge_reason = discharge_reason
         episode.discharge_note = discharge_note

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -14,11 +15,14 @@ from patients import services
 from patients.access import get_patient_for_user
 from patients.forms import EnrollForm, PatientForm, ReenrollForm, StatusForm
 from patients.models import Episode
+from patients.plan_views import plans_context
+from patients.plans import with_plans
+from patients.services import relapse_plan_missing
 from registry.caseload import with_registry_columns
 from registry.charts import episode_charts
 from registry.forms import ContactForm, ItemAnswersForm
-from registry.models import Contact, Measurement
-from registry.scoring import GAD7, INSTRUMENTS, PHQ9
+from registry.models import Contact, Measurement, RegistrySettings
+from registry.scoring import GAD7, PHQ9
 from registry.services import mark_flags_seen
 
 
@@ -62,14 +66,14 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def detail(request: HttpRequest, pk: int, episode_pk: int | None = None) -> HttpResponse:
     patient = get_patient_for_user(request.user, pk)
-    episodes = list(patient.episodes.all())
+    today = timezone.localdate()
+    episodes = list(with_plans(patient.episodes.all(), today))  # the plan panels read them from here
     if episode_pk is not None:
         episode = next((e for e in episodes if e.pk == episode_pk), None)
         if episode is None:
             raise Http404("No such episode for this patient.")
     else:
         episode = next((e for e in episodes if e.is_open), episodes[0] if episodes else None)
-    today = timezone.localdate()
     context = {
         "patient": patient,
         "episodes": episodes,
@@ -81,6 +85,9 @@ def detail(request: HttpRequest, pk: int, episode_pk: int | None = None) -> Http
     if episode is not None:
         context.update(_episode_context(request, episode))
         context.update(care_context(episode, request.user))
+        context.update(
+            plans_context(request, episode, writer=context["can_write"], case_reviews=context["case_reviews"])
+        )
     return render(request, "patients/detail.html", context)
 
 
@@ -118,7 +125,7 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
         else [],
         "status_form": StatusForm(episode=episode) if writer and episode.allowed_next_statuses() else None,
         "reenroll_form": ReenrollForm() if can_write_clinical(request.user) and not episode.is_open else None,
-        "instruments": INSTRUMENTS.values(),
+        "instruments": RegistrySettings.for_clinic(episode.patient.clinic).offered_instruments(),
     }
 
 
@@ -137,6 +144,12 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
     require(can_write_clinical(request.user), "change an episode's status")
     episode = get_object_or_404(patient.episodes.open())
     form = StatusForm(request.POST, episode=episode)
+    if form.is_valid() and form.cleaned_data["status"] == Episode.Status.RELAPSE_PREVENTION:
+        missing = relapse_plan_missing(episode)
+        if missing:
+            # clinical-rules 3: the status moves to relapse prevention with the plan, so write it first.
+            messages.info(request, f"{missing}: the episode moves to relapse prevention when it is complete.")
+            return redirect(f"{reverse('patients:relapse_plan', args=[patient.pk])}?then=relapse_prevention")
     if form.is_valid():
         try:
             services.change_status(episode=episode, by=request.user, **form.cleaned_data)

@@ -18,15 +18,15 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Floor
 
 from patients.models import Episode
+from registry.billing import billable_minutes
 from registry.expressions import AddDays
-from registry.models import Contact, Flag
+from registry.models import Flag
 from registry.thresholds import threshold
 
 
@@ -66,18 +66,6 @@ def _flag_rank():
     return Subquery(ranked.values("rank")[:1], output_field=IntegerField())
 
 
-def _minutes_between(start: datetime.date, end: datetime.date):
-    minutes = (
-        Contact.objects.valid()
-        .filter(episode=OuterRef("pk"), contact_date__range=(start, end))
-        .order_by()
-        .values("episode")
-        .annotate(total=Sum("minutes"))
-        .values("total")
-    )
-    return Coalesce(Subquery(minutes, output_field=IntegerField()), Value(0))
-
-
 def with_registry_columns(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
     # Follow-up cadence by status, from the clinic's settings (clinical-rules 7).
     cadence = Case(
@@ -90,7 +78,8 @@ def with_registry_columns(episodes: QuerySet[Episode], today: datetime.date) -> 
         next_contact_due=Coalesce(F("next_contact_on"), AddDays(F("last_contact_on"), cadence)),
         phq9_change=percent_change_sql("phq9"),
         gad7_change=percent_change_sql("gad7"),
-        minutes_this_month=_minutes_between(*month_bounds(today)),
+        # The billing rule's minutes (from the consent date, overlaps once): clinical-rules 8.
+        minutes_this_month=billable_minutes(*month_bounds(today)),
         top_flag_rank=_flag_rank(),
         status_rank=Case(
             *[When(status=status, then=Value(rank)) for rank, status in enumerate(Episode.Status)],

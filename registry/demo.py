@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
 from accounts.provisioning import ensure_clinic, ensure_staff
+from care.demo import seed_care_demo
 from consults.agenda import build_agendas, clinic_today
 from consults.models import CaseReview, Recommendation
+from patients.demo_plans import add_demo_plans
 from patients.models import Episode, Patient
 from registry.bulk import bulk_create_with_history
 from registry.flags import refresh_flags
@@ -548,6 +550,8 @@ def seed_demo(*, patients: int, seed: int, today: datetime.date | None = None, r
     rows = DemoBuilder(seed=seed, today=today, clinics=clinics).build(patients)
     _attach_safety_flags(rows, today)
     _save(rows, by=User.objects.get(username="admin"))
+    seed_care_demo(rows, clinics=clinics, seed=seed, today=today)  # medications, sessions, referrals, education
+    add_demo_plans(rows, by=User.objects.get(username="admin"), today=today)
     demo_episodes = Episode.objects.filter(patient__clinic__in=clinics.values())
     refresh_summaries(demo_episodes)
     if refresh:

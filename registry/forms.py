@@ -5,7 +5,14 @@ from django.utils import timezone
 
 from patients.forms import DATE_INPUT
 from registry.models import MAX_CONTACT_MINUTES, Contact, Intervention, RegistrySettings, SafetyAssessment
-from registry.scoring import PHQ9, PHQ9_DIFFICULTY_ANSWERS, PHQ9_DIFFICULTY_QUESTION, Instrument
+from registry.scoring import (
+    INSTRUMENTS,
+    OPTIONAL_INSTRUMENTS,
+    PHQ9,
+    PHQ9_DIFFICULTY_ANSWERS,
+    PHQ9_DIFFICULTY_QUESTION,
+    Instrument,
+)
 from registry.services import Answers
 
 
@@ -22,15 +29,15 @@ class ItemAnswersForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instrument = instrument
         self.required = required
-        choices = [(value, f"{value} {label}") for value, label in enumerate(instrument.answer_labels)]
         for number, text in enumerate(instrument.items, start=1):
+            labels = instrument.labels_for(number)
             self.fields[f"item_{number}"] = forms.TypedChoiceField(
                 label=f"{number}. {text}",
-                choices=choices,
+                choices=[(value, f"{value} {label}") for value, label in enumerate(labels)],
                 coerce=int,
                 widget=forms.RadioSelect,
                 required=False,
-                error_messages={"invalid_choice": f"Item {number}: choose one of 0-{instrument.max_answer}."},
+                error_messages={"invalid_choice": f"Item {number}: choose one of 0-{len(labels) - 1}."},
             )
         if instrument is PHQ9:
             self.fields["difficulty"] = forms.TypedChoiceField(
@@ -167,6 +174,13 @@ class RequestReviewForm(forms.Form):
 
 
 class RegistrySettingsForm(forms.ModelForm):
+    enabled_instruments = forms.MultipleChoiceField(
+        label="Instruments care managers see (besides the PHQ-9)",
+        choices=[(code, INSTRUMENTS[code].name) for code in OPTIONAL_INSTRUMENTS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
     class Meta:
         model = RegistrySettings
         fields = [
@@ -182,6 +196,8 @@ class RegistrySettingsForm(forms.ModelForm):
             "agenda_hour",
             "referral_overdue_days",
             "no_contact_discharge_days",
+            "self_report_link_days",
             "pcl5_positive_at",
+            "enabled_instruments",
             "caseload_population",
         ]

@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 from accounts.models import Clinic
 from accounts.scoping import in_users_clinics
 from patients.models import Episode
-from registry.scoring import INSTRUMENTS, MAX_ITEMS
+from registry.scoring import INSTRUMENTS, MAX_ITEMS, OPTIONAL_INSTRUMENTS, PHQ9, Instrument
 
 ITEM_FIELDS = [f"item_{n}" for n in range(1, MAX_ITEMS + 1)]
 MAX_CONTACT_MINUTES = 600
@@ -143,9 +143,10 @@ def _item_constraints() -> list[models.CheckConstraint]:
         used = ITEM_FIELDS[: instrument.item_count]
         unused = ITEM_FIELDS[instrument.item_count :]
         answered = Q(total_only=False)
-        for name in used:
+        for number, name in enumerate(used, start=1):
             # IS NOT NULL too: a CHECK whose result is NULL passes, so a missing answer would slip by.
-            answered &= Q(**{f"{name}__isnull": False, f"{name}__gte": 0, f"{name}__lte": instrument.max_answer})
+            highest = instrument.max_for(number)
+            answered &= Q(**{f"{name}__isnull": False, f"{name}__gte": 0, f"{name}__lte": highest})
         total = F(used[0])
         for name in used[1:]:
             total = total + F(name)
@@ -153,7 +154,7 @@ def _item_constraints() -> list[models.CheckConstraint]:
         total_only = Q(total_only=True, **{f"{name}__isnull": True for name in used})
         shape = Q(instrument=instrument.code, total__gte=0, total__lte=instrument.max_total)
         shape &= Q(**{f"{name}__isnull": True for name in unused}) if unused else Q()
-        per_instrument.append(shape & (answered | total_only))
+        per_instrument.append(shape & ((answered | total_only) if instrument.total_only_allowed else answered))
     any_instrument = per_instrument[0]
     for condition in per_instrument[1:]:
         any_instrument |= condition
@@ -187,6 +188,18 @@ class Measurement(EnteredInError):
     item_7 = models.PositiveSmallIntegerField(null=True, blank=True)
     item_8 = models.PositiveSmallIntegerField(null=True, blank=True)
     item_9 = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Items 10-20 are used by the PCL-5 only.
+    item_10 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_11 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_12 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_13 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_14 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_15 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_16 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_17 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_18 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_19 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_20 = models.PositiveSmallIntegerField(null=True, blank=True)
     difficulty = models.PositiveSmallIntegerField(null=True, blank=True, help_text="PHQ-9's unscored question 10.")
     total = models.PositiveSmallIntegerField()
     band = models.CharField(max_length=24)
@@ -379,7 +392,7 @@ def _days(default: int, label: str, help_text: str) -> models.PositiveSmallInteg
 
 
 def default_enabled_instruments() -> list[str]:
-    return ["PHQ9", "GAD7", "AUDITC", "CSSRS", "PCL5"]
+    return list(OPTIONAL_INSTRUMENTS)
 
 
 class CaseloadPopulation(models.TextChoices):
@@ -452,6 +465,9 @@ class RegistrySettings(models.Model):
         "Suggest discharge after (days without contact)",
         "Open episodes with no completed contact for this long are suggested for discharge (6 months).",
     )
+    self_report_link_days = _days(
+        7, "Self-report links expire after (days)", "A questionnaire link e-mailed to a patient works once, until then."
+    )
     pcl5_positive_at = models.PositiveSmallIntegerField(
         "PCL-5 probable PTSD at",
         default=33,
@@ -495,6 +511,11 @@ class RegistrySettings(models.Model):
             return clinic.registry_settings
         except cls.DoesNotExist:
             return cls(clinic=clinic)
+
+    def offered_instruments(self) -> list[Instrument]:
+        """The measures this clinic's care managers see: the PHQ-9, then those switched on."""
+        enabled = set(self.enabled_instruments or [])
+        return [PHQ9] + [INSTRUMENTS[code] for code in OPTIONAL_INSTRUMENTS if code in enabled]
 
     def agenda_due_at(self, day: datetime.date) -> bool:
         return day.weekday() == self.agenda_weekday

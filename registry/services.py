@@ -19,7 +19,7 @@ from carereg.tasks import queue_on_commit
 from patients.models import Episode
 from registry.bulk import copy_into_history
 from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings, SafetyAssessment
-from registry.scoring import INSTRUMENTS, SAFETY_ITEM, ScoringError, raises_safety_flag, score, score_total
+from registry.scoring import INSTRUMENTS, ScoringError, cut_off, raises_safety_flag, safety_reason, score, score_total
 from registry.summaries import refresh_summaries, refresh_summary
 from registry.tasks import refresh_episode_flags, refresh_flags_of_episodes
 
@@ -34,7 +34,7 @@ class Answers:
 
 
 def _check_date_in_episode(episode: Episode, day: datetime.date, what: str, lookback_days: int = 0) -> None:
-    earliest = episode.enrolled_on - datetime.timedelta(days=lookback_days)
+    earliest = episode.earliest_score_on(lookback_days) if lookback_days else episode.enrolled_on
     if day < earliest:
         raise ValidationError(f"The {what} date is before this episode began ({earliest:%Y-%m-%d}).")
     if episode.discharged_on and day > episode.discharged_on:
@@ -79,11 +79,12 @@ def _create_measurement(
     instrument = INSTRUMENTS.get(answers.instrument)
     if instrument is None:
         raise ValidationError(f"Unknown instrument {answers.instrument!r}.")
+    clinic_settings = RegistrySettings.for_clinic(episode.patient.clinic)
     # A score before enrollment counts when it is the screening that led to it (clinical-rules 4).
-    lookback = RegistrySettings.for_clinic(episode.patient.clinic).baseline_lookback_days
-    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=lookback)
+    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=clinic_settings.baseline_lookback_days)
+    threshold = _cut_off_for(instrument, episode, clinic_settings)
     try:
-        result = score(instrument, answers.answers)
+        result = score(instrument, answers.answers, positive_at=threshold)
     except ScoringError as exc:
         raise ValidationError(str(exc)) from None
     if answers.difficulty is not None and instrument.code != "PHQ9":
@@ -107,9 +108,14 @@ def _create_measurement(
             kind=Flag.Kind.SAFETY,
             by=by,
             measurement=measurement,
-            reason=f"PHQ-9 item {SAFETY_ITEM} answered {answers.answers[SAFETY_ITEM - 1]} on {taken_on:%Y-%m-%d}.",
+            reason=safety_reason(instrument, answers.answers, taken_on),
         )
     return measurement
+
+
+def _cut_off_for(instrument, episode: Episode, clinic_settings: RegistrySettings) -> int:
+    """AUDIT-C's cut-off depends on the patient's sex, PCL-5's on the clinic's setting."""
+    return cut_off(instrument, sex=episode.patient.sex, pcl5_positive_at=clinic_settings.pcl5_positive_at)
 
 
 @transaction.atomic
@@ -120,11 +126,11 @@ def record_total_only_measurement(
     if not episode.is_open:
         raise ValidationError("This episode is discharged; enroll the patient again to record new scores.")
     instrument = INSTRUMENTS[instrument_code]
+    clinic_settings = RegistrySettings.for_clinic(episode.patient.clinic)
     # A score before enrollment counts when it is the screening that led to it (clinical-rules 4).
-    lookback = RegistrySettings.for_clinic(episode.patient.clinic).baseline_lookback_days
-    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=lookback)
+    _check_date_in_episode(episode, taken_on, "measurement", lookback_days=clinic_settings.baseline_lookback_days)
     try:
-        result = score_total(instrument, total)
+        result = score_total(instrument, total, positive_at=_cut_off_for(instrument, episode, clinic_settings))
     except ScoringError as exc:
         raise ValidationError(str(exc)) from None
     measurement = Measurement(

@@ -1,6 +1,8 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from registry import views
+from registry import billing_views, outcome_views, views
+
+register_converter(billing_views.MonthConverter, "month")
 
 app_name = "registry"
 urlpatterns = [
@@ -13,4 +15,11 @@ urlpatterns = [
     path("settings/", views.registry_settings, name="settings"),
     path("contacts/<int:pk>/entered-in-error/", views.contact_entered_in_error, name="contact_entered_in_error"),
     path("scores/<int:pk>/entered-in-error/", views.measurement_entered_in_error, name="measurement_entered_in_error"),
+    path("billing/", billing_views.billing_index, name="billing_index"),
+    path("billing/<month:month>/", billing_views.billing_report, name="billing"),
+    path("billing/<month:month>/csv/", billing_views.billing_csv, name="billing_csv"),
+    path("reports/outcomes/", outcome_views.outcomes, name="outcomes"),
+    path("reports/outcomes.csv", outcome_views.outcomes_csv, name="outcomes_csv"),
+    path("reports/outcomes-monthly.csv", outcome_views.outcomes_monthly_csv, name="outcomes_monthly_csv"),
+    path("caseload-size/", billing_views.caseload_size_report, name="caseload_size"),
 ]

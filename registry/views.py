@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
+from care.forms import TreatmentForms
 from carereg.forms import show_errors_on_form
 from carereg.tasks import queue_on_commit
 from consults.figures import review_figures
@@ -30,7 +31,7 @@ from registry.forms import (
     SafetyAssessmentForm,
 )
 from registry.models import Flag, RegistrySettings
-from registry.scoring import GAD7, INSTRUMENTS, PHQ9
+from registry.scoring import GAD7, PHQ9
 from registry.tasks import refresh_all_flags
 
 SEARCH_SESSION_KEY = "caseload_search"
@@ -88,29 +89,41 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
         ItemAnswersForm(data, instrument=PHQ9, required=False),
         ItemAnswersForm(data, instrument=GAD7, required=False),
     ]
-    if request.method == "POST" and all([form.is_valid()] + [f.is_valid() for f in score_forms]):
+    # Medication reports, intervention sessions, a referral and education, saved with the contact or not at all.
+    treatment = TreatmentForms(data, episode=episode)
+    if request.method == "POST" and all([form.is_valid(), treatment.is_valid()] + [f.is_valid() for f in score_forms]):
         scores = [answers for answers in (f.answers() for f in score_forms) if answers]
+        fields = {
+            **form.cleaned_data,
+            "interventions": treatment.interventions_with(form.cleaned_data["interventions"]),
+        }
         try:
-            services.record_contact(episode=episode, by=request.user, scores=scores, **form.cleaned_data)
+            with transaction.atomic():
+                contact = services.record_contact(episode=episode, by=request.user, scores=scores, **fields)
+                details = treatment.save(contact=contact, by=request.user)
         except ValidationError as error:
-            show_errors_on_form(form, error)
+            if not treatment.show_errors(error):
+                show_errors_on_form(form, error)
         else:
-            messages.success(request, "Contact saved" + (" with scores." if scores else "."))
+            messages.success(
+                request, "Contact saved" + (" with scores" if scores else "") + (" and treatment." if details else ".")
+            )
             return redirect("patients:detail", pk=patient.pk)
     return render(
         request,
         "registry/record_contact.html",
-        {"patient": patient, "episode": episode, "form": form, "score_forms": score_forms},
+        {"patient": patient, "episode": episode, "form": form, "score_forms": score_forms, "treatment": treatment},
     )
 
 
 def record_measurement(request: HttpRequest, patient_pk: int, instrument: str) -> HttpResponse:
     patient = get_patient_for_user(request.user, patient_pk)
     require(can_write_clinical(request.user), "record scores")
-    if instrument not in INSTRUMENTS:
-        raise Http404("Unknown instrument.")
+    offered = {i.code: i for i in RegistrySettings.for_clinic(patient.clinic).offered_instruments()}
+    if instrument not in offered:
+        raise Http404("This clinic does not use that instrument.")
     episode = _open_episode(patient)
-    form = MeasurementForm(request.POST or None, instrument=INSTRUMENTS[instrument])
+    form = MeasurementForm(request.POST or None, instrument=offered[instrument])
     if request.method == "POST" and form.is_valid():
         try:
             measurement = services.record_measurement(

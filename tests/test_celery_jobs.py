@@ -185,3 +185,35 @@ def test_two_refreshes_at_once_raise_each_flag_once(overdue_episode):
     assert sorted(kinds) == ["followup_overdue", "new_patient"]
     raised = Flag.history.filter(episode_id=episode.pk, history_type="+").values_list("id", flat=True)
     assert len(raised) == len(set(raised)) == Flag.objects.filter(episode=episode).count()
+
+
+@pytest.fixture
+def scheduled_episode(overdue_episode):
+    """The overdue patient, in active treatment, on a fortnightly self-report schedule.
+
+    Set up before the worker starts: on SQLite a write from the test thread while the worker's
+    connection is busy can find the database locked.
+    """
+    from selfreport import services as self_report
+
+    episode, care_manager = overdue_episode
+    Episode.objects.filter(pk=episode.pk).update(status=Episode.Status.ACTIVE)
+    episode.patient.email = "patient@example.org"
+    episode.patient.save()
+    self_report.set_schedule(episode=episode, every_days=14, instruments=["PHQ9"], language="en", by=care_manager)
+    return episode
+
+
+def test_worker_sends_scheduled_self_report_links_once(scheduled_episode, worker, mailoutbox):
+    """The beat's morning job, run by the worker twice: one link, one e-mail."""
+    from selfreport.models import Invitation
+    from selfreport.tasks import send_scheduled_self_reports
+
+    runs = sum(worker_state.total_count.values())
+
+    send_scheduled_self_reports.delay()
+    send_scheduled_self_reports.delay()
+
+    assert wait_for(lambda: sum(worker_state.total_count.values()) >= runs + 2)
+    assert Invitation.objects.filter(episode=scheduled_episode, origin="scheduled").count() == 1
+    assert [message.to for message in mailoutbox] == [["patient@example.org"]]

@@ -292,6 +292,7 @@ def settings_post(**overrides) -> dict:
         "referral_overdue_days": "30",
         "no_contact_discharge_days": "182",
         "pcl5_positive_at": "33",
+        "self_report_link_days": "7",
         "caseload_population": "medicaid_bh",
     }
     data.update(overrides)

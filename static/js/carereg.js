@@ -5,7 +5,7 @@
   "use strict";
   function updateTotal(fieldset) {
     var radios = fieldset.querySelectorAll("input[type=radio]:checked");
-    var rows = fieldset.querySelectorAll("tbody tr").length;
+    var rows = fieldset.querySelectorAll("tbody tr, .item-row").length;
     var total = 0;
     radios.forEach(function (radio) { total += parseInt(radio.value, 10); });
     var out = fieldset.querySelector("[data-live-total]");

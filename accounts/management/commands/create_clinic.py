@@ -18,3 +18,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
         self.stdout.write(f"{'Created' if created else 'Updated'} clinic {clinic.code}: {clinic.name}")
+        from care.services import ensure_starter_library  # the care app's starter handouts for a new library
+
+        if added := ensure_starter_library(clinic):
+            self.stdout.write(f"Added {added} starter education topics.")

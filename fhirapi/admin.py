@@ -1,0 +1,88 @@
+from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
+
+from accounts.admin import ClinicScopedAdmin
+from accounts.scoping import in_users_clinics
+from fhirapi.clients import issue_api_client, revoke_api_client
+from fhirapi.models import ApiCallLog, ApiClient
+
+ISSUED_FIELDS = ["service_user", "created_by", "created_at", "last_used_at", "revoked_at"]
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(ClinicScopedAdmin):
+    """Issue a client here: its token is shown once, on the page after saving, and never again."""
+
+    list_display = ["name", "clinic", "scope", "created_at", "created_by", "last_used_at", "revoked_at"]
+    list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter), ("clinic", RelatedOnly)]
+    list_select_related = ["clinic", "created_by"]
+    search_fields = ["name"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        return ["name", "clinic", "scope"] + ([] if obj is None else ISSUED_FIELDS)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["clinic", *ISSUED_FIELDS]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "clinic":
+            kwargs["queryset"] = request.user.visible_clinics()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj._history_user = request.user
+            obj.save()
+        else:
+            request.issued_token = issue_api_client(client=obj, by=request.user)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "client": obj,
+            "token": request.issued_token,
+            "title": "API token issued",
+        }
+        response = TemplateResponse(request, "fhirapi/token_issued.html", context)
+        add_never_cache_headers(response)
+        return response
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the client's calls stay on record
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Revoke the selected clients' tokens", permissions=["change"])
+    def revoke(self, request, queryset):
+        for client in queryset:
+            revoke_api_client(client=client, by=request.user)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).")
+
+
+@admin.register(ApiCallLog)
+class ApiCallLogAdmin(admin.ModelAdmin):
+    """Every API call: read-only; a clinic admin sees the calls of their clinics' clients."""
+
+    list_display = ["at", "client", "method", "path", "parameters", "status_code", "remote_addr"]
+    list_filter = ["status_code", "method", "resource_type"]
+    list_select_related = ["client__clinic"]
+    date_hierarchy = "at"
+
+    def get_queryset(self, request):
+        return in_users_clinics(super().get_queryset(request), request.user, "client__clinic")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

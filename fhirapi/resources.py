@@ -1,0 +1,192 @@
+"""Registry rows as FHIR R4 resources: pure functions from model instances to JSON dicts.
+
+Ids are the database primary keys (they say nothing about the patient, only the order rows
+were made in). A measurement is both an Observation (its total) and a QuestionnaireResponse
+(its answers), under the same id.
+"""
+
+from accounts.models import Clinic
+from fhirapi import codes
+from patients.models import Patient
+from registry.models import Measurement
+from registry.scoring import (
+    ANSWER_LABELS,
+    ANSWER_LOINC,
+    INSTRUMENTS,
+    PHQ9_DIFFICULTY_ANSWERS,
+    PHQ9_DIFFICULTY_QUESTION,
+)
+
+FHIR_VERSION = "4.0.1"
+
+
+def reference(resource_type: str, pk: int) -> dict:
+    return {"reference": f"{resource_type}/{pk}"}
+
+
+def patient(patient: Patient, clinic: Clinic) -> dict:
+    resource = {
+        "resourceType": "Patient",
+        "id": str(patient.pk),
+        "identifier": [
+            {
+                "use": "usual",
+                "type": {"coding": [{"system": codes.IDENTIFIER_TYPE, "code": "MR"}], "text": "MRN"},
+                "system": codes.mrn_system(clinic.code),
+                "value": patient.mrn,
+            }
+        ],
+        "active": True,
+        "name": [{"use": "official", "family": patient.last_name, "given": [patient.first_name]}],
+        "gender": patient.sex,  # our choices are FHIR's administrative genders
+        "birthDate": patient.birth_date.isoformat(),
+        "communication": [{"language": {"text": patient.preferred_language}, "preferred": True}],
+        "managingOrganization": {"display": clinic.name},
+    }
+    telecom = [{"system": "phone", "value": patient.phone}] if patient.phone else []
+    telecom += [{"system": "email", "value": patient.email}] if patient.email else []
+    if telecom:
+        resource["telecom"] = telecom
+    address = {
+        "line": [patient.address_line] if patient.address_line else None,
+        "city": patient.city or None,
+        "state": patient.state or None,
+        "postalCode": patient.postal_code or None,
+    }
+    if any(address.values()):
+        resource["address"] = [{key: value for key, value in address.items() if value}]
+    return resource
+
+
+def observation(measurement: Measurement, patient_id: int) -> dict:
+    """The total as a US Core screening-assessment Observation, derived from the answers."""
+    instrument = INSTRUMENTS[measurement.instrument]
+    resource = {
+        "resourceType": "Observation",
+        "id": str(measurement.pk),
+        "meta": {"profile": [codes.US_CORE_SCREENING_ASSESSMENT]},
+        "status": "final",
+        "category": [
+            {"coding": [{"system": codes.OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]},
+        ],
+        "code": {
+            "coding": [{"system": codes.LOINC, "code": instrument.total_loinc}],
+            "text": f"{instrument.name} total score",
+        },
+        "subject": reference("Patient", patient_id),
+        "effectiveDateTime": measurement.taken_on.isoformat(),
+        "issued": measurement.created_at.isoformat(),
+        "valueQuantity": {"value": measurement.total, "unit": "{score}", "system": codes.UCUM, "code": "{score}"},
+        "interpretation": [{"text": measurement.band}],
+    }
+    if measurement.total_only:
+        resource["note"] = [{"text": "Total only, from a legacy import: the item answers are not known."}]
+    else:
+        resource["derivedFrom"] = [reference("QuestionnaireResponse", measurement.pk)]
+    return resource
+
+
+def questionnaire_response(measurement: Measurement, patient_id: int) -> dict:
+    """The item answers, with LOINC item codes as linkIds and LOINC answer codes."""
+    instrument = INSTRUMENTS[measurement.instrument]
+    items = [
+        _coded_item(loinc, text, ANSWER_LOINC[answer], ANSWER_LABELS[answer])
+        for loinc, text, answer in zip(instrument.item_loinc, instrument.items, measurement.answers, strict=True)
+    ]
+    if measurement.difficulty is not None:
+        items.append(
+            _coded_item(
+                codes.DIFFICULTY_LOINC,
+                PHQ9_DIFFICULTY_QUESTION,
+                codes.DIFFICULTY_ANSWER_LOINC[measurement.difficulty],
+                PHQ9_DIFFICULTY_ANSWERS[measurement.difficulty],
+            )
+        )
+    resource = {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(measurement.pk),
+        "questionnaire": codes.questionnaire_url(instrument),
+        "status": "completed",
+        "subject": reference("Patient", patient_id),
+        "authored": measurement.taken_on.isoformat(),
+        "item": items,
+    }
+    if measurement.source == Measurement.Source.SELF_REPORT:
+        resource["source"] = reference("Patient", patient_id)
+    return resource
+
+
+def _coded_item(link_id: str, text: str, code: str, display: str) -> dict:
+    return {
+        "linkId": link_id,
+        "text": text,
+        "answer": [{"valueCoding": {"system": codes.LOINC, "code": code, "display": display}}],
+    }
+
+
+def bundle(base_url: str, matches: list[dict], included: list[dict] = ()) -> dict:
+    """A searchset Bundle; `base_url` ends with a slash (e.g. https://host/fhir/)."""
+    entries = [_entry(base_url, resource, "match") for resource in matches]
+    entries += [_entry(base_url, resource, "include") for resource in included]
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(matches), "entry": entries}
+
+
+def _entry(base_url: str, resource: dict, mode: str) -> dict:
+    return {
+        "fullUrl": f"{base_url}{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+        "search": {"mode": mode},
+    }
+
+
+def capability_statement(date: str) -> dict:
+    def search(name: str, kind: str, doc: str) -> dict:
+        return {"name": name, "type": kind, "documentation": doc}
+
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date,
+        "kind": "instance",
+        "software": {"name": "CareReg"},
+        "implementation": {"description": "CareReg collaborative care registry: FHIR R4 interface"},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "description": "Per-client API token issued by a registry admin, sent as "
+                    "'Authorization: Bearer <token>'. Each token is limited to one clinic and to read or write."
+                },
+                "resource": [
+                    {
+                        "type": "Patient",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [search("identifier", "token", "The MRN: value, or system|value.")],
+                        "operation": [
+                            {
+                                "name": "everything",
+                                "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                            }
+                        ],
+                    },
+                    {
+                        "type": "Observation",
+                        "supportedProfile": [codes.US_CORE_SCREENING_ASSESSMENT],
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            search("patient", "reference", "Required: the patient's id."),
+                            search("code", "token", "http://loinc.org|44261-6 (PHQ-9) or |70274-6 (GAD-7)."),
+                        ],
+                    },
+                    {
+                        "type": "QuestionnaireResponse",
+                        "interaction": [{"code": "read"}, {"code": "create"}],
+                        "documentation": "PHQ-9 (http://loinc.org/q/44249-1) and GAD-7 (http://loinc.org/q/69737-5), "
+                        "items by LOINC linkId, answers as LOINC answer codes or integers 0-3.",
+                    },
+                ],
+            }
+        ],
+    }

@@ -1,0 +1,332 @@
+"""The care manager's plans for an episode (issue 5): the initial assessment (duty 2), the
+treatment plan and its changes (duties 4 and 11), the relapse prevention plan (duty 13), and
+the suggestion to discharge after months without contact.
+
+Every write: keyword-only arguments, an explicit actor, one transaction, history as `by`.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import DateField, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from consults.models import COMMON_DIAGNOSES, Recommendation
+from consults.notes import clean_diagnoses
+from patients import services
+from patients.models import Episode, InitialAssessment, PlanChange, RelapsePreventionPlan, TreatmentPlan
+from registry.expressions import AddDays, DaysBetween
+from registry.thresholds import threshold
+
+ASSESSMENT_FIELDS = [
+    "presenting_problems",
+    "diagnoses",
+    "alcohol_use",
+    "tobacco_use",
+    "cannabis_use",
+    "other_drug_use",
+    "substance_use_notes",
+    "current_suicidal_ideation",
+    "past_suicide_attempts",
+    "access_to_means",
+    "safety_notes",
+    "stressors",
+    "supports",
+    "patient_goals",
+]
+RELAPSE_PLAN_FIELDS = list(RelapsePreventionPlan.REQUIRED)
+CRISIS_LINE = "988"
+
+
+# --- Diagnoses ------------------------------------------------------------------------------
+
+
+def parse_diagnoses(text: str) -> list[dict]:
+    """One diagnosis a line, its ICD-10-CM code first and its label after ("F32.1 Major depressive
+    disorder ..."); a common code without a label gets its usual one. The code's shape is checked
+    by the consultation note's rule (consults.notes.clean_diagnoses), so both agree."""
+    diagnoses: list[dict] = []
+    for line in text.replace(";", "\n").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        code, _, label = line.partition(" ")
+        (code,) = clean_diagnoses([code.rstrip(",:")])
+        label = label.strip(" -:,\N{EN DASH}") or COMMON_DIAGNOSES.get(code, "")
+        if any(d["code"] == code for d in diagnoses):
+            raise ValidationError({"diagnoses": f"{code} is listed twice."})
+        diagnoses.append({"code": code, "label": label})
+    return diagnoses
+
+
+def diagnoses_text(diagnoses: list[dict]) -> str:
+    return "\n".join(f"{d['code']} {d['label']}".strip() for d in diagnoses)
+
+
+# --- Shared checks --------------------------------------------------------------------------
+
+
+def _open_episode(episode: Episode) -> Episode:
+    """The episode as it is now, locked: plans change only while it is open."""
+    episode = Episode.objects.select_for_update().select_related("patient").get(pk=episode.pk)
+    if not episode.is_open:
+        raise ValidationError("This episode is discharged; its plans are kept as they were.")
+    return episode
+
+
+def _check_day(episode: Episode, day: datetime.date, field: str) -> None:
+    if day > timezone.localdate():
+        raise ValidationError({field: "The date cannot be in the future."})
+    if day < episode.enrolled_on:
+        raise ValidationError({field: f"The date is before this episode began ({episode.enrolled_on:%Y-%m-%d})."})
+
+
+def _save(instance, by) -> None:
+    instance._history_user = by
+    instance.full_clean(exclude=["episode", "completed_by", "recorded_by", "updated_by"], validate_constraints=False)
+    instance.save()
+
+
+# --- Initial assessment ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_initial_assessment(
+    *, episode: Episode, by, completed_on: datetime.date | None = None, move_to_active: bool = False, **fields
+) -> InitialAssessment:
+    """Write (or revise) the episode's initial assessment; dated, it is complete. With
+    move_to_active an enrolled episode moves to active treatment on that date, together (offered,
+    never forced: the assessment may be written before treatment begins)."""
+    episode = _open_episode(episode)
+    unknown = set(fields) - set(ASSESSMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"Not fields of the initial assessment: {sorted(unknown)}")
+    assessment = InitialAssessment.objects.filter(episode=episode).first() or InitialAssessment(episode=episode)
+    had_ideation = assessment.current_suicidal_ideation is True
+    for name, value in fields.items():
+        setattr(assessment, name, value)
+    if completed_on is not None:
+        _check_day(episode, completed_on, "completed_on")
+        errors = {}
+        if not assessment.presenting_problems.strip():
+            errors["presenting_problems"] = "Describe the presenting problems before completing the assessment."
+        for name in ("current_suicidal_ideation", "past_suicide_attempts", "access_to_means"):
+            if getattr(assessment, name) is None:
+                label = InitialAssessment._meta.get_field(name).verbose_name
+                errors[name] = f"Answer yes or no: {label.lower()}."
+        if errors:
+            raise ValidationError(errors)
+        if assessment.completed_on is None or assessment.completed_on != completed_on:
+            assessment.completed_by = by
+        assessment.completed_on = completed_on
+    else:
+        assessment.completed_on = assessment.completed_by = None
+    _save(assessment, by)
+    if assessment.current_suicidal_ideation is True and not had_ideation:
+        # Current suicidal ideation found at assessment is a safety matter now (clinical-rules 2).
+        from registry.models import Flag
+        from registry.services import raise_flag
+
+        raise_flag(
+            episode=episode,
+            kind=Flag.Kind.SAFETY,
+            by=by,
+            reason="Initial assessment: current suicidal ideation recorded.",
+        )
+    if move_to_active:
+        if completed_on is None:
+            raise ValidationError({"completed_on": "Date the completed assessment to move to active treatment."})
+        services.change_status(episode=episode, status=Episode.Status.ACTIVE, on=completed_on, by=by)
+    return assessment
+
+
+# --- Treatment plan and its changes ---------------------------------------------------------
+
+
+@transaction.atomic
+def save_treatment_plan(
+    *, episode: Episode, by, goals: str, current_treatments: str, target: str = TreatmentPlan.DEFAULT_TARGET
+) -> TreatmentPlan:
+    episode = _open_episode(episode)
+    if not target.strip():
+        raise ValidationError({"target": "Give the treatment target, e.g. PHQ-9 < 5 or 50% reduction."})
+    plan = TreatmentPlan.objects.filter(episode=episode).first() or TreatmentPlan(episode=episode)
+    plan.goals, plan.target, plan.current_treatments = goals.strip(), target.strip(), current_treatments.strip()
+    plan.updated_by = by
+    _save(plan, by)
+    return plan
+
+
+@transaction.atomic
+def record_plan_change(
+    *,
+    episode: Episode,
+    by,
+    changed_on: datetime.date,
+    reason: str,
+    what_changed: str,
+    recommendation: Recommendation | None = None,
+) -> PlanChange:
+    """A dated change to the treatment plan with its reason (duty 11), linked to the consultant's
+    recommendation it came from when there is one: a recommendation of this same episode."""
+    episode = _open_episode(episode)
+    _check_day(episode, changed_on, "changed_on")
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = "Say why the plan changed (e.g. not improving at 10 weeks: consultant recommended ...)."
+    if not what_changed.strip():
+        errors["what_changed"] = "Say what changed."
+    if recommendation is not None:
+        if recommendation.episode_id != episode.pk:
+            errors["recommendation"] = "That recommendation belongs to another episode of care."
+        elif recommendation.review.signed_at is None:
+            errors["recommendation"] = "That recommendation is in an unsigned draft note."
+    if errors:
+        raise ValidationError(errors)
+    change = PlanChange(
+        episode=episode,
+        changed_on=changed_on,
+        reason=reason.strip(),
+        what_changed=what_changed.strip(),
+        recommendation=recommendation,
+        recorded_by=by,
+    )
+    try:
+        with transaction.atomic():
+            _save(change, by)
+    except IntegrityError:
+        if recommendation is not None and PlanChange.objects.filter(recommendation=recommendation).exists():
+            raise ValidationError({"recommendation": "A plan change already records this recommendation."}) from None
+        raise
+    return change
+
+
+def reason_from(recommendation: Recommendation) -> tuple[str, str]:
+    """The prefilled reason and change for a consultant's recommendation."""
+    reason = f"Psychiatric consultant recommended on {recommendation.recommended_on:%Y-%m-%d}: {recommendation}"
+    if recommendation.status == Recommendation.Status.MODIFIED and recommendation.response_note:
+        reason += f"; the PCP accepted with changes: {recommendation.response_note}"
+    what = str(recommendation) + (f": {recommendation.details}" if recommendation.details else "")
+    return reason + ".", what
+
+
+def record_plan_change_from(*, recommendation: Recommendation, by) -> PlanChange:
+    """One click from an implemented recommendation: its reason and change prefilled, dated the
+    day it was implemented."""
+    if recommendation.status != Recommendation.Status.IMPLEMENTED:
+        raise ValidationError({"recommendation": "Only an implemented recommendation changes the plan."})
+    reason, what = reason_from(recommendation)
+    return record_plan_change(
+        episode=recommendation.episode,
+        by=by,
+        changed_on=recommendation.implemented_on,
+        reason=reason,
+        what_changed=what,
+        recommendation=recommendation,
+    )
+
+
+@transaction.atomic
+def mark_plan_change_entered_in_error(*, change: PlanChange, by, reason: str) -> PlanChange:
+    change = PlanChange.objects.select_for_update().get(pk=change.pk)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why this plan change was entered in error."})
+    if change.is_entered_in_error:
+        raise ValidationError("This plan change is already marked entered in error.")
+    change.entered_in_error_at, change.entered_in_error_by = timezone.now(), by
+    change.entered_in_error_reason = reason.strip()
+    change._history_user = by
+    change.save(update_fields=["entered_in_error_at", "entered_in_error_by", "entered_in_error_reason"])
+    return change
+
+
+# --- Relapse prevention plan ----------------------------------------------------------------
+
+
+@transaction.atomic
+def save_relapse_plan(
+    *,
+    episode: Episode,
+    by,
+    completed_on: datetime.date | None = None,
+    move_to_relapse_prevention: bool = False,
+    **fields,
+) -> RelapsePreventionPlan:
+    """Write (or revise) the relapse prevention plan; dated, every part must be written. With
+    move_to_relapse_prevention the episode moves to relapse prevention on that date, together."""
+    episode = _open_episode(episode)
+    unknown = set(fields) - set(RELAPSE_PLAN_FIELDS)
+    if unknown:
+        raise TypeError(f"Not fields of the relapse prevention plan: {sorted(unknown)}")
+    plan = RelapsePreventionPlan.objects.filter(episode=episode).first() or RelapsePreventionPlan(episode=episode)
+    for name, value in fields.items():
+        setattr(plan, name, value.strip())
+    if completed_on is not None:
+        _check_day(episode, completed_on, "completed_on")
+        missing = {
+            name: f"Write the {label} before completing the plan."
+            for name, label in RelapsePreventionPlan.REQUIRED.items()
+            if not getattr(plan, name)
+        }
+        if missing:
+            raise ValidationError(missing)
+        if plan.completed_on != completed_on:
+            plan.completed_by = by
+        plan.completed_on = completed_on
+    else:
+        plan.completed_on = plan.completed_by = None
+    _save(plan, by)
+    if move_to_relapse_prevention:
+        if completed_on is None:
+            raise ValidationError({"completed_on": "Date the completed plan to move to relapse prevention."})
+        services.change_status(episode=episode, status=Episode.Status.RELAPSE_PREVENTION, on=completed_on, by=by)
+    return plan
+
+
+# --- Suggested discharges -------------------------------------------------------------------
+
+
+def suggested_discharges(
+    episodes: QuerySet[Episode], today: datetime.date, *, open_only: bool = True
+) -> QuerySet[Episode]:
+    """Open episodes with no completed contact for the clinic's no-contact days (182 by default),
+    counted from the last completed contact or, with none, from enrollment. One set-based query.
+    With open_only=False: every episode given, annotated with the day discharge is suggested."""
+    since = Coalesce("last_contact_on", "enrolled_on")
+    annotated = (episodes.open() if open_only else episodes).annotate(
+        no_contact_since=since,
+        days_without_contact=DaysBetween(Value(today, output_field=DateField()), since),
+        discharge_suggested_on=AddDays(since, threshold("no_contact_discharge_days")),
+    )
+    return annotated.filter(discharge_suggested_on__lte=today) if open_only else annotated
+
+
+def with_plans(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
+    """Episodes with their plans and the day discharge is suggested, in the same query."""
+    return suggested_discharges(episodes, today, open_only=False).select_related(
+        "assessment__completed_by", "treatment_plan__updated_by", "relapse_plan__completed_by"
+    )
+
+
+def is_suggested_for_discharge(episode: Episode, today: datetime.date) -> bool:
+    return suggested_discharges(Episode.objects.filter(pk=episode.pk), today).exists()
+
+
+@transaction.atomic
+def discharge_for_no_contact(*, episode: Episode, by, on: datetime.date) -> Episode:
+    """The suggested discharge, done: only while the rule still holds (someone may have reached
+    the patient since the list was drawn)."""
+    if not is_suggested_for_discharge(episode, on):
+        raise ValidationError("This patient has had a completed contact recently: not discharged.")
+    last = episode.last_contact_on
+    note = f"No completed contact since {last:%Y-%m-%d}." if last else "No completed contact since enrollment."
+    return services.change_status(
+        episode=episode,
+        status=Episode.Status.DISCHARGED,
+        on=on,
+        by=by,
+        discharge_reason=Episode.DischargeReason.NO_CONTACT,
+        discharge_note=note,
+    )

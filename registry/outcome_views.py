@@ -1,0 +1,169 @@
+"""The outcomes report: figures per clinic and care manager, trends, and CSV downloads."""
+
+import csv
+import datetime
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.models import Clinic, Role
+from accounts.permissions import require
+from patients.forms import DATE_INPUT
+from patients.models import Episode
+from registry.bar_charts import bar_chart
+from registry.outcomes import (
+    CSV_HEADER,
+    MEASURES,
+    Period,
+    csv_records,
+    figure_rows,
+    outcome_figures,
+)
+from registry.trends import change_distribution, discharges, monthly_trends
+
+MAX_PERIOD_DAYS = 3 * 366  # a month's figures cost a query each: keep the page quick
+
+
+class OutcomesForm(forms.Form):
+    start = forms.DateField(label="From", widget=DATE_INPUT, required=False)
+    end = forms.DateField(label="To", widget=DATE_INPUT, required=False)
+    clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False, empty_label="All my clinics")
+
+    def __init__(self, *args, clinics, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].queryset = clinics
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        end = data.get("end") or today
+        start = data.get("start") or end.replace(year=end.year - 1) + datetime.timedelta(days=1)
+        if end > today:
+            self.add_error("end", "The period cannot end after today.")
+        elif start > end:
+            self.add_error("start", "The period must start on or before its last day.")
+        elif (end - start).days > MAX_PERIOD_DAYS:
+            self.add_error("start", "Choose a period of three years or less.")
+        data["period"] = Period(start, end)
+        return data
+
+
+def _scope(request: HttpRequest):
+    """Clinic admins see their clinics; a care manager sees their own caseload."""
+    user = request.user
+    require(user.is_superuser or user.role in (Role.CLINIC_ADMIN, Role.CARE_MANAGER), "see outcome reports")
+    episodes = Episode.objects.visible_to(user)
+    if user.role == Role.CARE_MANAGER and not user.is_superuser:
+        episodes = episodes.filter(patient__care_manager=user)
+    clinics = user.visible_clinics().order_by("code")
+    form = OutcomesForm(request.GET, clinics=clinics)
+    if not form.is_valid():
+        return form, None, None, None
+    if form.cleaned_data["clinic"]:
+        clinics = clinics.filter(pk=form.cleaned_data["clinic"].pk)
+        episodes = episodes.filter(patient__clinic__in=clinics)
+    return form, episodes, clinics, form.cleaned_data["period"]
+
+
+def outcomes(request: HttpRequest) -> HttpResponse:
+    form, episodes, clinics, period = _scope(request)
+    context = {"form": form, "measures": MEASURES}
+    if period is not None:
+        today = timezone.localdate()
+        figures = outcome_figures(episodes, period, today)
+        rows = figure_rows(figures, clinics)
+        trends = monthly_trends(episodes, period)
+        context.update(
+            period=period,
+            groups=_groups(rows),
+            overall=[(m, figures.total(m)) for m in MEASURES],
+            discharges=discharges(episodes, period),
+            charts=_charts(trends, figures, change_distribution(episodes, period)),
+            query=request.GET.urlencode(),
+        )
+    return render(request, "registry/outcomes.html", context)
+
+
+def _groups(rows) -> list[dict]:
+    """The rows of the table: a clinic total or a care manager, with the eight figures in order."""
+    groups = []
+    for row in rows:
+        if not groups or (groups[-1]["clinic"], groups[-1]["care_manager"]) != (row.clinic, row.care_manager):
+            groups.append({"clinic": row.clinic, "care_manager": row.care_manager, "figures": []})
+        groups[-1]["figures"].append(row.figure)
+    return groups
+
+
+def _charts(trends, figures, distribution) -> list:
+    label = lambda month: f"{month:%b %y}"  # noqa: E731 - a one-line formatter
+    contact = figures.by_month["contact_rate"]
+    return [
+        bar_chart("enrolled", "Enrollments per month", [(label(t["month"]), t["enrolled"]) for t in trends]),
+        bar_chart("active", "Active caseload at each month's end", [(label(t["month"]), t["active"]) for t in trends]),
+        bar_chart(
+            "contact",
+            "Contact rate by month",
+            [(label(t["month"]), contact[t["month"]].percent) for t in trends],
+            percent=True,
+            target=80,
+        ),
+        bar_chart(
+            "improvement",
+            "Improvement rate at each month's end",
+            [(label(t["month"]), t["improvement"].percent) for t in trends],
+            percent=True,
+            target=60,
+        ),
+        bar_chart("change", "PHQ-9 change from baseline (episodes with two scores)", distribution),
+    ]
+
+
+def _csv_response(filename: str, header: list[str], records) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(records)
+    return response
+
+
+def outcomes_csv(request: HttpRequest) -> HttpResponse:
+    """The figures as the outcomes_report command prints them."""
+    form, episodes, clinics, period = _scope(request)
+    if period is None:
+        return HttpResponse(" ".join(e for errors in form.errors.values() for e in errors), status=400)
+    rows = figure_rows(outcome_figures(episodes, period, timezone.localdate()), clinics)
+    return _csv_response(f"outcomes-{period.start}-{period.end}.csv", CSV_HEADER, csv_records(rows))
+
+
+def outcomes_monthly_csv(request: HttpRequest) -> HttpResponse:
+    """Month by month: enrollments, active caseload, contact rate and improvement rate."""
+    form, episodes, _clinics, period = _scope(request)
+    if period is None:
+        return HttpResponse(" ".join(e for errors in form.errors.values() for e in errors), status=400)
+    figures = outcome_figures(episodes, period, timezone.localdate())
+    contact = figures.by_month["contact_rate"]
+    records = [
+        [
+            f"{t['month']:%Y-%m}",
+            t["enrolled"],
+            t["active"],
+            contact[t["month"]].numerator,
+            contact[t["month"]].denominator,
+            t["improvement"].numerator,
+            t["improvement"].denominator,
+        ]
+        for t in monthly_trends(episodes, period)
+    ]
+    header = [
+        "month",
+        "enrollments",
+        "active_at_month_end",
+        "contact_rate_numerator",
+        "contact_rate_denominator",
+        "improvement_numerator",
+        "improvement_denominator",
+    ]
+    return _csv_response(f"outcomes-monthly-{period.start}-{period.end}.csv", header, records)

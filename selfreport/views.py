@@ -1,0 +1,174 @@
+"""The care manager sends a link; the patient, without an account, opens it and answers."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import can_write_clinical, require
+from patients.access import get_patient_for_user
+from registry.scoring import PHQ9, SAFETY_ITEM
+from selfreport import services
+from selfreport.forms import BirthDateForm, QuestionnaireForm, SendForm
+from selfreport.models import Invitation, Language, Schedule
+from selfreport.wording import TEXT
+
+VERIFIED = "selfreport-verified"  # invitation ids whose birth date this browser confirmed
+ANSWERED = "selfreport-answered"  # invitation id -> whether to show crisis resources
+LANGUAGE = "selfreport-language"
+
+
+# --- Staff ----------------------------------------------------------------------------------
+
+
+@require_POST
+def send(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, patient_pk)
+    require(can_write_clinical(request.user), "send questionnaires")
+    episode = patient.episodes.open().first()
+    if episode is None:
+        raise Http404("No open episode.")
+    form = SendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("patients:detail", pk=patient.pk)
+    data = form.cleaned_data
+    try:
+        services.send_invitation(
+            episode=episode,
+            instruments=data["instruments"],
+            language=data["language"],
+            email=data["email"],
+            by=request.user,
+        )
+        if data["every_days"]:
+            services.set_schedule(
+                episode=episode,
+                every_days=data["every_days"],
+                instruments=data["instruments"],
+                language=data["language"],
+                by=request.user,
+            )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, "Questionnaire link sent." + (" It will be sent again on schedule." if data["every_days"] else "")
+        )
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@require_POST
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.visible_to(request.user), pk=pk)
+    require(can_write_clinical(request.user), "cancel questionnaire links")
+    if invitation.state(timezone.now()) == "pending":
+        services.cancel_invitation(invitation=invitation, by=request.user)
+        messages.success(request, "The link no longer works.")
+    return redirect("patients:detail", pk=invitation.episode.patient_id)
+
+
+@require_POST
+def stop(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = get_object_or_404(Schedule.objects.filter(episode__in=_visible_episodes(request.user)), pk=pk)
+    require(can_write_clinical(request.user), "stop scheduled questionnaires")
+    services.stop_schedule(schedule=schedule, by=request.user)
+    messages.success(request, "Scheduled questionnaires stopped.")
+    return redirect("patients:detail", pk=schedule.episode.patient_id)
+
+
+def _visible_episodes(user):
+    from patients.models import Episode
+
+    return Episode.objects.visible_to(user)
+
+
+# --- The patient ----------------------------------------------------------------------------
+
+
+def _language(request: HttpRequest, invitation: Invitation) -> str:
+    return request.session.get(LANGUAGE, {}).get(str(invitation.pk), invitation.language)
+
+
+def _open_invitation(token: str) -> Invitation:
+    invitation = services.find_invitation(token)
+    if invitation is None:
+        raise Http404("No such link.")
+    return invitation
+
+
+def _unavailable(request, invitation, language) -> HttpResponse:
+    state = invitation.state(timezone.now())
+    key = "locked" if state == "locked" else "unavailable"
+    return render(
+        request, "selfreport/message.html", {"text": TEXT[language], "message": TEXT[language][key]}, status=410
+    )
+
+
+@login_not_required
+def start(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _open_invitation(token)
+    language = _language(request, invitation)
+    if invitation.state(timezone.now()) != "pending":
+        return _unavailable(request, invitation, language)
+    form = BirthDateForm(request.POST or None, language=language)
+    if request.method == "POST" and form.is_valid():
+        if services.confirm_birth_date(invitation=invitation, birth_date=form.cleaned_data["birth_date"]):
+            request.session.cycle_key()
+            request.session[VERIFIED] = [*request.session.get(VERIFIED, []), invitation.pk]
+            return redirect("selfreport:questions", token=token)
+        invitation.refresh_from_db()
+        if invitation.state(timezone.now()) != "pending":
+            return _unavailable(request, invitation, language)
+        form.add_error("birth_date", TEXT[language]["wrong_birth_date"])
+    return render(
+        request, "selfreport/start.html", {"form": form, "text": TEXT[language], "token": token, "language": language}
+    )
+
+
+@login_not_required
+@require_POST
+def switch_language(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _open_invitation(token)
+    chosen = request.POST.get("language")
+    if chosen in Language.values:
+        request.session[LANGUAGE] = {**request.session.get(LANGUAGE, {}), str(invitation.pk): chosen}
+    verified = invitation.pk in request.session.get(VERIFIED, [])
+    return redirect("selfreport:questions" if verified else "selfreport:start", token=token)
+
+
+@login_not_required
+def questions(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _open_invitation(token)
+    language = _language(request, invitation)
+    if invitation.pk not in request.session.get(VERIFIED, []):
+        return redirect("selfreport:start", token=token)
+    if invitation.state(timezone.now()) != "pending":
+        return _unavailable(request, invitation, language)
+    forms = [QuestionnaireForm(request.POST or None, code=code, language=language) for code in invitation.instruments]
+    if request.method == "POST" and all(form.is_valid() for form in forms):
+        try:
+            services.record_answers(invitation=invitation, answers=[form.answers() for form in forms])
+        except ValidationError:
+            return _unavailable(request, invitation, language)
+        crisis = any(f.code == PHQ9.code and f.cleaned_data[f"item_{SAFETY_ITEM}"] >= 1 for f in forms)
+        request.session[ANSWERED] = {**request.session.get(ANSWERED, {}), str(invitation.pk): crisis}
+        return redirect("selfreport:done", token=token)
+    return render(
+        request,
+        "selfreport/questions.html",
+        {"forms": forms, "text": TEXT[language], "token": token, "language": language},
+    )
+
+
+@login_not_required
+def done(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _open_invitation(token)
+    answered = request.session.get(ANSWERED, {})
+    if str(invitation.pk) not in answered:
+        return redirect("selfreport:start", token=token)
+    text = TEXT[_language(request, invitation)]
+    return render(request, "selfreport/done.html", {"text": text, "crisis": answered[str(invitation.pk)]})
