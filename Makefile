@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test check lint format browser serve bench clean
+.PHONY: run test check lint format browser serve bench backup restore loadtest clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -45,6 +45,19 @@ browser:
 
 bench: venv
 	$(PY) scripts/bench_dashboard.py
+
+## make backup: DATABASE_URL (PostgreSQL) to backups/carereg-YYYYmmdd-HHMMSS.dump (pg_dump -Fc).
+backup:
+	scripts/backup.sh
+
+## make restore FILE=backups/carereg-....dump CONFIRM=yes: replaces DATABASE_URL's data with the backup.
+restore:
+	CONFIRM="$(CONFIRM)" scripts/restore.sh "$(FILE)"
+
+## make loadtest: 50 locust users on gunicorn over the 10,000-patient bench database (not in CI).
+loadtest: venv
+	$(PY) -m pip install --quiet -r scripts/loadtest/requirements.txt
+	VENV=$(VENV) scripts/loadtest/run.sh
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

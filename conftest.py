@@ -1,6 +1,23 @@
 import pytest
 
 
+def on_postgresql() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgresql` need PostgreSQL itself (pg_terminate_backend, pg_dump, TRUNCATE,
+    row locks between threads): on SQLite they are deselected, never skipped. CI runs both."""
+    if on_postgresql():
+        return
+    needs_postgresql = [item for item in items if item.get_closest_marker("postgresql")]
+    if needs_postgresql:
+        config.hook.pytest_deselected(items=needs_postgresql)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords_and_static(settings):
     # Hashing at production strength would make every login in a test take half a second.
@@ -21,6 +38,30 @@ def _tasks_run_in_process():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = eager
+
+
+@pytest.fixture(autouse=True)
+def _force_login_gives_the_second_factor(monkeypatch):
+    """`client.force_login(user)` stands for a whole login, so it also gives the second
+    factor: the user gets a real confirmed authenticator device (TOTP) and the session is
+    marked verified with it, as django_otp.login does after a good code. The real steps
+    (password, code page, enrollment) are tested in accounts/tests/ and the browser tests."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    plain_force_login = Client.force_login
+
+    def force_login(self, user, backend=None):
+        plain_force_login(self, user, backend)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

@@ -1,12 +1,24 @@
-from django.contrib import admin
+import contextlib
+
+from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.mfa import reset_mfa
 from accounts.models import Clinic, User
 from accounts.scoping import in_users_clinics
+
+# django-otp's own device pages would show every account's authenticator secret to whoever
+# may view devices; a second factor is reset with the action below instead, never copied.
+for _model in (TOTPDevice, StaticDevice):
+    with contextlib.suppress(NotRegistered):
+        admin.site.unregister(_model)
 
 
 class ClinicScopedAdmin(SimpleHistoryAdmin):
@@ -70,6 +82,20 @@ class StaffAdmin(UserAdmin, ClinicScopedAdmin):
     fieldsets = UserAdmin.fieldsets + (("CareReg", {"fields": ["role", "fte", "clinics"]}),)
     add_fieldsets = UserAdmin.add_fieldsets + (("CareReg", {"fields": ["role", "fte", "clinics"]}),)
     filter_horizontal = ["clinics", "groups", "user_permissions"]
+    actions = ["reset_second_factor"]
+
+    @admin.action(
+        description="Reset two-factor authentication (lost phone): set up again at next login", permissions=["change"]
+    )
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            reset_mfa(user=user, by=request.user, reason=f"reset in the admin by {request.user.username}")
+        self.message_user(
+            request,
+            f"Reset the second factor of {queryset.count()} account(s); their sessions ended. "
+            "They set up a new authenticator app at their next login.",
+            messages.SUCCESS,
+        )
 
     # Only a superuser grants privileges or clinics beyond their own: a staff clinic admin
     # cannot make anyone (themselves included) a superuser or move them into another clinic.

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
@@ -56,6 +57,9 @@ class User(AbstractUser):
         help_text="Care managers only: 1.00 is full time; scales the recommended caseload size.",
     )
     clinics = models.ManyToManyField(Clinic, related_name="staff", blank=True)
+    # Sessions begun before this moment end at their next request (accounts.sessions): set
+    # when the account is deactivated and when its two-factor devices are reset.
+    sessions_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
     history = HistoricalRecords(m2m_fields=[clinics])
 
     class Meta:
@@ -72,6 +76,27 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def save(self, *args, **kwargs):
+        # Deactivating an account logs it out everywhere, by whatever path it is saved (the
+        # admin, a script): its sessions end at their next request, and stay ended if the
+        # account is made active again later.
+        update_fields = kwargs.get("update_fields")
+        if (
+            not self._state.adding
+            and not self.is_active
+            and (update_fields is None or "is_active" in update_fields)
+            and type(self)._default_manager.filter(pk=self.pk, is_active=True).exists()
+        ):
+            self.sessions_valid_after = timezone.now()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "sessions_valid_after"}
+        super().save(*args, **kwargs)
+
+    def end_sessions(self) -> None:
+        """End every session of this account at its next request."""
+        self.sessions_valid_after = timezone.now()
+        self.save(update_fields=["sessions_valid_after"])
 
     @property
     def is_care_manager(self) -> bool:

@@ -8,6 +8,7 @@ deployment is plain HTTP on purpose (local testing only).
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from carereg.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
@@ -34,6 +35,10 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "accounts",
     "patients",
     "registry",
@@ -42,20 +47,28 @@ INSTALLED_APPS = [
     "interchange",
     "selfreport",
     "fhirapi",
+    "audit",
 ]
 
 MIDDLEWARE = [
+    "audit.structured_logs.RequestIdMiddleware",  # first: every log line of the request has its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.OTPSessionMiddleware",  # django-otp's, without a query per request
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.sessions.SessionLimitsMiddleware",
+    "accounts.middleware.MfaRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "audit.middleware.AccessLogMiddleware",
     "accounts.middleware.ClinicTimezoneMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "carereg.urls"
@@ -94,6 +107,8 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "registry:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# axes first: it refuses a locked-out username and address before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -138,6 +153,36 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- Sign-in: two factors, lockout, automatic logoff (accounts/) --------------------------
+OTP_TOTP_ISSUER = "CareReg"
+# Failed logins lock out that username from that address (axes) for the cool-off time.
+AXES_FAILURE_LIMIT = env_int("CAREREG_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CAREREG_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_VERBOSE = False  # log only the lockout parameters (masked), and no banner at every start
+# Signed out after this many minutes without a request, and at the latest this many hours
+# after logging in, whatever the activity.
+CAREREG_IDLE_TIMEOUT_MINUTES = env_int("CAREREG_IDLE_TIMEOUT_MINUTES", 15)
+CAREREG_SESSION_MAX_HOURS = env_int("CAREREG_SESSION_MAX_HOURS", 12)
+# Content Security Policy (django-csp): only our own scripts, styles, images and forms; no
+# inline script or style anywhere (templates use classes in static/css). Bootstrap's CSS draws
+# its form controls with data: SVG images, hence data: for images only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+
 # --- Celery -------------------------------------------------------------------------------
 # With no broker configured, tasks run in-process so the app works right after checkout.
 CELERY_BROKER_URL = env_redis_url("CELERY_BROKER_URL") or env_redis_url("REDIS_URL")
@@ -166,14 +211,37 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "carereg@localhost")
 
 # --- Logging: requests are logged by path only; paths carry ids, never names --------------
+# JSON lines with the request id (audit/structured_logs.py); LOG_FORMAT=plain for reading by eye.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "audit.structured_logs.RequestIdFilter"},
+        "no_query_strings": {"()": "audit.structured_logs.NoQueryStringFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "audit.structured_logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env_str("LOG_FORMAT", "json"),
+            "filters": ["request_id", "no_query_strings"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own handlers write unfiltered lines (django.server: the request line with its
+        # query string): everything goes through the one console handler above instead.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+# The access log takes the client's address from X-Forwarded-For only behind our own proxy.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+CAREREG_EMERGENCY_ACCESS_HOURS = env_int("CAREREG_EMERGENCY_ACCESS_HOURS", 4)
 
 # --- Clinical defaults (clinical-rules.md); clinics may override where a field exists -----
 CAREREG_PAGE_SIZE = 50

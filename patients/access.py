@@ -5,10 +5,15 @@ from django.shortcuts import get_object_or_404
 from patients.models import Episode, Patient
 
 
-def get_patient_for_user(user, pk: int) -> Patient:
-    patients = Patient.objects.visible_to(user).select_related(
-        "clinic", "care_manager", "pcp", "psychiatric_consultant"
-    )
+def get_patient_for_user(user, pk: int, *, allow_emergency: bool = False) -> Patient:
+    """allow_emergency: also a patient the user holds an active emergency grant for (the
+    read-only patient page only; audit/emergency.py)."""
+    patients = Patient.objects.visible_to(user)
+    if allow_emergency:
+        from audit.emergency import with_emergency_grants  # audit depends on patients, not the reverse
+
+        patients = with_emergency_grants(patients, user)
+    patients = patients.select_related("clinic", "care_manager", "pcp", "psychiatric_consultant")
     return get_object_or_404(patients, pk=pk)
 
 

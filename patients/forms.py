@@ -36,6 +36,26 @@ class PatientForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = self._layout()
+        if self.instance.pk:  # editing: the version opened, so a save over someone else's is refused
+            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, initial=self.instance.version)
+            self.helper.layout.append("version")
+
+    @classmethod
+    def after_conflict(cls, stale: "PatientForm", *, clinics) -> "PatientForm":
+        """The form again after someone else saved first: what is saved now, the version now
+        saved, and on top only what this user changed from the version they opened (found in
+        history), so saving it again overwrites nothing of the other person's."""
+        current = Patient.objects.get(pk=stale.instance.pk)
+        opened = current.history.filter(version=stale.cleaned_data["version"]).first()
+        opened = cls(instance=opened.instance if opened else current, clinics=clinics)
+        now = cls(instance=current, clinics=clinics)
+        data = {name: now[name].value() for name in now.fields}
+        for name, field in stale.fields.items():
+            if name != "version" and field.has_changed(opened[name].initial, stale[name].data):
+                data[name] = stale[name].data
+        form = cls(data, instance=current, clinics=clinics)
+        form.is_valid()
+        return form
 
     def _layout(self) -> Layout:
         return Layout(

@@ -61,6 +61,8 @@ class Patient(models.Model):
         blank=True,
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Optimistic concurrency: each edit moves it on; an edit begun on an older version is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
     history = HistoricalRecords()
 
     objects = PatientQuerySet.as_manager()

@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Clinic, Role
@@ -66,8 +67,17 @@ def enroll_patient(*, clinic: Clinic, enrolled_on: datetime.date, by, **patient_
     return patient
 
 
+STALE_EDIT = "Someone else changed this patient since you opened the page: review and save again."
+
+
 @transaction.atomic
-def update_patient(*, patient: Patient, by, **fields) -> Patient:
+def update_patient(*, patient: Patient, by, version: int | None = None, **fields) -> Patient:
+    """version: the patient's version when the editor opened the page. Claiming the next version
+    in one conditional UPDATE refuses a save over someone else's, even at the same instant."""
+    rows = Patient.objects.filter(pk=patient.pk)
+    if not rows.filter(**({} if version is None else {"version": version})).update(version=F("version") + 1):
+        raise ValidationError(STALE_EDIT)
+    patient.version = rows.values_list("version", flat=True).get()
     check_care_team(patient.clinic, fields)
     for name, value in fields.items():
         setattr(patient, name, value)

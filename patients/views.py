@@ -53,10 +53,11 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = PatientForm(request.POST or None, instance=patient, clinics=clinics)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_patient(
-                patient=patient, by=request.user, **{f: form.cleaned_data[f] for f in form.changed_data}
-            )
+            changed = {f: form.cleaned_data[f] for f in form.changed_data if f != "version"}
+            services.update_patient(patient=patient, by=request.user, version=form.cleaned_data["version"], **changed)
         except ValidationError as error:
+            if services.STALE_EDIT in error.messages:  # someone saved first: theirs, with this user's edits on top
+                form = PatientForm.after_conflict(form, clinics=clinics)
             show_errors_on_form(form, error)
         else:
             messages.success(request, "Saved.")
@@ -65,7 +66,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def detail(request: HttpRequest, pk: int, episode_pk: int | None = None) -> HttpResponse:
-    patient = get_patient_for_user(request.user, pk)
+    patient = get_patient_for_user(request.user, pk, allow_emergency=True)
     today = timezone.localdate()
     episodes = list(with_plans(patient.episodes.all(), today))  # the plan panels read them from here
     if episode_pk is not None:

@@ -1,3 +1,5 @@
+import uuid
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
@@ -86,6 +88,8 @@ class ContactForm(forms.ModelForm):
     interventions = forms.MultipleChoiceField(
         choices=Intervention.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
+    # A new token each time the form is shown: a second post of the same form saves nothing.
+    submission = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
 
     class Meta:
         model = Contact
@@ -123,6 +127,7 @@ class ContactForm(forms.ModelForm):
             "interventions",
             "note",
             Row(Column("next_contact_on", css_class="col-md-4")),
+            "submission",
         )
 
     def clean_contact_date(self):

@@ -519,3 +519,19 @@ class RegistrySettings(models.Model):
 
     def agenda_due_at(self, day: datetime.date) -> bool:
         return day.weekday() == self.agenda_weekday
+
+
+class ContactSubmission(models.Model):
+    """The one-time token of a record-contact form, saved with the contact it created.
+
+    A form posted twice (a double click, a resubmit after a slow answer) carries the same
+    token: the unique key lets only the first post save, even when both arrive at once, and
+    the second is shown the contact already saved. Not a clinical record: no history.
+    """
+
+    token = models.UUIDField(unique=True)
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="submission")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Submission of contact {self.contact_id}"

@@ -1,7 +1,9 @@
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,7 +32,7 @@ from registry.forms import (
     ResolveFlagForm,
     SafetyAssessmentForm,
 )
-from registry.models import Flag, RegistrySettings
+from registry.models import ContactSubmission, Flag, RegistrySettings
 from registry.scoring import GAD7, PHQ9
 from registry.tasks import refresh_all_flags
 
@@ -84,6 +86,8 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
     require(can_write_clinical(request.user), "record contacts")
     episode = _open_episode(patient)
     data = request.POST or None
+    if data is not None and _saved_submission(data.get("submission")):
+        return _already_saved(request, patient)
     form = ContactForm(data)
     score_forms = [
         ItemAnswersForm(data, instrument=PHQ9, required=False),
@@ -97,13 +101,20 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
             **form.cleaned_data,
             "interventions": treatment.interventions_with(form.cleaned_data["interventions"]),
         }
+        token = fields.pop("submission")
         try:
             with transaction.atomic():
                 contact = services.record_contact(episode=episode, by=request.user, scores=scores, **fields)
                 details = treatment.save(contact=contact, by=request.user)
+                if token:  # the unique key: of two posts of this form at once, the second rolls back here
+                    ContactSubmission.objects.create(token=token, contact=contact)
         except ValidationError as error:
             if not treatment.show_errors(error):
                 show_errors_on_form(form, error)
+        except IntegrityError:
+            if not _saved_submission(token):
+                raise
+            return _already_saved(request, patient)
         else:
             messages.success(
                 request, "Contact saved" + (" with scores" if scores else "") + (" and treatment." if details else ".")
@@ -114,6 +125,20 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
         "registry/record_contact.html",
         {"patient": patient, "episode": episode, "form": form, "score_forms": score_forms, "treatment": treatment},
     )
+
+
+def _saved_submission(token) -> ContactSubmission | None:
+    """The earlier post of this very form, when it saved its contact."""
+    try:
+        token = uuid.UUID(str(token))
+    except ValueError:
+        return None
+    return ContactSubmission.objects.filter(token=token).first()
+
+
+def _already_saved(request: HttpRequest, patient) -> HttpResponse:
+    messages.info(request, "This contact was already saved (the form was sent twice); it was not saved again.")
+    return redirect("patients:detail", pk=patient.pk)
 
 
 def record_measurement(request: HttpRequest, patient_pk: int, instrument: str) -> HttpResponse:

@@ -28,7 +28,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0
 os.environ.update(DATABASE_URL=DATABASE_URL, DEBUG="false", CAREREG_HTTPS="false", SECRET_KEY="bench-" + "x" * 50)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carereg.settings")
 
-from scripts.benchdb import ensure_database  # noqa: E402
+from scripts.benchdb import ensure_database, log_in  # noqa: E402
 
 CODE = "billbench"
 
@@ -157,14 +157,14 @@ def main() -> None:
           f"median {median:.0f} ms, max {worst:.0f} ms")  # fmt: skip
 
     client = Client()
-    client.force_login(User.objects.get(username="bench-admin"))
+    log_in(client, User.objects.get(username="bench-admin"))
     for name in ("registry:billing", "registry:billing_csv"):
         url = reverse(name, kwargs={"month": month})
         median, worst = timed(lambda url=url: client.get(url), args.repeat)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         print(f"{url}: median {median:.0f} ms, max {worst:.0f} ms, {len(queries)} queries")
-    client.force_login(User.objects.get(username="bench-cm0"))
+    log_in(client, User.objects.get(username="bench-cm0"))
     for url in ("/?sort=-phq9_latest", "/?sort=-minutes"):
         median, worst = timed(lambda url=url: client.get(url), args.repeat)
         print(

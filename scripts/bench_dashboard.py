@@ -21,7 +21,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0
 os.environ.update(DATABASE_URL=DATABASE_URL, DEBUG="false", CAREREG_HTTPS="false", SECRET_KEY="bench-" + "x" * 50)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carereg.settings")
 
-from scripts.benchdb import ensure_database  # noqa: E402
+from scripts.benchdb import ensure_database, log_in  # noqa: E402
 
 
 def timed_requests(client, url: str, count: int) -> tuple[list[float], int]:
@@ -78,7 +78,7 @@ def main() -> None:
     client = Client()
     for username, team in [("dana", "all"), ("maria", "mine")]:
         user = User.objects.get(username=username)
-        client.force_login(user)
+        log_in(client, user)
         visible = Episode.objects.visible_to(user).open().count()
         url = f"/?sort=-phq9_latest&team={team}"
         times, queries = timed_requests(client, url, args.requests)

@@ -22,7 +22,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0
 os.environ.update(DATABASE_URL=DATABASE_URL, DEBUG="false", CAREREG_HTTPS="false", SECRET_KEY="bench-" + "x" * 50)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carereg.settings")
 
-from scripts.benchdb import ensure_database  # noqa: E402
+from scripts.benchdb import ensure_database, log_in  # noqa: E402
 
 
 def median_ms(action, count: int) -> float:
@@ -68,7 +68,7 @@ def main() -> None:
     print(f"registry: {Patient.objects.count()} patients")
 
     client = Client()
-    client.force_login(User.objects.get(username="dana"))
+    log_in(client, User.objects.get(username="dana"))
     for label, url in [("outcomes page", "/reports/outcomes/"), ("figures CSV", "/reports/outcomes.csv")]:
         assert client.get(url).status_code == 200
         with CaptureQueriesContext(connection) as queries:

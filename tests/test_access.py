@@ -16,6 +16,7 @@ from django.urls.converters import IntConverter
 from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
+from audit import urls as audit_urls
 from care import services as care_services
 from care import urls as care_urls
 from care.models import EducationGiven, EducationTopic, InterventionSession, Medication, MedicationReport, Referral
@@ -203,7 +204,7 @@ def _patterns() -> dict[str, URLPattern]:
     # fhirapi's URLs are left out on purpose: they take an API token, not a session, so the
     # logged-in outsider below does not apply. fhirapi/tests/test_read.py proves each of them a
     # 404 for another clinic's token, with its own check that it covers every one.
-    modules = (patient_urls, registry_urls, consults_urls, care_urls, selfreport_urls)
+    modules = (patient_urls, registry_urls, consults_urls, care_urls, selfreport_urls, audit_urls)
     return {f"{module.app_name}:{p.name}": p for module in modules for p in module.urlpatterns}
 
 
@@ -265,6 +266,7 @@ def kwargs_for(name: str, records: ClinicRecords) -> dict:
         "selfreport:send": {"patient_pk": patient},
         "selfreport:cancel": {"pk": Invitation.objects.get(episode=records.episode).pk},
         "selfreport:stop": {"pk": Schedule.objects.get(episode=records.episode).pk},
+        "audit:patient_history": {"pk": patient},
     }
     if name not in known:
         pytest.fail(f"{name} takes an id: say in tests/test_access.py which object it belongs to.")

@@ -77,6 +77,7 @@ def edit_post(patient: Patient, **overrides) -> dict:
         "care_manager": patient.care_manager_id or "",
         "pcp": patient.pcp_id or "",
         "psychiatric_consultant": patient.psychiatric_consultant_id or "",
+        "version": patient.version,
     }
     data.update(overrides)
     return data

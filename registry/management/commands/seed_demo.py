@@ -2,6 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.mfa import ensure_demo_devices
 from accounts.models import User
 from patients.models import Patient
 from registry.demo import CLINICS, DEMO_PASSWORD, STAFF, seed_demo
@@ -36,8 +37,15 @@ class Command(BaseCommand):
         self._print_logins()
 
     def _print_logins(self) -> None:
+        ensure_demo_devices(["admin", *(row[0] for row in STAFF)])
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         self.stdout.write(f"  {'admin':10} superuser (Django admin at /admin/)")
         for username, first, last, role, clinics, _ in STAFF:
             label = User(role=role).get_role_display()
             self.stdout.write(f"  {username:10} {first} {last}, {label}, {', '.join(clinics)}")
+        self.stdout.write(
+            "\nAfter the password CareReg asks for a code from an authenticator app. The demo accounts'\n"
+            "authenticators come from a published demo seed: get the current code with\n"
+            "  DEBUG=true .venv/bin/python manage.py demo_code maria\n"
+            "(it refuses with DEBUG off, and for any account that is not a demo account)."
+        )

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make loadtest: gunicorn on loopback over the 10,000-patient bench database (seeded by
+# scripts/bench_dashboard.py when missing), 50 locust users for DURATION (90s), then the
+# figures: requests per second, p95 latency and errors. Plain HTTP on 127.0.0.1 only
+# (CAREREG_HTTPS=false, as for any local run); never part of make test or CI. Keep-alive is
+# longer than gunicorn's 2 s default because the users think 1-3 s between clicks, as a proxy
+# in front of gunicorn would hold the browser's connection.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+VENV=${VENV:-.venv}
+PORT=${LOADTEST_PORT:-8765}
+USERS=${LOADTEST_USERS_COUNT:-50}
+DURATION=${DURATION:-90s}
+export LOADTEST_DATABASE_URL=${BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/carereg_bench}
+out=${LOADTEST_OUT:-${TMPDIR:-/tmp}/carereg-loadtest}
+mkdir -p "$out"
+
+export DATABASE_URL=$LOADTEST_DATABASE_URL DEBUG=false CAREREG_HTTPS=false ALLOWED_HOSTS=127.0.0.1
+export SECRET_KEY="loadtest-$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')"
+"$VENV/bin/python" -c "import sys; sys.path.insert(0, '.'); from scripts.benchdb import ensure_database as e; e('$DATABASE_URL')"
+"$VENV/bin/python" manage.py migrate --noinput -v 0
+patients=$("$VENV/bin/python" manage.py shell -c "from patients.models import Patient; print(Patient.objects.count())" 2>/dev/null | tail -1)
+# The same registry as scripts/bench_dashboard.py: 10,000 demo patients, seed 2026.
+[ "$patients" -ge 10000 ] || "$VENV/bin/python" manage.py seed_demo --patients 10000 --seed 2026
+"$VENV/bin/python" manage.py collectstatic --noinput -v 0
+"$VENV/bin/gunicorn" carereg.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WORKERS:-4}" \
+  --threads "${THREADS:-2}" --keep-alive 10 --access-logfile /dev/null --error-logfile "$out/gunicorn.log" >>"$out/gunicorn.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 50); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/login/" && break; sleep 0.2; done
+
+"$VENV/bin/locust" -f scripts/loadtest/locustfile.py --headless -u "$USERS" -r 10 -t "$DURATION" \
+  --host "http://127.0.0.1:$PORT" --csv "$out/run" --only-summary 2>&1 | tail -30
+"$VENV/bin/python" - "$out/run_stats.csv" <<'PY'
+import csv, sys
+rows = {row["Name"]: row for row in csv.DictReader(open(sys.argv[1]))}
+total = rows["Aggregated"]
+print(f"requests/s {float(total['Requests/s']):.1f}, p95 {total['95%']} ms, median {total['50%']} ms, "
+      f"errors {total['Failure Count']} of {total['Request Count']}")
+for name, row in rows.items():
+    if name != "Aggregated":
+        print(f"  {name}: {row['Request Count']} requests, p95 {row['95%']} ms, {row['Failure Count']} errors")
+PY
