@@ -9,7 +9,7 @@ from django.db.models.functions import TruncMonth
 from patients.models import Episode
 from registry.caseload import percent_change_sql
 from registry.expressions import DaysBetween
-from registry.outcomes import Figure, Period, improvement_counts, open_on
+from registry.outcomes import Figure, Period, improvement_counts, open_between, open_on
 
 # Buckets of the PHQ-9 change from baseline, worst first (clinical-rules 4: positive = better).
 CHANGE_BUCKETS = [
@@ -67,7 +67,7 @@ def change_distribution(episodes: QuerySet[Episode], period: Period) -> list[tup
     """How far the PHQ-9 moved from baseline, for the episodes open in the period with two scores."""
     scored = (
         episodes.filter(
-            Q(enrolled_on__lte=period.end) & (Q(discharged_on__isnull=True) | Q(discharged_on__gte=period.start)),
+            open_between(period.start, period.end),
             phq9_baseline__gt=0,
             phq9_latest__isnull=False,
         )

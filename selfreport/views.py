@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import can_write_clinical, require
 from patients.access import get_patient_for_user
+from patients.models import Episode
 from registry.scoring import PHQ9, SAFETY_ITEM
 from selfreport import services
 from selfreport.forms import BirthDateForm, QuestionnaireForm, SendForm
@@ -73,17 +74,11 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def stop(request: HttpRequest, pk: int) -> HttpResponse:
-    schedule = get_object_or_404(Schedule.objects.filter(episode__in=_visible_episodes(request.user)), pk=pk)
+    schedule = get_object_or_404(Schedule.objects.filter(episode__in=Episode.objects.visible_to(request.user)), pk=pk)
     require(can_write_clinical(request.user), "stop scheduled questionnaires")
     services.stop_schedule(schedule=schedule, by=request.user)
     messages.success(request, "Scheduled questionnaires stopped.")
     return redirect("patients:detail", pk=schedule.episode.patient_id)
-
-
-def _visible_episodes(user):
-    from patients.models import Episode
-
-    return Episode.objects.visible_to(user)
 
 
 # --- The patient ----------------------------------------------------------------------------
