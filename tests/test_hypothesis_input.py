@@ -217,8 +217,10 @@ def damaged_questionnaire_responses(draw, patient_pk):
     resource = questionnaire_response(patient_pk, [1] * 9)
     for key in draw(st.lists(st.sampled_from([*resource, "item.answer", "extra"]), min_size=1, max_size=3)):
         if key == "item.answer":
-            item = draw(st.integers(0, 8))
-            resource["item"][item]["answer"] = draw(json_values)
+            items = resource["item"]
+            if not (isinstance(items, list) and items and all(isinstance(i, dict) for i in items)):
+                continue  # an earlier draw already replaced the items themselves
+            items[draw(st.integers(0, len(items) - 1))]["answer"] = draw(json_values)
         else:
             resource[key] = draw(json_values)
     return resource
