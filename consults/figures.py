@@ -27,10 +27,11 @@ DEFINITIONS = [
 ]
 
 
-def review_figures(episodes: QuerySet[Episode], today: datetime.date) -> dict:
+def with_review_columns(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
+    """The per-episode facts the review figures count (review_counts below)."""
     signed = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False)
     start = Coalesce("initial_assessment_on", "enrolled_on")
-    annotated = episodes.order_by().annotate(
+    return episodes.annotate(
         reviewed_in_time=Exists(
             signed.filter(reviewed_on__lte=AddDays(OuterRef("enrolled_on"), Value(NEW_PATIENT_WINDOW_DAYS)))
         ),
@@ -39,6 +40,10 @@ def review_figures(episodes: QuerySet[Episode], today: datetime.date) -> dict:
         ),
         not_improving_from=AddDays(start, threshold("not_improving_after_days")),
     )
+
+
+def review_counts(today: datetime.date) -> dict:
+    """Aggregates over with_review_columns(): the numerators and denominators of the first two figures."""
     old_enough = Q(enrolled_on__lte=today - datetime.timedelta(days=NEW_PATIENT_WINDOW_DAYS))
     not_improving = Q(
         status=Episode.Status.ACTIVE,
@@ -46,12 +51,25 @@ def review_figures(episodes: QuerySet[Episode], today: datetime.date) -> dict:
         phq9_latest__gte=10,
         phq9_baseline__gt=(F("phq9_baseline") - F("phq9_latest")) * 2,
     )
-    counts = annotated.aggregate(
-        new_due=Count("pk", filter=old_enough),
-        new_reviewed=Count("pk", filter=old_enough & Q(reviewed_in_time=True)),
-        not_improving=Count("pk", filter=not_improving),
-        not_improving_reviewed=Count("pk", filter=not_improving & Q(reviewed_lately=True)),
-    )
+    return {
+        "new_due": Count("pk", filter=old_enough),
+        "new_reviewed": Count("pk", filter=old_enough & Q(reviewed_in_time=True)),
+        "not_improving": Count("pk", filter=not_improving),
+        "not_improving_reviewed": Count("pk", filter=not_improving & Q(reviewed_lately=True)),
+    }
+
+
+def with_review_percentages(counts: dict) -> dict:
+    return {
+        **counts,
+        "new_reviewed_pct": whole_percent(counts["new_reviewed"], counts["new_due"]),
+        "not_improving_reviewed_pct": whole_percent(counts["not_improving_reviewed"], counts["not_improving"]),
+        "target": CONSULTATION_TARGET,
+    }
+
+
+def review_figures(episodes: QuerySet[Episode], today: datetime.date) -> dict:
+    counts = with_review_columns(episodes.order_by(), today).aggregate(**review_counts(today))
     by_status = dict(
         Recommendation.objects.filter(episode__in=episodes.order_by().values("pk"), review__signed_at__isnull=False)
         .order_by()
@@ -59,10 +77,7 @@ def review_figures(episodes: QuerySet[Episode], today: datetime.date) -> dict:
         .annotate(n=Count("pk"))
     )
     return {
-        **counts,
-        "new_reviewed_pct": whole_percent(counts["new_reviewed"], counts["new_due"]),
-        "not_improving_reviewed_pct": whole_percent(counts["not_improving_reviewed"], counts["not_improving"]),
-        "target": CONSULTATION_TARGET,
+        **with_review_percentages(counts),
         "recommendations": [
             (status, label, by_status.get(status, 0)) for status, label in Recommendation.Status.choices
         ],

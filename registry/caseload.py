@@ -182,30 +182,62 @@ def _search_q(text: str) -> Q:
     return query
 
 
+ROW_EPISODE_FIELDS = [
+    "status",
+    "enrolled_on",
+    "initial_assessment_on",
+    "last_contact_on",
+    "next_contact_on",
+    "completed_contacts",
+    "phq9_baseline",
+    "phq9_baseline_on",
+    "phq9_latest",
+    "phq9_latest_on",
+    "gad7_baseline",
+    "gad7_baseline_on",
+    "gad7_latest",
+    "gad7_latest_on",
+    "last_case_review_on",
+    "open_recommendations",
+]
+ROW_PATIENT_FIELDS = ["patient__mrn", "patient__first_name", "patient__last_name", "patient__care_manager"]
+ROW_CARE_MANAGER_FIELDS = [f"patient__care_manager__{name}" for name in ("username", "first_name", "last_name")]
+
+
 def caseload_rows(open_episodes: QuerySet[Episode], today: datetime.date, sort: str) -> QuerySet[Episode]:
     rows = with_registry_columns(open_episodes, today).select_related("patient", "patient__care_manager")
+    # Only the columns the rows show: fifty full patient and user rows (password hashes included)
+    # would be read and built for nothing.
+    rows = rows.only(*ROW_EPISODE_FIELDS, *ROW_PATIENT_FIELDS, *ROW_CARE_MANAGER_FIELDS)
     rows = rows.prefetch_related(
         Prefetch("flags", queryset=Flag.objects.filter(resolved_at__isnull=True), to_attr="open_flags")
     )
     return order_by_column(rows, sort)
 
 
-def caseload_statistics(open_episodes: QuerySet[Episode], today: datetime.date) -> dict:
-    """One aggregate query over the caseload (clinical-rules 4 and 5; README defines each)."""
+def caseload_aggregates(today: datetime.date) -> dict:
+    """The caseload statistics as aggregates over open episodes (clinical-rules 4 and 5; README defines each)."""
     month_start, _ = month_bounds(today)
     followed_phq9 = Q(phq9_baseline__gte=10, phq9_latest_on__gt=F("phq9_baseline_on"))
-    figures = open_episodes.aggregate(
-        active=Count("pk"),
-        contacted_this_month=Count("pk", filter=Q(last_contact_on__gte=month_start)),
-        with_followup_score=Count(
+    return {
+        "active": Count("pk"),
+        "contacted_this_month": Count("pk", filter=Q(last_contact_on__gte=month_start)),
+        "with_followup_score": Count(
             "pk",
             filter=Q(phq9_latest_on__gt=F("phq9_baseline_on")) | Q(gad7_latest_on__gt=F("gad7_baseline_on")),
         ),
-        followed_depressed=Count("pk", filter=followed_phq9),
-        response=Count("pk", filter=followed_phq9 & Q(phq9_baseline__lte=(F("phq9_baseline") - F("phq9_latest")) * 2)),
-        remission=Count("pk", filter=followed_phq9 & Q(phq9_latest__lt=5)),
-    )
+        "followed_depressed": Count("pk", filter=followed_phq9),
+        "response": Count(
+            "pk", filter=followed_phq9 & Q(phq9_baseline__lte=(F("phq9_baseline") - F("phq9_latest")) * 2)
+        ),
+        "remission": Count("pk", filter=followed_phq9 & Q(phq9_latest__lt=5)),
+    }
+
+
+def with_caseload_percentages(figures: dict) -> dict:
     active = figures["active"]
-    figures["contacted_pct"] = whole_percent(figures["contacted_this_month"], active)
-    figures["followup_score_pct"] = whole_percent(figures["with_followup_score"], active)
-    return figures
+    return {
+        **figures,
+        "contacted_pct": whole_percent(figures["contacted_this_month"], active),
+        "followup_score_pct": whole_percent(figures["with_followup_score"], active),
+    }

@@ -15,12 +15,12 @@ from accounts.permissions import can_resolve_safety, can_write_clinical, require
 from care.forms import TreatmentForms
 from carereg.forms import show_errors_on_form
 from carereg.tasks import queue_on_commit
-from consults.figures import review_figures
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry import services
 from registry.access import get_contact_for_user, get_flag_for_user, get_measurement_for_user
-from registry.caseload import CaseloadFilter, caseload_rows, caseload_statistics, scope_to_team
+from registry.caseload import CaseloadFilter, caseload_rows, scope_to_team
+from registry.dashboard_figures import dashboard_figures
 from registry.dashboard_forms import CaseloadForm, SearchForm
 from registry.forms import (
     ContactForm,
@@ -52,7 +52,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     caseload = scope_to_team(Episode.objects.visible_to(request.user).open(), request.user, choices["team"])
     narrowing = CaseloadFilter(status=choices["status"], flag=choices["flag"], search=search_text)
-    stats = caseload_statistics(caseload, today)
+    stats, reviews = dashboard_figures(caseload, today)
     paginator = Paginator(caseload_rows(narrowing.apply(caseload), today, choices["sort"]), 50)
     if not narrowing.narrows:
         paginator.count = stats["active"]  # the statistics counted these rows already: no second COUNT
@@ -66,7 +66,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "search_form": SearchForm(initial={"q": search_text}),
             "search_text": search_text,
             "stats": stats,
-            "review_figures": review_figures(caseload, today),
+            "review_figures": reviews,
             "sort": choices["sort"],
             "today": today,
             "can_write": can_write_clinical(request.user),

@@ -3,6 +3,7 @@
 import datetime
 
 from django import template
+from django.utils.html import format_html
 
 from registry.billing import episode_month, next_target
 from registry.caseload_size import caseload_size_of
@@ -10,12 +11,21 @@ from registry.caseload_size import caseload_size_of
 register = template.Library()
 
 
-@register.inclusion_tag("registry/billing_progress.html")
-def minutes_progress(row, today: datetime.date) -> dict:
-    """ "28 / 36": this month's minutes toward its next threshold (month one 36, later 31, then each add-on)."""
+@register.simple_tag
+def minutes_progress(row, today: datetime.date) -> str:
+    """ "28 / 36": this month's minutes toward its next threshold (month one 36, later 31, then each add-on).
+
+    Built with format_html, not an included template: it is drawn on each of the dashboard's 50 rows.
+    """
     minutes = row.minutes_this_month
     target, code = next_target(minutes, first_month=episode_month(row.enrolled_on, today) == 1)
-    return {"minutes": minutes, "target": target, "target_code": code}
+    return format_html(
+        '<span title="{code} at {target} minutes">{minutes} / {target}</span><progress class="d-block w-100" '
+        'value="{minutes}" max="{target}" aria-label="{minutes} of {target} minutes toward {code}"></progress>',
+        code=code,
+        target=target,
+        minutes=minutes,
+    )
 
 
 @register.inclusion_tag("registry/caseload_size_box.html", takes_context=True)

@@ -836,7 +836,8 @@ def test_review_figure_cards_show_the_figures_of_the_caseload(cm_client, reviewe
 
     figures = mine.context["review_figures"]
     caseload = Episode.objects.open().filter(patient__care_manager=care_manager)
-    assert figures == review_figures(caseload, timezone.localdate())
+    program = review_figures(caseload, timezone.localdate())  # the consultant's program page counts the same
+    assert {name: program[name] for name in figures} == figures
     assert (figures["new_due"], figures["new_reviewed"], figures["new_reviewed_pct"]) == (3, 1, 33)
     assert (figures["not_improving"], figures["not_improving_reviewed"], figures["not_improving_reviewed_pct"]) == (
         2,
