@@ -29,15 +29,14 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 50); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/login/" && break; sleep 0.2; done
 
-"$VENV/bin/locust" -f scripts/loadtest/locustfile.py --headless -u "$USERS" -r 10 -t "$DURATION" \
-  --host "http://127.0.0.1:$PORT" --csv "$out/run" --only-summary 2>&1 | tail -30
-"$VENV/bin/python" - "$out/run_stats.csv" <<'PY'
-import csv, sys
-rows = {row["Name"]: row for row in csv.DictReader(open(sys.argv[1]))}
-total = rows["Aggregated"]
-print(f"requests/s {float(total['Requests/s']):.1f}, p95 {total['95%']} ms, median {total['50%']} ms, "
-      f"errors {total['Failure Count']} of {total['Request Count']}")
-for name, row in rows.items():
-    if name != "Aggregated":
-        print(f"  {name}: {row['Request Count']} requests, p95 {row['95%']} ms, {row['Failure Count']} errors")
-PY
+# The CPU split below is only the server's when nothing else runs: say how busy the machine was.
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+cpu_before=$(head -1 /proc/stat)
+# locust's own CPU (user + system seconds), to tell the load generator's share from the server's.
+TIMEFORMAT=%U+%S
+locust_cpu=$( { time "$VENV/bin/locust" -f scripts/loadtest/locustfile.py --headless -u "$USERS" -r 10 -t "$DURATION" \
+  --host "http://127.0.0.1:$PORT" --csv "$out/run" --only-summary >"$out/locust.log" 2>&1; } 2>&1 )
+cpu_after=$(head -1 /proc/stat)
+tail -30 "$out/locust.log"
+"$VENV/bin/python" scripts/loadtest/summary.py "$out/run_stats.csv" "$cpu_before" "$cpu_after" \
+  "$(python3 -c "print($locust_cpu)")"
