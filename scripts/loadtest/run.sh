@@ -23,10 +23,21 @@ patients=$("$VENV/bin/python" manage.py shell -c "from patients.models import Pa
 # The same registry as scripts/bench_dashboard.py: 10,000 demo patients, seed 2026.
 [ "$patients" -ge 10000 ] || "$VENV/bin/python" manage.py seed_demo --patients 10000 --seed 2026
 "$VENV/bin/python" manage.py collectstatic --noinput -v 0
+# As deployed: flag refreshes queued on Redis and run by a Celery worker on the same cores
+# (its own database index, emptied first). Without Redis the jobs run inside the requests.
+export CELERY_BROKER_URL=${LOADTEST_BROKER_URL:-redis://127.0.0.1:6379/14}
+worker=""
+if "$VENV/bin/python" -c "import redis, sys; redis.Redis.from_url(sys.argv[1]).flushdb()" "$CELERY_BROKER_URL" 2>/dev/null; then
+  "$VENV/bin/celery" -A carereg worker --concurrency 1 --loglevel WARNING >>"$out/worker.log" 2>&1 &
+  worker=$!
+else
+  echo "Redis is not reachable: the flag refreshes run inside the requests"
+  unset CELERY_BROKER_URL
+fi
 "$VENV/bin/gunicorn" carereg.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WORKERS:-4}" \
   --threads "${THREADS:-2}" --keep-alive 10 --access-logfile /dev/null --error-logfile "$out/gunicorn.log" >>"$out/gunicorn.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT INT TERM
+trap 'kill $server $worker 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 50); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/login/" && break; sleep 0.2; done
 
 # The CPU split below is only the server's when nothing else runs: say how busy the machine was.

@@ -4,7 +4,7 @@
 
 CPU_BEFORE/AFTER are snapshots of /proc/stat's first line (cpu.py snapshot). The machine's
 busy time during the run, less the load generator's own CPU time, is what the server side
-(gunicorn and PostgreSQL) used: divided by the requests served it gives the CPU cost of a
+(gunicorn, the Celery worker and PostgreSQL) used: divided by the requests served it gives the CPU cost of a
 request, and 2 cores divided by that cost is the most this machine can serve.
 """
 
@@ -43,7 +43,7 @@ def main() -> None:
     per_request_ms = 1000 * server_seconds / requests if requests else 0.0
     print(
         f"CPU: the machine was {100 * busy_seconds / (wall_seconds * cores):.0f}% busy on {cores} cores over "
-        f"{wall_seconds:.0f} s; locust used {locust_seconds:.0f} s; the server side (gunicorn + PostgreSQL) "
+        f"{wall_seconds:.0f} s; locust used {locust_seconds:.0f} s; the server side (gunicorn, Celery, PostgreSQL) "
         f"{server_seconds:.0f} s, {per_request_ms:.0f} ms per request: at most about "
         f"{cores * 1000 / per_request_ms if per_request_ms else 0:.0f} requests/s on this machine"
     )
