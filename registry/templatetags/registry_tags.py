@@ -17,6 +17,9 @@ FLAG_STYLES = {
     Flag.Kind.MEASUREMENT_OVERDUE: "text-bg-light border",
 }
 
+# get_kind_display() rebuilds the choices dictionary at each call; the badges look labels up here.
+FLAG_LABELS = dict(Flag.Kind.choices)
+
 
 @register.simple_tag(takes_context=True)
 def sort_header(context, key: str, label: str, title: str = ""):
@@ -69,5 +72,5 @@ def flag_badges(flags) -> str:
     return format_html_join(
         "",
         '<span class="badge {} me-1" data-flag="{}">{}</span>',
-        ((flag_style(flag.kind), flag.kind, flag.get_kind_display()) for flag in sorted_flags(flags)),
+        ((flag_style(flag.kind), flag.kind, FLAG_LABELS[flag.kind]) for flag in sorted_flags(flags)),
     )
