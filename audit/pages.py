@@ -94,10 +94,13 @@ PAGES: dict[str, Page | None] = {
     "care:add_medication": BY_PATIENT_PK,
     "care:edit_medication": Page(Kind.RECORD, "care.Medication"),
     "care:stop_medication": Page(Kind.RECORD, "care.Medication"),
+    "care:medication_entered_in_error": Page(Kind.RECORD, "care.Medication"),
     "care:add_referral": BY_PATIENT_PK,
     "care:referral_status": Page(Kind.RECORD, "care.Referral"),
+    "care:referral_entered_in_error": Page(Kind.RECORD, "care.Referral"),
     "care:referrals_to_follow_up": LIST,
     "care:give_education": BY_PATIENT_PK,
+    "care:education_given_entered_in_error": Page(Kind.RECORD, "care.EducationGiven"),
     "care:topics": NOT_LOGGED,  # the clinic's handout library: no patient in it
     "care:add_topic": NOT_LOGGED,
     "care:edit_topic": NOT_LOGGED,

@@ -2,7 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 
-from care.models import EducationTopic, Medication, Referral
+from care.models import EducationGiven, EducationTopic, Medication, Referral
 
 
 def get_medication_for_user(user, pk: int) -> Medication:
@@ -11,6 +11,10 @@ def get_medication_for_user(user, pk: int) -> Medication:
 
 def get_referral_for_user(user, pk: int) -> Referral:
     return get_object_or_404(Referral.objects.visible_to(user).select_related("episode__patient"), pk=pk)
+
+
+def get_education_given_for_user(user, pk: int) -> EducationGiven:
+    return get_object_or_404(EducationGiven.objects.visible_to(user).select_related("episode__patient", "topic"), pk=pk)
 
 
 def get_topic_for_user(user, pk: int) -> EducationTopic:

@@ -10,6 +10,7 @@ import datetime
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,7 +28,7 @@ from care.models import (
 )
 from care.starter_library import STARTER_TOPICS
 from patients.models import Episode
-from registry.models import Contact, Intervention, RegistrySettings
+from registry.models import Contact, EnteredInError, Intervention, RegistrySettings
 
 
 def clinic_today(clinic: Clinic) -> datetime.date:
@@ -53,6 +54,51 @@ def _check_day(day: datetime.date | None, field_name: str, what: str, episode: E
         raise ValidationError({field_name: f"The {what} date cannot be in the future."})
     if episode is not None and day < episode.enrolled_on:
         raise ValidationError({field_name: f"The {what} date is before this episode began ({episode.enrolled_on})."})
+
+
+# --- Entered in error ----------------------------------------------------------------------------
+
+
+def _check_not_in_error(row: EnteredInError, what: str) -> None:
+    if row.is_entered_in_error:
+        raise ValidationError(f"This {what} is marked entered in error.")
+
+
+Row = TypeVar("Row", bound=EnteredInError)
+
+
+def _mark_entered_in_error(row: Row, *, by, reason: str, what: str) -> Row:
+    """Mark a row entered in error, with who, when and why; history keeps the version before.
+
+    The row is read again under a lock, so that of two people marking it at once the second is refused."""
+    if not reason.strip():
+        raise ValidationError({"reason": f"Say why this {what} was entered in error."})
+    row = type(row).objects.select_for_update().get(pk=row.pk)
+    if row.is_entered_in_error:
+        raise ValidationError(f"This {what} is already marked entered in error.")
+    row.entered_in_error_at, row.entered_in_error_by, row.entered_in_error_reason = timezone.now(), by, reason.strip()
+    row._history_user = by
+    row.save(update_fields=["entered_in_error_at", "entered_in_error_by", "entered_in_error_reason"])
+    return row
+
+
+@transaction.atomic
+def mark_medication_entered_in_error(*, medication: Medication, by, reason: str) -> Medication:
+    """It is no longer current: off the medication list, the record-contact form and the consultant's
+    panel. Its stop date stays empty (a medication never taken was never stopped), and reports
+    already made on it stay with their contacts."""
+    return _mark_entered_in_error(medication, by=by, reason=reason, what="medication")
+
+
+@transaction.atomic
+def mark_referral_entered_in_error(*, referral: Referral, by, reason: str) -> Referral:
+    """Its status is left as it was, but it is off the follow-up list and its status no longer changes."""
+    return _mark_entered_in_error(referral, by=by, reason=reason, what="referral")
+
+
+@transaction.atomic
+def mark_education_given_entered_in_error(*, education_given: EducationGiven, by, reason: str) -> EducationGiven:
+    return _mark_entered_in_error(education_given, by=by, reason=reason, what="education record")
 
 
 # --- Medications ---------------------------------------------------------------------------------
@@ -109,6 +155,7 @@ def update_medication(
 ) -> Medication:
     """Correct or change a current medication (a new dose, say); history keeps each version."""
     medication = Medication.objects.select_for_update().select_related("episode__patient").get(pk=medication.pk)
+    _check_not_in_error(medication, "medication")
     if not medication.is_current:
         raise ValidationError("A stopped medication is not edited: add it again if the patient restarts it.")
     _check_day(started_on, "started_on", "start")
@@ -123,6 +170,7 @@ def update_medication(
 @transaction.atomic
 def stop_medication(*, medication: Medication, by, stopped_on: datetime.date, reason: str) -> Medication:
     medication = Medication.objects.select_for_update().get(pk=medication.pk)
+    _check_not_in_error(medication, "medication")
     if not medication.is_current:
         raise ValidationError("This medication is already stopped.")
     if not reason.strip():
@@ -299,8 +347,7 @@ def change_referral_status(
     referral closed (not ahead). Each change is a version in the referral's history.
     """
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
-    if referral.is_entered_in_error:
-        raise ValidationError("This referral is marked entered in error.")
+    _check_not_in_error(referral, "referral")
     current = Referral.Status(referral.status)
     if status not in Referral.Status.values:
         raise ValidationError({"status": "Choose a status."})

@@ -250,9 +250,12 @@ def kwargs_for(name: str, records: ClinicRecords) -> dict:
         "care:add_medication": {"patient_pk": patient},
         "care:edit_medication": {"pk": records.care_object(Medication).pk},
         "care:stop_medication": {"pk": records.care_object(Medication).pk},
+        "care:medication_entered_in_error": {"pk": records.care_object(Medication).pk},
         "care:add_referral": {"patient_pk": patient},
         "care:referral_status": {"pk": records.care_object(Referral).pk},
+        "care:referral_entered_in_error": {"pk": records.care_object(Referral).pk},
         "care:give_education": {"patient_pk": patient},
+        "care:education_given_entered_in_error": {"pk": records.care_object(EducationGiven).pk},
         "care:edit_topic": {"pk": records.care_object(EducationGiven).topic_id},
         "care:print_topic": {"pk": records.care_object(EducationGiven).topic_id},
         "patients:initial_assessment": {"pk": patient},
@@ -304,6 +307,7 @@ def test_another_clinics_record_is_not_found(client, north, south, name, role):
     north.open_flag.refresh_from_db()
     assert not north.contact.is_entered_in_error
     assert north.open_flag.is_open
+    assert not any(north.care_object(model).is_entered_in_error for model in (Medication, Referral, EducationGiven))
 
 
 def test_another_clinics_episode_under_ones_own_patient_is_not_found(client, north, south):

@@ -56,3 +56,33 @@ def medication(episode, care_manager, pcp):
 def library(clinic):
     services.ensure_starter_library(clinic)
     return list(clinic.education_topics.all())
+
+
+@pytest.fixture
+def referral(episode, care_manager):
+    """Sent 40 days ago and still open: on the follow-up list with the clinic's default 30 days."""
+    return services.make_referral(
+        episode=episode,
+        by=care_manager,
+        kind="housing",
+        to_whom="Housing office",
+        reason="Eviction",
+        sent_on=days_ago(40),
+    )
+
+
+@pytest.fixture
+def care_rows(medication, referral, episode, care_manager, library) -> dict:
+    """One of each care row a care manager may mark entered in error, by the keyword its service takes."""
+    return {
+        "medication": medication,
+        "referral": referral,
+        "education_given": services.give_education(
+            episode=episode,
+            topic=library[0],
+            by=care_manager,
+            given_on=days_ago(2),
+            how="mailed",
+            note="With a leaflet",
+        ),
+    }

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from care import services
 from care.models import EducationGiven, EducationTopic, InterventionSession, MedicationReport, Referral
+from care.panels import care_context, medications_with_latest_report
 from care.services import ReferralInput, ReportInput, SessionInput, TreatmentDetailsError
 from care.starter_library import STARTER_TOPICS
 from care.tests.conftest import days_ago
@@ -134,18 +135,6 @@ def test_no_sessions_or_medication_reports_at_a_contact_that_did_not_reach_the_p
 
 
 # --- Referrals ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def referral(episode, care_manager):
-    return services.make_referral(
-        episode=episode,
-        by=care_manager,
-        kind="housing",
-        to_whom="Housing office",
-        reason="Eviction",
-        sent_on=days_ago(20),
-    )
 
 
 def test_a_referral_moves_sent_scheduled_completed_and_each_step_is_history(referral, care_manager):
@@ -313,3 +302,94 @@ def test_a_stopped_medication_gets_no_report_at_a_later_contact(episode, care_ma
             contact=contact, by=care_manager, medication_reports=[ReportInput(medication, adherence="as_prescribed")]
         )
     assert not MedicationReport.objects.exists()
+
+
+# --- Entered in error ----------------------------------------------------------------------------
+
+MARK = {
+    "medication": services.mark_medication_entered_in_error,
+    "referral": services.mark_referral_entered_in_error,
+    "education_given": services.mark_education_given_entered_in_error,
+}
+
+
+@pytest.mark.parametrize("kind", MARK)
+def test_a_row_entered_in_error_keeps_who_when_and_why_and_history_names_the_user(care_rows, clinic, kind):
+    corrector = UserFactory(username="corrector", clinics=[clinic])
+
+    marked = MARK[kind](**{kind: care_rows[kind]}, by=corrector, reason="  Recorded for the wrong patient. ")
+
+    marked.refresh_from_db()
+    assert marked.is_entered_in_error
+    assert (marked.entered_in_error_by, marked.entered_in_error_reason) == (
+        corrector,
+        "Recorded for the wrong patient.",
+    )
+    latest = marked.history.order_by("-history_id").first()
+    assert (latest.history_user, latest.entered_in_error_reason) == (corrector, "Recorded for the wrong patient.")
+    assert marked.history.count() == 2  # the version as entered is kept
+
+
+@pytest.mark.parametrize("kind", MARK)
+def test_a_row_entered_in_error_leaves_the_patient_pages_panels(care_rows, episode, care_manager, kind):
+    MARK[kind](**{kind: care_rows[kind]}, by=care_manager, reason="Duplicate.")
+
+    context = care_context(episode, care_manager)
+
+    shown = [*context["current_medications"], *context["stopped_medications"]]
+    shown += [*context["referrals"], *context["education_given"]]
+    assert care_rows[kind] not in shown
+    assert len(shown) == 2
+
+
+@pytest.mark.parametrize("kind", MARK)
+def test_a_row_is_marked_entered_in_error_once_and_the_first_reason_stands(care_rows, care_manager, kind):
+    MARK[kind](**{kind: care_rows[kind]}, by=care_manager, reason="Duplicate.")
+
+    with pytest.raises(ValidationError, match="already marked entered in error"):
+        MARK[kind](**{kind: care_rows[kind]}, by=care_manager, reason="Again.")
+
+    row = care_rows[kind]
+    row.refresh_from_db()
+    assert row.entered_in_error_reason == "Duplicate."
+    assert row.history.count() == 2
+
+
+@pytest.mark.parametrize("kind", MARK)
+def test_marking_entered_in_error_needs_a_reason(care_rows, care_manager, kind):
+    with pytest.raises(ValidationError) as refused:
+        MARK[kind](**{kind: care_rows[kind]}, by=care_manager, reason="   ")
+
+    row = care_rows[kind]
+    row.refresh_from_db()
+    assert "reason" in refused.value.message_dict
+    assert not row.is_entered_in_error
+    assert row.history.count() == 1
+
+
+def test_a_medication_entered_in_error_is_no_longer_current_nor_stopped(episode, care_manager, medication):
+    services.mark_medication_entered_in_error(medication=medication, by=care_manager, reason="Wrong patient.")
+
+    medication.refresh_from_db()
+    assert not medication.is_current
+    assert (medication.stopped_on, medication.stop_reason) == (None, "")  # never taken, so never stopped
+    assert medications_with_latest_report(episode, current_only=True) == []
+    with pytest.raises(ValidationError, match="marked entered in error"):
+        services.stop_medication(medication=medication, by=care_manager, stopped_on=days_ago(0), reason="Rash")
+    with pytest.raises(ValidationError, match="marked entered in error"):
+        services.update_medication(
+            medication=medication, by=care_manager, name="sertraline", dose="100 mg", started_on=days_ago(60)
+        )
+
+
+def test_a_referral_entered_in_error_leaves_the_follow_up_list_and_its_status_stays(care_rows, clinic, care_manager):
+    referral = care_rows["referral"]
+    assert list(services.referrals_to_follow_up(clinic)) == [referral]
+
+    services.mark_referral_entered_in_error(referral=referral, by=care_manager, reason="Sent for another patient.")
+
+    assert list(services.referrals_to_follow_up(clinic)) == []
+    with pytest.raises(ValidationError, match="marked entered in error"):
+        services.change_referral_status(referral=referral, by=care_manager, status="scheduled", on=days_ago(1))
+    referral.refresh_from_db()
+    assert referral.status == "sent"

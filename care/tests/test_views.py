@@ -375,3 +375,154 @@ def test_a_consultant_sees_the_panels_without_edit_links(client, clinic, patient
 
     assert "sertraline" in page
     assert reverse("care:stop_medication", args=[medication.pk]) not in page
+
+
+# --- Entered in error ----------------------------------------------------------------------------
+
+IN_ERROR_URL = {
+    "medication": "care:medication_entered_in_error",
+    "referral": "care:referral_entered_in_error",
+    "education_given": "care:education_given_entered_in_error",
+}
+
+
+def in_error_url(care_rows, kind: str) -> str:
+    return reverse(IN_ERROR_URL[kind], args=[care_rows[kind].pk])
+
+
+def shown_on_patient_page(page: str, care_rows, kind: str) -> bool:
+    """The row's line in its panel; education given is found by its note (its data attribute is the topic's)."""
+    row = care_rows[kind]
+    marker = {"medication": f'data-medication="{row.pk}"', "referral": f'data-referral="{row.pk}"'}
+    return marker.get(kind, "With a leaflet") in page
+
+
+@pytest.mark.parametrize("kind", IN_ERROR_URL)
+def test_a_care_manager_marks_a_row_entered_in_error_from_the_patient_page(
+    cm_client, patient, care_manager, care_rows, kind
+):
+    row, url = care_rows[kind], in_error_url(care_rows, kind)
+    before = cm_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    form = cm_client.get(url)
+
+    response = cm_client.post(url, {"reason": "Recorded for the wrong patient"}, follow=True)
+
+    assert url in before and shown_on_patient_page(before, care_rows, kind)
+    assert form.status_code == 200 and str(row) in form.content.decode()
+    assert response.redirect_chain == [(reverse("patients:detail", args=[patient.pk]), 302)]
+    row.refresh_from_db()
+    assert (row.entered_in_error_by, row.entered_in_error_reason) == (care_manager, "Recorded for the wrong patient")
+    page = response.content.decode()
+    assert f"“{row}” is marked entered in error; its history is kept." in page
+    assert not shown_on_patient_page(page, care_rows, kind)
+    assert url not in page
+
+
+def test_the_change_history_shows_who_marked_a_row_entered_in_error_and_why(
+    client, patient, care_manager, clinic_admin, care_rows
+):
+    client.force_login(care_manager)
+    client.post(in_error_url(care_rows, "medication"), {"reason": "Recorded for the wrong patient"})
+    client.force_login(clinic_admin)
+
+    response = client.get(reverse("audit:patient_history", args=[patient.pk]))
+
+    (version,) = [v for v in response.context["versions"] if v.label.startswith("Medication") and v.kind == "changed"]
+    assert version.by == care_manager
+    assert {c.field: c.new for c in version.changes}["Entered in error reason"] == "Recorded for the wrong patient"
+    assert "Recorded for the wrong patient" in response.content.decode()
+
+
+def test_a_medication_entered_in_error_is_not_offered_at_the_next_contact(cm_client, patient, episode, care_rows):
+    medication = care_rows["medication"]
+    cm_client.post(in_error_url(care_rows, "medication"), {"reason": "Wrong patient"})
+
+    page = cm_client.get(reverse("registry:record_contact", args=[patient.pk])).content.decode()
+    panel = review_panel(episode)
+
+    assert f'name="med-{medication.pk}-adherence"' not in page
+    assert medication not in panel["current_medications"]
+
+
+def test_a_referral_entered_in_error_leaves_the_follow_up_list(cm_client, care_rows):
+    referral = care_rows["referral"]
+    listed = cm_client.get(reverse("care:referrals_to_follow_up")).context["referrals"]
+
+    cm_client.post(in_error_url(care_rows, "referral"), {"reason": "Sent for another patient"})
+
+    assert referral in listed
+    assert referral not in cm_client.get(reverse("care:referrals_to_follow_up")).context["referrals"]
+
+
+@pytest.mark.parametrize("kind", IN_ERROR_URL)
+def test_a_row_already_entered_in_error_is_not_marked_again(cm_client, care_rows, kind):
+    url = in_error_url(care_rows, kind)
+    cm_client.post(url, {"reason": "Duplicate"})
+
+    response = cm_client.post(url, {"reason": "Again"})
+
+    assert response.status_code == 200
+    what = {"education_given": "education record"}.get(kind, kind)
+    assert f"This {what} is already marked entered in error." in response.content.decode()
+    row = care_rows[kind]
+    row.refresh_from_db()
+    assert row.entered_in_error_reason == "Duplicate"
+    assert row.history.count() == 2
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+@pytest.mark.parametrize("kind", IN_ERROR_URL)
+def test_marking_entered_in_error_without_a_reason_changes_nothing(cm_client, care_rows, kind, reason):
+    response = cm_client.post(in_error_url(care_rows, kind), {"reason": reason})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["reason"] == ["This field is required."]
+    row = care_rows[kind]
+    row.refresh_from_db()
+    assert not row.is_entered_in_error
+    assert row.history.count() == 1
+
+
+@pytest.mark.parametrize("kind", IN_ERROR_URL)
+def test_another_clinics_row_is_not_found_to_mark_entered_in_error(client, care_rows, kind):
+    outsider = UserFactory(username="south-cm", clinics=[EpisodeFactory().patient.clinic])
+    client.force_login(outsider)
+    url = in_error_url(care_rows, kind)
+
+    responses = [client.get(url), client.post(url, {"reason": "Not mine"})]
+
+    assert [r.status_code for r in responses] == [404, 404]
+    row = care_rows[kind]
+    row.refresh_from_db()
+    assert not row.is_entered_in_error
+
+
+@pytest.mark.parametrize("kind", IN_ERROR_URL)
+@pytest.mark.parametrize("role", [Role.MEDICAL_PROVIDER, Role.PSYCHIATRIC_CONSULTANT])
+def test_a_reader_may_not_mark_a_row_entered_in_error_nor_sees_the_link(client, clinic, patient, care_rows, kind, role):
+    reader = UserFactory(username=f"reader-{role}", role=role, clinics=[clinic])
+    client.force_login(reader)
+    url = in_error_url(care_rows, kind)
+
+    page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    responses = [client.get(url), client.post(url, {"reason": "Looks wrong"})]
+
+    assert shown_on_patient_page(page, care_rows, kind)
+    assert url not in page
+    assert [r.status_code for r in responses] == [403, 403]
+    row = care_rows[kind]
+    row.refresh_from_db()
+    assert not row.is_entered_in_error
+
+
+def test_a_stopped_medication_may_be_marked_entered_in_error_too(cm_client, patient, care_manager, medication):
+    services.stop_medication(medication=medication, by=care_manager, stopped_on=days_ago(1), reason="Rash")
+    url = reverse("care:medication_entered_in_error", args=[medication.pk])
+    before = cm_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+
+    response = cm_client.post(url, {"reason": "Never prescribed: another patient's"}, follow=True)
+
+    assert "Stopped medications (1)" in before and url in before
+    assert "Stopped medications" not in response.content.decode()
+    medication.refresh_from_db()
+    assert (medication.stopped_on, medication.entered_in_error_by) == (days_ago(1), care_manager)
