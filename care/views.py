@@ -30,7 +30,7 @@ from care.models import EducationTopic
 from carereg.forms import show_errors_on_form
 from patients.access import get_patient_for_user
 from patients.models import Episode
-from registry.forms import EnteredInErrorForm
+from registry.entered_in_error import entered_in_error_page
 from registry.models import RegistrySettings
 
 
@@ -240,36 +240,25 @@ def print_topic(request: HttpRequest, pk: int) -> HttpResponse:
 IN_ERROR_CONSEQUENCE = "It will leave the patient page and the lists; its change history keeps it, with your reason."
 
 
-def _mark_in_error(request: HttpRequest, item, mark, what: str) -> HttpResponse:
-    """Registry's entered-in-error page and form, for a row of the care app; `mark(by=, reason=)` marks it."""
-    require(can_write_clinical(request.user), f"mark {what}s entered in error")
-    patient = item.episode.patient
-    form = EnteredInErrorForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            mark(by=request.user, reason=form.cleaned_data["reason"])
-        except ValidationError as error:
-            show_errors_on_form(form, error)
-        else:
-            messages.success(request, f"“{item}” is marked entered in error; its history is kept.")
-            return redirect("patients:detail", pk=patient.pk)
-    context = {"item": item, "patient": patient, "form": form, "what": what, "consequence": IN_ERROR_CONSEQUENCE}
-    return render(request, "registry/entered_in_error.html", context)
-
-
 def medication_entered_in_error(request: HttpRequest, pk: int) -> HttpResponse:
     medication = get_medication_for_user(request.user, pk)
     mark = partial(services.mark_medication_entered_in_error, medication=medication)
-    return _mark_in_error(request, medication, mark, "medication")
+    return entered_in_error_page(
+        request, medication, mark, "medication", named=f"“{medication}”", consequence=IN_ERROR_CONSEQUENCE
+    )
 
 
 def referral_entered_in_error(request: HttpRequest, pk: int) -> HttpResponse:
     referral = get_referral_for_user(request.user, pk)
     mark = partial(services.mark_referral_entered_in_error, referral=referral)
-    return _mark_in_error(request, referral, mark, "referral")
+    return entered_in_error_page(
+        request, referral, mark, "referral", named=f"“{referral}”", consequence=IN_ERROR_CONSEQUENCE
+    )
 
 
 def education_given_entered_in_error(request: HttpRequest, pk: int) -> HttpResponse:
     given = get_education_given_for_user(request.user, pk)
     mark = partial(services.mark_education_given_entered_in_error, education_given=given)
-    return _mark_in_error(request, given, mark, "education record")
+    return entered_in_error_page(
+        request, given, mark, "education record", named=f"“{given}”", consequence=IN_ERROR_CONSEQUENCE
+    )

@@ -1,4 +1,5 @@
 import uuid
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -22,9 +23,9 @@ from registry.access import get_contact_for_user, get_flag_for_user, get_measure
 from registry.caseload import CaseloadFilter, caseload_rows, scope_to_team
 from registry.dashboard_figures import dashboard_figures
 from registry.dashboard_forms import CaseloadForm, SearchForm
+from registry.entered_in_error import entered_in_error_page
 from registry.forms import (
     ContactForm,
-    EnteredInErrorForm,
     ItemAnswersForm,
     MeasurementForm,
     RegistrySettingsForm,
@@ -247,31 +248,14 @@ def registry_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/settings.html", {"form": form, "clinic": clinic, "clinics": clinics})
 
 
-def _mark_in_error(request: HttpRequest, item, service, what: str) -> HttpResponse:
-    require(can_write_clinical(request.user), f"mark {what}s entered in error")
-    patient = item.episode.patient
-    form = EnteredInErrorForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                service(by=request.user, reason=form.cleaned_data["reason"], **{what: item})
-        except ValidationError as error:
-            show_errors_on_form(form, error)
-        else:
-            messages.success(request, f"The {what} is marked entered in error; its history is kept.")
-            return redirect("patients:detail", pk=patient.pk)
-    return render(
-        request, "registry/entered_in_error.html", {"item": item, "patient": patient, "form": form, "what": what}
-    )
-
-
 def contact_entered_in_error(request: HttpRequest, pk: int) -> HttpResponse:
-    return _mark_in_error(
-        request, get_contact_for_user(request.user, pk), services.mark_contact_entered_in_error, "contact"
+    contact = get_contact_for_user(request.user, pk)
+    return entered_in_error_page(
+        request, contact, partial(services.mark_contact_entered_in_error, contact=contact), "contact"
     )
 
 
 def measurement_entered_in_error(request: HttpRequest, pk: int) -> HttpResponse:
-    return _mark_in_error(
-        request, get_measurement_for_user(request.user, pk), services.mark_measurement_entered_in_error, "measurement"
-    )
+    measurement = get_measurement_for_user(request.user, pk)
+    mark = partial(services.mark_measurement_entered_in_error, measurement=measurement)
+    return entered_in_error_page(request, measurement, mark, "measurement")
