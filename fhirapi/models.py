@@ -96,3 +96,32 @@ class ApiCallLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status_code} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ResponseIdentifier(models.Model):
+    """The business identifier a client gave a QuestionnaireResponse it posted (in the resource,
+    or in its If-None-Exist search), kept with the score the post created.
+
+    A client that sends the same response again (a retry after a timeout or a lost answer)
+    sends the same identifier: the unique key lets only the first post store a score, even when
+    both arrive at once, and the retry is given the score already stored. Identifiers are the
+    sending systems' own, so the key is per clinic. Not a clinical record: no history.
+    """
+
+    measurement = models.OneToOneField(
+        "registry.Measurement", on_delete=models.CASCADE, related_name="fhir_identifier", editable=False
+    )
+    # The token's clinic, kept here so that the database itself holds the key per clinic.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", editable=False)
+    system = models.CharField(max_length=255, blank=True, help_text="Empty when the client sent none.")
+    value = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "system", "value"], name="responseidentifier_unique_in_clinic"),
+            models.CheckConstraint(name="responseidentifier_value_set", condition=~models.Q(value="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value}" if self.system else self.value

@@ -2,7 +2,8 @@
 
 Two passes: the FHIR R4B model (fhir.resources) says whether it is a QuestionnaireResponse at
 all (400 otherwise); then our rules say whether it is a complete PHQ-9 or GAD-7 (422 with one
-issue per problem). Nothing here touches the database.
+issue per problem). The If-None-Exist header of a conditional create is read here too. Nothing
+here touches the database.
 """
 
 import datetime
@@ -10,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 import pydantic
+from django.http import QueryDict
 from django.utils import timezone
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
@@ -20,6 +22,26 @@ from registry.services import Answers
 
 PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/(\d+)$")
 SEVERAL = "several"  # marks a linkId sent more than once
+IDENTIFIER_LENGTH = 255  # of system and of value, as ResponseIdentifier keeps them
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """QuestionnaireResponse.identifier; `system` is "" when none was sent."""
+
+    system: str
+    value: str
+
+
+@dataclass(frozen=True)
+class IdentifierSearch:
+    """`identifier=[system|]value`, a FHIR token search: system None matches any system, "" none."""
+
+    system: str | None
+    value: str
+
+    def matches(self, identifier: Identifier) -> bool:
+        return identifier.value == self.value and self.system in (None, identifier.system)
 
 
 @dataclass
@@ -30,6 +52,7 @@ class Parsed:
     answers: list[int | None] = field(default_factory=list)
     difficulty: int | None = None
     self_reported: bool = False
+    identifier: Identifier | None = None
     issues: list[Issue] = field(default_factory=list)
 
     def to_answers(self) -> Answers:
@@ -45,9 +68,36 @@ def parse_questionnaire_response(data) -> Parsed:
     parsed.authored = _authored(resource, parsed)
     source = resource.source.reference if resource.source and resource.source.reference else ""
     parsed.self_reported = bool(parsed.patient_id) and source.endswith(f"Patient/{parsed.patient_id}")
+    parsed.identifier = _identifier(resource, parsed)
     if parsed.instrument:
         _read_items(resource, parsed)
     return parsed
+
+
+def parse_if_none_exist(header: str | None) -> IdentifierSearch | None:
+    """The If-None-Exist header of a conditional create (http://hl7.org/fhir/R4/http.html#ccreate):
+    the part of a search URL after the "?". Only `identifier=[system|]value` is supported; any other
+    search is refused (400), never ignored, since ignoring it would store what the client asked us
+    to find. Issues name parameters, never their values."""
+    if header is None:
+        return None
+    query = QueryDict(header.strip().removeprefix("QuestionnaireResponse?"))
+    expected = "If-None-Exist supports one search only: identifier=system|value (or identifier=value)"
+    unsupported = sorted(name for name in query if name != "identifier")
+    if unsupported:
+        names = ", ".join(repr(name) for name in unsupported)
+        raise FhirError(400, [Issue(f"{expected}; not {names}.", "not-supported")])
+    values = query.getlist("identifier")
+    if len(values) != 1 or "," in values[0]:
+        raise FhirError(400, [Issue(f"{expected}: give one identifier, once.", "invalid")])
+    system, bar, value = values[0].rpartition("|")
+    if not value:
+        raise FhirError(400, [Issue(f"{expected}: the identifier's value is empty.", "invalid")])
+    if len(system) > IDENTIFIER_LENGTH or len(value) > IDENTIFIER_LENGTH:
+        raise FhirError(
+            400, [Issue(f"{expected}: system and value are {IDENTIFIER_LENGTH} characters at most.", "too-long")]
+        )
+    return IdentifierSearch(system if bar else None, value)
 
 
 def _validate_model(data) -> QuestionnaireResponse:
@@ -88,6 +138,24 @@ def _patient_id(subject, parsed: Parsed, path: str) -> int | None:
         parsed.issues.append(Issue("subject must reference the patient as Patient/<id>.", "required", path))
         return None
     return int(match.group(1))
+
+
+def _identifier(resource: QuestionnaireResponse, parsed: Parsed) -> Identifier | None:
+    given = resource.identifier
+    if given is None:
+        return None
+    identifier = Identifier(given.system or "", given.value or "")
+    if not identifier.value:
+        parsed.issues.append(Issue("identifier needs a value.", "required", "identifier.value"))
+        return None
+    if max(len(identifier.system), len(identifier.value)) > IDENTIFIER_LENGTH:
+        parsed.issues.append(
+            Issue(
+                f"identifier's system and value are {IDENTIFIER_LENGTH} characters at most.", "too-long", "identifier"
+            )
+        )
+        return None
+    return identifier
 
 
 def _authored(resource: QuestionnaireResponse, parsed: Parsed) -> datetime.date | None:

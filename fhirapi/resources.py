@@ -105,6 +105,7 @@ def questionnaire_response(measurement: Measurement, patient_id: int) -> dict:
     resource = {
         "resourceType": "QuestionnaireResponse",
         "id": str(measurement.pk),
+        **_identifier(getattr(measurement, "fhir_identifier", None)),
         "questionnaire": codes.questionnaire_url(instrument),
         "status": "completed",
         "subject": reference("Patient", patient_id),
@@ -114,6 +115,14 @@ def questionnaire_response(measurement: Measurement, patient_id: int) -> dict:
     if measurement.source == Measurement.Source.SELF_REPORT:
         resource["source"] = reference("Patient", patient_id)
     return resource
+
+
+def _identifier(identifier) -> dict:
+    """The identifier the sending system gave it (fhirapi.models.ResponseIdentifier), if any."""
+    if identifier is None:
+        return {}
+    given = {"system": identifier.system, "value": identifier.value}
+    return {"identifier": {key: value for key, value in given.items() if value}}
 
 
 def _coded_item(link_id: str, text: str, code: str, display: str) -> dict:
@@ -183,8 +192,11 @@ def capability_statement(date: str) -> dict:
                     {
                         "type": "QuestionnaireResponse",
                         "interaction": [{"code": "read"}, {"code": "create"}],
+                        "conditionalCreate": True,
                         "documentation": "PHQ-9 (http://loinc.org/q/44249-1) and GAD-7 (http://loinc.org/q/69737-5), "
-                        "items by LOINC linkId, answers as LOINC answer codes or integers 0-3.",
+                        "items by LOINC linkId, answers as LOINC answer codes or integers 0-3. "
+                        "Create is safe to retry with If-None-Exist: identifier=system|value (or identifier=value), "
+                        "the response's identifier, unique within the clinic.",
                     },
                 ],
             }

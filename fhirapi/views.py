@@ -53,7 +53,7 @@ def _patient_search(request: HttpRequest, query: QueryDict) -> HttpResponse:
 def patient_everything(request: HttpRequest, pk: int) -> HttpResponse:
     """The patient, their PHQ-9 and GAD-7 totals (Observations) and answers (QuestionnaireResponses)."""
     patient = patient_of_client(request.api_client, pk)
-    measurements = list(_measurements(request).filter(episode__patient=patient))
+    measurements = list(_measurements(request).filter(episode__patient=patient).select_related("fhir_identifier"))
     found = [resources.patient(patient, request.api_client.clinic)]
     found += [resources.observation(m, patient.pk) for m in measurements]
     found += [resources.questionnaire_response(m, patient.pk) for m in measurements if not m.total_only]
@@ -86,7 +86,9 @@ def observation_read(request: HttpRequest, pk: int) -> HttpResponse:
 
 @api_view("QuestionnaireResponse")
 def questionnaire_response_read(request: HttpRequest, pk: int) -> HttpResponse:
-    measurement = _measurements(request).filter(pk=pk, total_only=False).select_related("episode").first()
+    measurement = (
+        _measurements(request).filter(pk=pk, total_only=False).select_related("episode", "fhir_identifier").first()
+    )
     if measurement is None:
         raise not_found(f"QuestionnaireResponse/{pk}")
     return fhir_response(resources.questionnaire_response(measurement, measurement.episode.patient_id))
@@ -94,11 +96,15 @@ def questionnaire_response_read(request: HttpRequest, pk: int) -> HttpResponse:
 
 @api_view("QuestionnaireResponse", methods=("POST",), writes=True)
 def questionnaire_response_create(request: HttpRequest) -> HttpResponse:
+    """201 with the new score; with If-None-Exist (conditional create), 200 with the one it finds."""
+    if_none_exist = parse.parse_if_none_exist(request.headers.get("If-None-Exist"))
     parsed = parse.parse_questionnaire_response(_json_body(request))
-    measurement = record_questionnaire_response(client=request.api_client, parsed=parsed)
+    measurement, created = record_questionnaire_response(
+        client=request.api_client, parsed=parsed, if_none_exist=if_none_exist
+    )
     resource = resources.questionnaire_response(measurement, measurement.episode.patient_id)
     location = f"{_base_url(request)}QuestionnaireResponse/{measurement.pk}"
-    response = fhir_response(resource, status=201, headers={"Location": location})
+    response = fhir_response(resource, status=201 if created else 200, headers={"Location": location})
     response.audit_id = measurement.pk
     return response
 

@@ -41,8 +41,8 @@ class Api:
     def get(self, path: str, params: dict | None = None):
         return self.http.get(path, params or {}, **self._auth())
 
-    def post(self, path: str, resource, content_type: str = "application/fhir+json"):
-        return self.http.post(path, resource, content_type=content_type, **self._auth())
+    def post(self, path: str, resource, content_type: str = "application/fhir+json", headers: dict | None = None):
+        return self.http.post(path, resource, content_type=content_type, headers=headers, **self._auth())
 
 
 def enroll(clinic, by, mrn: str, enrolled_days_ago: int = 60, **fields):
