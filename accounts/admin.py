@@ -84,6 +84,13 @@ class StaffAdmin(UserAdmin, ClinicScopedAdmin):
     filter_horizontal = ["clinics", "groups", "user_permissions"]
     actions = ["reset_second_factor"]
 
+    def get_queryset(self, request):
+        # API clients' service accounts (fhirapi ApiClient.service_user) are left out, their
+        # pages and password page included: they never log in (no usable password), and a
+        # password given here would be a login with the client's rights in its clinic. They are
+        # issued and revoked with their client, on the API clients page.
+        return super().get_queryset(request).filter(api_client__isnull=True)
+
     @admin.action(
         description="Reset two-factor authentication (lost phone): set up again at next login", permissions=["change"]
     )
