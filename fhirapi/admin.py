@@ -8,7 +8,7 @@ from accounts.scoping import in_users_clinics
 from fhirapi.clients import issue_api_client, revoke_api_client
 from fhirapi.models import ApiCallLog, ApiClient
 
-ISSUED_FIELDS = ["service_user", "created_by", "created_at", "last_used_at", "revoked_at"]
+ISSUED_FIELDS = ["service_account", "created_by", "created_at", "last_used_at", "revoked_at"]
 
 
 @admin.register(ApiClient)
@@ -26,6 +26,11 @@ class ApiClientAdmin(ClinicScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["clinic", *ISSUED_FIELDS]
+
+    @admin.display(description="Service account")
+    def service_account(self, obj: ApiClient) -> str:
+        # Plain text, not a link: the user admin leaves service accounts out, so no page to open.
+        return obj.service_user.username if obj.service_user_id else self.get_empty_value_display()
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "clinic":

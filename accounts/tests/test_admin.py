@@ -44,3 +44,15 @@ def test_an_api_clients_service_account_is_not_listed_and_cannot_be_given_a_pass
     assert password_page.status_code == posted.status_code == 404
     service_user.refresh_from_db()
     assert not service_user.has_usable_password()
+
+
+def test_the_api_client_page_names_its_service_account_without_a_link_to_a_page_that_is_left_out(
+    client, superuser, service_user
+):
+    client.force_login(superuser)
+    api_client = ApiClient.objects.get(service_user=service_user)
+
+    page = client.get(reverse("admin:fhirapi_apiclient_change", args=[api_client.pk])).content.decode()
+
+    assert service_user.username in page
+    assert reverse("admin:accounts_user_change", args=[service_user.pk]) not in page
