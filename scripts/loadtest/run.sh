@@ -11,17 +11,32 @@ VENV=${VENV:-.venv}
 PORT=${LOADTEST_PORT:-8765}
 USERS=${LOADTEST_USERS_COUNT:-50}
 DURATION=${DURATION:-90s}
-export LOADTEST_DATABASE_URL=${BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/carereg_bench}
+# The seeded registry is kept as a template; every run works on a fresh copy of it, so the
+# contacts one run saves do not make the next run's patient pages longer.
+template_url=${BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/carereg_bench}
+export LOADTEST_DATABASE_URL=${template_url%/*}/carereg_loadtest
 out=${LOADTEST_OUT:-${TMPDIR:-/tmp}/carereg-loadtest}
 mkdir -p "$out"
 
-export DATABASE_URL=$LOADTEST_DATABASE_URL DEBUG=false CAREREG_HTTPS=false ALLOWED_HOSTS=127.0.0.1
+export DATABASE_URL=$template_url DEBUG=false CAREREG_HTTPS=false ALLOWED_HOSTS=127.0.0.1
 export SECRET_KEY="loadtest-$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')"
 "$VENV/bin/python" -c "import sys; sys.path.insert(0, '.'); from scripts.benchdb import ensure_database as e; e('$DATABASE_URL')"
 "$VENV/bin/python" manage.py migrate --noinput -v 0
 patients=$("$VENV/bin/python" manage.py shell -c "from patients.models import Patient; print(Patient.objects.count())" 2>/dev/null | tail -1)
 # The same registry as scripts/bench_dashboard.py: 10,000 demo patients, seed 2026.
-[ "$patients" -ge 10000 ] || "$VENV/bin/python" manage.py seed_demo --patients 10000 --seed 2026
+if [ "$patients" -lt 10000 ]; then
+  "$VENV/bin/python" manage.py seed_demo --patients 10000 --seed 2026
+  "$VENV/bin/python" manage.py shell -c "from django.db import connection; connection.cursor().execute('ANALYZE')"
+fi
+"$VENV/bin/python" - "$template_url" <<'PY'
+import sys
+import psycopg
+base, template = sys.argv[1].rsplit("/", 1)
+with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+    admin.execute("DROP DATABASE IF EXISTS carereg_loadtest")
+    admin.execute(f'CREATE DATABASE carereg_loadtest TEMPLATE "{template}"')
+PY
+export DATABASE_URL=$LOADTEST_DATABASE_URL
 "$VENV/bin/python" manage.py collectstatic --noinput -v 0
 # As deployed: flag refreshes queued on Redis and run by a Celery worker on the same cores
 # (its own database index, emptied first). Without Redis the jobs run inside the requests.
