@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import models
 
 from audit.paths import clinical_history_models, patient_lookup
@@ -13,6 +14,13 @@ class Change:
     field: str
     old: object
     new: object
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """A user id in a changed field, named once every version is read (one query for all)."""
+
+    pk: int
 
 
 @dataclass
@@ -37,6 +45,7 @@ def patient_history(patient: Patient) -> list[Version]:
         rows = model.history.filter(**{patient_lookup(model): patient.pk}).select_related("history_user")
         versions.extend(_versions_of(model, list(rows.order_by("id", "history_date", "history_id"))))
     versions.sort(key=lambda v: v.at, reverse=True)
+    _name_people(versions)
     return versions
 
 
@@ -67,10 +76,36 @@ def _diff(model, old, new) -> list[Change]:
     """Every tracked field that differs. Not simple-history's diff_against: it compares editable
     fields only, and the entered-in-error and resolution fields the services set are not."""
     return [
-        Change(_label(model, f.name), getattr(old, f.attname), getattr(new, f.attname))
+        Change(_label(model, f.name), _shown(f, getattr(old, f.attname)), _shown(f, getattr(new, f.attname)))
         for f in new.tracked_fields
         if getattr(old, f.attname) != getattr(new, f.attname)
     ]
+
+
+def _shown(field: models.Field, value):
+    """As a reader knows it: a choice's label, a person's name (filled in later), a row's "Episode #12"."""
+    if value is None:
+        return None
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if field.is_relation:
+        if field.related_model is get_user_model():
+            return PersonRef(value)
+        return f"{field.related_model._meta.verbose_name.capitalize()} #{value}"
+    return value
+
+
+def _name_people(versions: list[Version]) -> None:
+    refs = {value.pk for v in versions for c in v.changes for value in (c.old, c.new) if isinstance(value, PersonRef)}
+    if not refs:
+        return
+    names = {user.pk: str(user) for user in get_user_model().objects.filter(pk__in=refs)}
+    for version in versions:
+        for change in version.changes:
+            change.old, change.new = (
+                names.get(value.pk, f"user #{value.pk}") if isinstance(value, PersonRef) else value
+                for value in (change.old, change.new)
+            )
 
 
 def _label(model, name: str) -> str:

@@ -89,3 +89,18 @@ def test_the_patient_page_links_to_it_for_clinic_admins_only(client, clinic_admi
 
     assert history_url(patient) in admins_page
     assert history_url(patient) not in care_managers_page
+
+
+def test_changes_show_choice_labels_and_peoples_names_not_stored_codes_and_ids(
+    client, clinic_admin, care_manager, episode
+):
+    contact = record_contact(episode, episode.enrolled_on, care_manager)
+    services.mark_contact_entered_in_error(contact=contact, by=care_manager, reason="Wrong patient.")
+    patient_services.change_status(episode=episode, by=care_manager, status="active", on=episode.enrolled_on)
+    client.force_login(clinic_admin)
+
+    versions = client.get(history_url(episode.patient)).context["versions"]
+
+    changes = {(v.model, c.field): (c.old, c.new) for v in versions for c in v.changes}
+    assert changes[("Contact", "Entered in error by")] == (None, str(care_manager))
+    assert changes[("Episode", "Status")] == ("Enrolled (initial assessment pending)", "Active treatment")
