@@ -20,14 +20,14 @@ class CodeForm(forms.Form):
         return code
 
 
-class EnrollForm(forms.Form):
+class AppCodeForm(forms.Form):
+    """A code from the authenticator app only: where the phone itself must be at hand."""
+
     code = forms.CharField(
         label="Code from your app",
         max_length=10,
-        help_text="After adding CareReg to your app, type the six-digit code it shows.",
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "spellcheck": "false"}
-        ),
+        help_text="The six digits your authenticator app shows now.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}),
     )
 
     def clean_code(self) -> str:
@@ -35,3 +35,12 @@ class EnrollForm(forms.Form):
         if not TOTP_SHAPE.match(code):
             raise forms.ValidationError("Enter the six digits your app shows.")
         return code
+
+
+class EnrollForm(AppCodeForm):
+    """The first code of a newly added app, on the set-up page."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = "After adding CareReg to your app, type the six-digit code it shows."
+        self.fields["code"].widget.attrs["autofocus"] = True

@@ -35,6 +35,9 @@ PAGES: dict[str, Page | None] = {
     "accounts:mfa_verify": NOT_LOGGED,
     "accounts:mfa_setup": NOT_LOGGED,
     "accounts:mfa_backup_codes": NOT_LOGGED,
+    "accounts:account": NOT_LOGGED,
+    "accounts:password_change": NOT_LOGGED,
+    "accounts:renew_backup_codes": NOT_LOGGED,
     # patients
     "patients:enroll": NOT_LOGGED,  # a blank form; the new patient's page is logged next
     "patients:detail": RECORD,
