@@ -2,10 +2,10 @@
 
 import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from consults.models import CaseReview, Recommendation
+from consults.models import Recommendation
 from patients.models import Episode
 from registry.caseload import whole_percent
 from registry.expressions import AddDays
@@ -28,18 +28,9 @@ DEFINITIONS = [
 
 
 def with_review_columns(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
-    """The per-episode facts the review figures count (review_counts below)."""
-    signed = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False)
+    """The per-episode fact the review figures count beyond the summary columns (review_counts)."""
     start = Coalesce("initial_assessment_on", "enrolled_on")
-    return episodes.annotate(
-        reviewed_in_time=Exists(
-            signed.filter(reviewed_on__lte=AddDays(OuterRef("enrolled_on"), Value(NEW_PATIENT_WINDOW_DAYS)))
-        ),
-        reviewed_lately=Exists(
-            signed.filter(reviewed_on__gte=today - datetime.timedelta(days=NOT_IMPROVING_WINDOW_DAYS))
-        ),
-        not_improving_from=AddDays(start, threshold("not_improving_after_days")),
-    )
+    return episodes.annotate(not_improving_from=AddDays(start, threshold("not_improving_after_days")))
 
 
 def review_counts(today: datetime.date) -> dict:
@@ -51,11 +42,14 @@ def review_counts(today: datetime.date) -> dict:
         phq9_latest__gte=10,
         phq9_baseline__gt=(F("phq9_baseline") - F("phq9_latest")) * 2,
     )
+    # From the episode summary: the first and the latest signed review (registry.summaries).
+    reviewed_in_time = Q(first_case_review_on__lte=AddDays(F("enrolled_on"), Value(NEW_PATIENT_WINDOW_DAYS)))
+    reviewed_lately = Q(last_case_review_on__gte=today - datetime.timedelta(days=NOT_IMPROVING_WINDOW_DAYS))
     return {
         "new_due": Count("pk", filter=old_enough),
-        "new_reviewed": Count("pk", filter=old_enough & Q(reviewed_in_time=True)),
+        "new_reviewed": Count("pk", filter=old_enough & reviewed_in_time),
         "not_improving": Count("pk", filter=not_improving),
-        "not_improving_reviewed": Count("pk", filter=not_improving & Q(reviewed_lately=True)),
+        "not_improving_reviewed": Count("pk", filter=not_improving & reviewed_lately),
     }
 
 

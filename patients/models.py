@@ -149,6 +149,7 @@ class Episode(models.Model):
     gad7_baseline_on = models.DateField(null=True, blank=True, editable=False)
     gad7_latest = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     gad7_latest_on = models.DateField(null=True, blank=True, editable=False)
+    first_case_review_on = models.DateField(null=True, blank=True, editable=False)
     last_case_review_on = models.DateField(null=True, blank=True, editable=False)
     open_recommendations = models.PositiveIntegerField(default=0, editable=False)
 
@@ -166,6 +167,7 @@ class Episode(models.Model):
             "gad7_baseline_on",
             "gad7_latest",
             "gad7_latest_on",
+            "first_case_review_on",
             "last_case_review_on",
             "open_recommendations",
         ]

@@ -56,6 +56,7 @@ def _reviews() -> dict:
         .annotate(n=Count("pk"))
     )
     return {
+        "first_case_review_on": _first(signed.order_by("reviewed_on", "pk"), "reviewed_on"),
         "last_case_review_on": _first(signed, "reviewed_on"),
         "open_recommendations": Coalesce(Subquery(open_recommendations.values("n")), Value(0)),
     }

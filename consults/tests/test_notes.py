@@ -768,6 +768,37 @@ def test_the_last_review_is_the_latest_signed_one_not_the_latest_written(clinic,
     assert summary(episode) == (today() - 5 * DAY, 0)
 
 
+def test_the_first_review_is_the_earliest_signed_one_however_they_are_signed(clinic, episode, consultant):
+    colleague, third = (UserFactory(role=Role.PSYCHIATRIC_CONSULTANT, fte=None, clinics=[clinic]) for _ in "ab")
+    draft(episode, third, reviewed_on=today() - 30 * DAY)  # never signed: never the first review
+    later = draft(episode, consultant, reviewed_on=today() - 5 * DAY)
+    earlier = draft(episode, colleague, reviewed_on=today() - 20 * DAY)
+
+    notes.sign(review=later, by=consultant)
+    episode.refresh_from_db()
+    after_the_later = episode.first_case_review_on
+    notes.sign(review=earlier, by=colleague)  # signed second, dated first
+    episode.refresh_from_db()
+
+    assert after_the_later == today() - 5 * DAY
+    assert (episode.first_case_review_on, episode.last_case_review_on) == (today() - 20 * DAY, today() - 5 * DAY)
+
+
+def test_the_migration_fills_the_first_review_of_episodes_reviewed_before_it(episode, consultant):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("patients.migrations.0005_first_case_review")
+    notes.sign(review=draft(episode, consultant, reviewed_on=today() - 9 * DAY), by=consultant)
+    Episode.objects.update(first_case_review_on=None)  # as every episode stood before the column
+
+    migration.fill_first_case_review(apps, None)
+
+    episode.refresh_from_db()
+    assert episode.first_case_review_on == today() - 9 * DAY
+
+
 # --- history ------------------------------------------------------------------------------
 
 
