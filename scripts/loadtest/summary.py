@@ -13,11 +13,15 @@ import os
 import sys
 
 
-def busy_and_total(line: str) -> tuple[int, int]:
-    """Busy and total jiffies from a /proc/stat 'cpu' line (idle and iowait count as not busy)."""
-    fields = [int(value) for value in line.split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
+def busy_steal_total(line: str) -> tuple[int, int, int]:
+    """Busy, stolen and total jiffies from a /proc/stat 'cpu' line.
+
+    Busy is user, nice, system, irq and softirq; idle and iowait are not busy; steal is time
+    the hypervisor gave to other machines (not ours to count); guest time is already in user.
+    """
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(value) for value in line.split()[1:9])
+    busy = user + nice + system + irq + softirq
+    return busy, steal, busy + idle + iowait + steal
 
 
 def main() -> None:
@@ -34,16 +38,18 @@ def main() -> None:
             f"  {name}: {row['Request Count']} requests, median {row['50%']} ms, p95 {row['95%']} ms, "
             f"{row['Failure Count']} errors"
         )
-    (busy0, all0), (busy1, all1) = busy_and_total(before), busy_and_total(after)
+    (busy0, steal0, all0), (busy1, steal1, all1) = busy_steal_total(before), busy_steal_total(after)
     hertz, cores = os.sysconf("SC_CLK_TCK"), os.cpu_count()
     busy_seconds = (busy1 - busy0) / hertz
+    steal_seconds = (steal1 - steal0) / hertz
     wall_seconds = (all1 - all0) / hertz / cores
     server_seconds = max(busy_seconds - locust_seconds, 0.0)
     requests = int(total["Request Count"])
     per_request_ms = 1000 * server_seconds / requests if requests else 0.0
     print(
-        f"CPU: the machine was {100 * busy_seconds / (wall_seconds * cores):.0f}% busy on {cores} cores over "
-        f"{wall_seconds:.0f} s; locust used {locust_seconds:.0f} s; the server side (gunicorn, Celery, PostgreSQL) "
+        f"CPU: the machine was {100 * busy_seconds / max(wall_seconds * cores, 1e-9):.0f}% busy on {cores} cores over "
+        f"{wall_seconds:.0f} s ({steal_seconds:.0f} s of CPU stolen by the hypervisor); locust used "
+        f"{locust_seconds:.0f} s; the server side (gunicorn, Celery, PostgreSQL) "
         f"{server_seconds:.0f} s, {per_request_ms:.0f} ms per request: at most about "
         f"{cores * 1000 / per_request_ms if per_request_ms else 0:.0f} requests/s on this machine"
     )
