@@ -7,6 +7,9 @@
 # in front of gunicorn would hold the browser's connection.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The CPU split at the end is only the server's when nothing else runs: say how busy the
+# machine was before this script began (a previous run's load lingers in these averages).
+echo "load average before the load test: $(cut -d' ' -f1-3 /proc/loadavg)"
 VENV=${VENV:-.venv}
 PORT=${LOADTEST_PORT:-8765}
 USERS=${LOADTEST_USERS_COUNT:-50}
@@ -55,8 +58,6 @@ server=$!
 trap 'kill $server $worker 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 50); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/login/" && break; sleep 0.2; done
 
-# The CPU split below is only the server's when nothing else runs: say how busy the machine was.
-echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 cpu_before=$(head -1 /proc/stat)
 # locust's own CPU (user + system seconds), to tell the load generator's share from the server's.
 TIMEFORMAT=%U+%S
