@@ -58,6 +58,8 @@ def _copy_in(model: type[models.Model], objects: Sequence[models.Model]) -> Sequ
 def copy_into_history(model: type[models.Model], ids: list[int], *, by, change: str) -> None:
     """Record the current state of these rows in their history: change "+" created, "~" changed;
     by None for the system (a rule, a job)."""
+    if not ids:
+        return  # most refreshes of one episode raise or resolve nothing
     history = model.history.model
     columns = [f.column for f in history._meta.concrete_fields if f.attname not in HISTORY_BOOKKEEPING]
     quote = connection.ops.quote_name

@@ -120,13 +120,14 @@ def refresh_flags(episodes: QuerySet[Episode] | None = None, *, today: datetime.
     scope = (episodes if episodes is not None else Episode.objects.all()).order_by()
     today = today or timezone.localdate()
     result = RefreshResult()
+    inputs, scope_ids = rule_inputs(scope.open(), today), scope.values("pk")  # built once, filtered per rule
     for rule in RULES:
         # One transaction per rule: a job killed half way leaves whole rules done, and the
         # rerun, idempotent, finishes the rest.
         with transaction.atomic():
-            holding = rule_inputs(scope.open(), today).filter(rule.holds(today)).order_by().values(episode_id=F("pk"))
+            holding = inputs.filter(rule.holds(today)).order_by().values(episode_id=F("pk"))
             result.raised[rule.kind] = _raise(rule, holding)
-            result.resolved[rule.kind] = _resolve_where_not(rule, scope.values("pk"), holding)
+            result.resolved[rule.kind] = _resolve_where_not(rule, scope_ids, holding)
     return result
 
 
