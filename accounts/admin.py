@@ -49,9 +49,8 @@ class ClinicScopedAdmin(SimpleHistoryAdmin):
         return obj
 
 
-class ReadOnlyClinicalAdmin(ClinicScopedAdmin):
-    """Clinical rows change only through the app's services (scoring, safety and summaries
-    live there) and are never deleted; the admin shows them and their history."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown in the admin, never added, changed or deleted there (logs, clinical rows, runs)."""
 
     def has_add_permission(self, request):
         return False
@@ -61,6 +60,11 @@ class ReadOnlyClinicalAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyClinicalAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
+    """Clinical rows change only through the app's services (scoring, safety and summaries
+    live there) and are never deleted; the admin shows them and their history."""
 
 
 @admin.register(Clinic)

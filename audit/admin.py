@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from accounts.admin import ReadOnlyClinicalAdmin
+from accounts.admin import ReadOnlyAdmin, ReadOnlyClinicalAdmin
 from accounts.scoping import in_users_clinics
 from audit.models import AccessEvent, EmergencyAccess
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(admin.ModelAdmin):
+class AccessEventAdmin(ReadOnlyAdmin):
     """View only: the database refuses changes and deletions anyway (audit/triggers.py)."""
 
     list_display = ["at", "username", "kind", "url_name", "patient_id", "outcome", "status_code", "remote_addr"]
@@ -17,15 +17,6 @@ class AccessEventAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return in_users_clinics(super().get_queryset(request), request.user, "clinic")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(EmergencyAccess)

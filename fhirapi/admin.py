@@ -3,7 +3,7 @@ from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
-from accounts.admin import ClinicScopedAdmin
+from accounts.admin import ClinicScopedAdmin, ReadOnlyAdmin
 from accounts.scoping import in_users_clinics
 from fhirapi.clients import issue_api_client, revoke_api_client
 from fhirapi.models import ApiCallLog, ApiClient
@@ -72,7 +72,7 @@ class ApiClientAdmin(ClinicScopedAdmin):
 
 
 @admin.register(ApiCallLog)
-class ApiCallLogAdmin(admin.ModelAdmin):
+class ApiCallLogAdmin(ReadOnlyAdmin):
     """Every API call: read-only; a clinic admin sees the calls of their clinics' clients."""
 
     list_display = ["at", "client", "method", "path", "parameters", "status_code", "remote_addr"]
@@ -82,12 +82,3 @@ class ApiCallLogAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return in_users_clinics(super().get_queryset(request), request.user, "client__clinic")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

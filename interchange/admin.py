@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.scoping import in_users_clinics
 from interchange.models import ExportRun, ImportRun
 
 
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(ReadOnlyAdmin):
     """Audit rows: read-only, and a clinic admin sees the runs that touched their clinics."""
 
     date_hierarchy = "at"
@@ -18,15 +19,6 @@ class RunAdmin(admin.ModelAdmin):
     @admin.display(description="Clinics")
     def clinic_codes(self, run) -> str:
         return ", ".join(sorted(clinic.code for clinic in run.clinics.all()))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ImportRun)

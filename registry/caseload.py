@@ -27,6 +27,7 @@ from patients.models import Episode
 from registry.billing import billable_minutes
 from registry.expressions import AddDays
 from registry.models import Flag
+from registry.summaries import SUMMARY_FIELDS
 from registry.thresholds import threshold
 
 
@@ -182,24 +183,8 @@ def _search_q(text: str) -> Q:
     return query
 
 
-ROW_EPISODE_FIELDS = [
-    "status",
-    "enrolled_on",
-    "initial_assessment_on",
-    "last_contact_on",
-    "next_contact_on",
-    "completed_contacts",
-    "phq9_baseline",
-    "phq9_baseline_on",
-    "phq9_latest",
-    "phq9_latest_on",
-    "gad7_baseline",
-    "gad7_baseline_on",
-    "gad7_latest",
-    "gad7_latest_on",
-    "last_case_review_on",
-    "open_recommendations",
-]
+# The episode's own columns the rows show: its status and enrollment, and every summary column.
+ROW_EPISODE_FIELDS = ["status", "enrolled_on", *SUMMARY_FIELDS]
 ROW_PATIENT_FIELDS = ["patient__mrn", "patient__first_name", "patient__last_name", "patient__care_manager"]
 ROW_CARE_MANAGER_FIELDS = [f"patient__care_manager__{name}" for name in ("username", "first_name", "last_name")]
 
