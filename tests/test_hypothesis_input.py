@@ -57,6 +57,13 @@ def row_counts() -> tuple[int, ...]:
     )
 
 
+def post_counting_rows(client, url: str, fields: dict):
+    """Post a form; return the response and the row counts before and after it."""
+    before = row_counts()
+    response = client.post(url, fields)
+    return response, before, row_counts()
+
+
 # --- Forms through the Django test client ------------------------------------------------
 
 
@@ -79,11 +86,8 @@ def row_counts() -> tuple[int, ...]:
     )
 )
 def test_enrollment_form_saves_a_whole_patient_or_shows_errors(cm_client, care_manager, fields):
-    before = row_counts()
+    response, before, after = post_counting_rows(cm_client, reverse("patients:enroll"), fields)
 
-    response = cm_client.post(reverse("patients:enroll"), fields)
-
-    after = row_counts()
     if response.status_code == 302:
         assert after[:2] == (before[0] + 1, before[1] + 1)  # the patient and the episode, together
     else:
@@ -107,11 +111,8 @@ def test_enrollment_form_saves_a_whole_patient_or_shows_errors(cm_client, care_m
     )
 )
 def test_patient_edit_form_saves_or_shows_errors(cm_client, edited_patient, fields):
-    before = row_counts()
+    response, before, after = post_counting_rows(cm_client, reverse("patients:edit", args=[edited_patient.pk]), fields)
 
-    response = cm_client.post(reverse("patients:edit", args=[edited_patient.pk]), fields)
-
-    after = row_counts()
     assert response.status_code in (200, 302)
     if response.status_code == 200:
         assert after == before
@@ -146,11 +147,10 @@ def edited_patient(clinic, care_manager):
     )
 )
 def test_contact_form_saves_a_contact_with_its_scores_or_nothing(cm_client, contact_patient, fields):
-    before = row_counts()
+    response, before, after = post_counting_rows(
+        cm_client, reverse("registry:record_contact", args=[contact_patient.pk]), fields
+    )
 
-    response = cm_client.post(reverse("registry:record_contact", args=[contact_patient.pk]), fields)
-
-    after = row_counts()
     assert response.status_code in (200, 302)
     if response.status_code == 200:
         assert after == before
