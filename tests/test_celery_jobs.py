@@ -6,6 +6,7 @@ transactional so that the worker's own database connection sees what the web req
 
 import datetime
 import io
+import os
 import threading
 import time
 
@@ -26,7 +27,8 @@ from tests.factories import ClinicFactory, EpisodeFactory, PatientFactory, UserF
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
-REDIS = "redis://127.0.0.1:6379/14"
+# Each checkout running the suite at once on one machine gives its own database number.
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 NOWHERE = "redis://127.0.0.1:6399/0"  # no broker listens here: Redis is "down"
 
 
