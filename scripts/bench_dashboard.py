@@ -21,7 +21,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0
 os.environ.update(DATABASE_URL=DATABASE_URL, DEBUG="false", CAREREG_HTTPS="false", SECRET_KEY="bench-" + "x" * 50)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carereg.settings")
 
-from scripts.benchdb import ensure_database, log_in  # noqa: E402
+from scripts.benchdb import ensure_database, ensure_seeded, log_in  # noqa: E402
 
 
 def timed_requests(client, url: str, count: int) -> tuple[list[float], int]:
@@ -52,28 +52,15 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.test import Client
 
     from accounts.models import User
-    from patients.models import Episode, Patient
-    from registry.demo import seed_demo
+    from patients.models import Episode
 
     settings.ALLOWED_HOSTS = ["testserver"]
     # Production serves hashed names from collectstatic's manifest; the bench needs no files.
     settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-    call_command("migrate", verbosity=0)
-    existing = Patient.objects.count()
-    if existing < args.patients:
-        started = time.perf_counter()
-        seed_demo(patients=args.patients - existing, seed=2026)
-        print(f"seeded {args.patients - existing} patients in {time.perf_counter() - started:.1f} s")
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    print(f"registry: {Patient.objects.count()} patients, {Episode.objects.open().count()} open episodes")
+    ensure_seeded(args.patients)
 
     client = Client()
     for username, team in [("dana", "all"), ("maria", "mine")]:

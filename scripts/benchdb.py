@@ -25,3 +25,26 @@ def log_in(client, user) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def ensure_seeded(patients: int, seed: int = 2026) -> None:
+    """Migrate, then seed demo patients up to `patients` (the same seed gives the same registry),
+    and refresh the planner's statistics. Call after django.setup()."""
+    import time
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from patients.models import Episode, Patient
+    from registry.demo import seed_demo
+
+    call_command("migrate", verbosity=0)
+    existing = Patient.objects.count()
+    if existing < patients:
+        started = time.perf_counter()
+        seed_demo(patients=patients - existing, seed=seed)
+        print(f"seeded {patients - existing} patients in {time.perf_counter() - started:.1f} s")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"registry: {Patient.objects.count()} patients, {Episode.objects.open().count()} open episodes")
