@@ -11,7 +11,7 @@ from accounts.models import User
 from audit.models import AccessEvent, Kind, Outcome
 from audit.pages import Page, page_of
 from audit.paths import patient_path
-from selfreport.models import Invitation, token_hash
+from selfreport.models import Invitation
 
 log = logging.getLogger(__name__)
 DENIED_STATUSES = {403, 404}
@@ -69,7 +69,7 @@ def record_access(request, response, page: Page, kwargs: dict, user: User | None
 def _patient_of(page: Page, kwargs: dict, user: User | None) -> tuple[int | None, int | None, bool]:
     """The patient and clinic the page's id names, and whether the user is of that clinic: one query."""
     if page.kind == Kind.SELF_REPORT:
-        rows = Invitation.objects.filter(token_hash=token_hash(str(kwargs.get("token", ""))))
+        rows = Invitation.objects.with_token(str(kwargs.get("token", "")))
         path = "episode__patient"
     elif page.model is not None and page.kwarg in kwargs:
         model = apps.get_model(page.model)

@@ -116,6 +116,11 @@ PAGES: dict[str, Page | None] = {
     "selfreport:language": SELF_REPORT,
     "selfreport:questions": SELF_REPORT,
     "selfreport:done": SELF_REPORT,
+    "selfreport:text_consent": BY_PATIENT_PK,
+    "selfreport:text_withdraw": BY_PATIENT_PK,
+    "selfreport:settings": NOT_LOGGED,  # a clinic's quiet hours: no patient in it
+    "selfreport:sms_inbound": NOT_LOGGED,  # Twilio's call: no one reads patient data (consent history keeps STOP)
+    "selfreport:sms_status": NOT_LOGGED,  # Twilio's delivery report: kept on the message itself
     # interchange
     "interchange:import": NOT_LOGGED,  # a write: ImportRun records it
     "interchange:export_csv": EXPORT,  # ExportRun keeps the filters and row count beside it

@@ -39,4 +39,11 @@ app.conf.beat_schedule = {
         "task": "registry.tasks.send_flag_digests",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Texts held through a clinic's quiet hours go out within minutes of their end, reminders
+    # within minutes of being due, and a retry or a message queued while Redis was down is
+    # picked up; a run sends nothing twice (each message is sent once, under a row lock).
+    "self-report-messages-due": {
+        "task": "selfreport.tasks.send_due_messages",
+        "schedule": crontab(minute="*/5"),
+    },
 }

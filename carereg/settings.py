@@ -210,6 +210,17 @@ CAREREG_BASE_URL = env_str("CAREREG_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "carereg@localhost")
 
+# --- Text messages to patients (selfreport/sms, docs/sms.md#settings) ----------------------
+# Chosen as EMAIL_BACKEND is: console (development), filebased (SMS_FILE_PATH), locmem (tests),
+# twilio (production, with the TWILIO_* variables).
+SMS_BACKEND = env_str("SMS_BACKEND", "selfreport.sms.backends.console.SmsBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", "")
+SMS_DEFAULT_REGION = env_str("SMS_DEFAULT_REGION", "US")  # numbers typed without a country code
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")  # also checks the signature of Twilio's webhooks
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
+
 # --- Logging: requests are logged by path only; paths carry ids, never names --------------
 # JSON lines with the request id (audit/structured_logs.py); LOG_FORMAT=plain for reading by eye.
 LOGGING = {
@@ -237,6 +248,7 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO"},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        "twilio": {"level": "WARNING"},  # its client logs every API request's headers at INFO
     },
 }
 # The access log takes the client's address from X-Forwarded-For only behind our own proxy.

@@ -1,22 +1,28 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
 from patients.forms import DATE_INPUT
+from registry.models import RegistrySettings
 from registry.scoring import INSTRUMENTS, PHQ9
 from registry.services import Answers
-from selfreport.models import SELF_REPORT_INSTRUMENTS, Language
+from selfreport.models import SELF_REPORT_INSTRUMENTS, Channel, Language, MessagingSettings
+from selfreport.phone import mobile_number
+from selfreport.services import NO_EMAIL
 from selfreport.wording import TEXT
 
 INSTRUMENT_CHOICES = [(code, INSTRUMENTS[code].name) for code in SELF_REPORT_INSTRUMENTS]
 
 
 class SendForm(forms.Form):
-    """The care manager's: which questionnaires, in which language, to which address."""
+    """The care manager's: which questionnaires, in which language, by e-mail (to which
+    address) or by text (to the number of the patient's consent)."""
 
     instruments = forms.MultipleChoiceField(
         choices=INSTRUMENT_CHOICES, widget=forms.CheckboxSelectMultiple, initial=["PHQ9"]
     )
     language = forms.ChoiceField(choices=Language.choices)
-    email = forms.EmailField(label="E-mail address")
+    channel = forms.ChoiceField(label="Send by", choices=Channel.choices, initial=Channel.EMAIL)
+    email = forms.EmailField(label="E-mail address", required=False)
     every_days = forms.TypedChoiceField(
         label="Then send again",
         choices=[("", "Just this once"), (14, "Every 2 weeks"), (28, "Every 4 weeks")],
@@ -24,6 +30,49 @@ class SendForm(forms.Form):
         empty_value=None,
         required=False,
     )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("channel") == Channel.EMAIL and not data.get("email") and "email" not in self.errors:
+            self.add_error("email", NO_EMAIL)
+        return data
+
+
+class TextConsentForm(forms.Form):
+    """The patient's consent to texts, told to a member of staff, and the mobile number."""
+
+    phone_number = forms.CharField(label="Mobile number", max_length=32)
+    agreed = forms.BooleanField(
+        label="The patient agrees to receive text messages from the clinic: questionnaire links and reminders",
+        error_messages={"required": "Tick this only when the patient has agreed to texts."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone_number"].widget.attrs.update({"inputmode": "tel", "autocomplete": "off"})
+
+    def clean_phone_number(self) -> str:
+        return mobile_number(self.cleaned_data["phone_number"])
+
+
+class MessagingSettingsForm(forms.ModelForm):
+    class Meta:
+        model = MessagingSettings
+        fields = ["quiet_hours_start", "quiet_hours_end", "reminder_days_before_expiry"]
+        widgets = {
+            "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def clean_reminder_days_before_expiry(self) -> int:
+        days = self.cleaned_data["reminder_days_before_expiry"]
+        link_days = RegistrySettings.for_clinic(self.instance.clinic).self_report_link_days
+        if days and days >= link_days:
+            raise ValidationError(
+                f"A link lasts {link_days} days (registry settings): remind fewer days than that before it "
+                "expires, or 0 for no reminder."
+            )
+        return days
 
 
 class BirthDateForm(forms.Form):

@@ -1,27 +1,28 @@
 """Sending questionnaire links, checking them, and recording the patient's answers."""
 
 import datetime
-import secrets
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef
-from django.urls import reverse
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from patients.models import Episode
 from registry import services as registry_services
 from registry.models import Measurement, RegistrySettings
+from selfreport import messaging
 from selfreport.models import (
     MAX_BIRTH_DATE_ATTEMPTS,
     SELF_REPORT_INSTRUMENTS,
+    Channel,
+    Delivery,
     Invitation,
     Schedule,
-    token_hash,
+    TextConsent,
 )
-from selfreport.wording import EMAIL
+
+NO_EMAIL = "The patient has no e-mail address: add one to their details first."
+NO_TEXTS = "The patient has not agreed to texts: record their consent and mobile number first."
 
 
 def _check_instruments(instruments: list[str]) -> list[str]:
@@ -33,22 +34,31 @@ def _check_instruments(instruments: list[str]) -> list[str]:
 
 @transaction.atomic
 def send_invitation(
-    *, episode: Episode, instruments: list[str], language: str, email: str, by, origin=Invitation.Origin.BY_HAND
-) -> tuple[Invitation, str]:
-    """A new single-use link, e-mailed once the transaction commits; returns it and its token."""
+    *,
+    episode: Episode,
+    instruments: list[str],
+    language: str,
+    channel: str = Channel.EMAIL,
+    email: str = "",
+    by,
+    origin=Invitation.Origin.BY_HAND,
+) -> tuple[Invitation, str | None]:
+    """A new single-use link, sent once the transaction commits (a text: by the worker, after
+    the clinic's quiet hours). Returns it, and the token of an e-mailed link."""
     if not episode.is_open:
         raise ValidationError("This episode is discharged.")
-    if not email:
-        raise ValidationError({"email": "The patient has no e-mail address: add one to their details first."})
+    if channel == Channel.EMAIL and not email:
+        raise ValidationError({"email": NO_EMAIL})
+    if channel == Channel.SMS and not TextConsent.objects.textable().filter(patient_id=episode.patient_id).exists():
+        raise ValidationError({"channel": NO_TEXTS})
     now = timezone.now()
     days = RegistrySettings.for_clinic(episode.patient.clinic).self_report_link_days
-    token = secrets.token_urlsafe(32)
     invitation = Invitation(
         episode=episode,
         instruments=_check_instruments(instruments),
         language=language,
-        email=email,
-        token_hash=token_hash(token),
+        channel=channel,
+        email=email if channel == Channel.EMAIL else "",
         origin=origin,
         sent_by=by,
         sent_at=now,
@@ -56,29 +66,12 @@ def send_invitation(
     )
     invitation._history_user = by
     invitation.save()
-    transaction.on_commit(lambda: _email(invitation, token, episode.patient.clinic.name))
+    token = messaging.queue_message(invitation=invitation, kind=Delivery.Kind.LINK)
     return invitation, token
 
 
-def _email(invitation: Invitation, token: str, clinic_name: str) -> None:
-    """The message says who asks and where to answer: no name, no score, no diagnosis."""
-    subject, body = EMAIL[invitation.language]
-    url = settings.CAREREG_BASE_URL.rstrip("/") + reverse("selfreport:start", args=[token])
-    expires = timezone.localtime(invitation.expires_at).date().isoformat()
-    send_mail(
-        subject,
-        body.format(clinic=clinic_name, url=url, expires=expires),
-        settings.DEFAULT_FROM_EMAIL,
-        [invitation.email],
-    )
-
-
 def find_invitation(token: str) -> Invitation | None:
-    return (
-        Invitation.objects.select_related("episode__patient__clinic", "sent_by")
-        .filter(token_hash=token_hash(token))
-        .first()
-    )
+    return Invitation.objects.with_token(token).select_related("episode__patient__clinic", "sent_by").first()
 
 
 @transaction.atomic
@@ -131,12 +124,15 @@ def cancel_invitation(*, invitation: Invitation, by) -> None:
 
 
 @transaction.atomic
-def set_schedule(*, episode: Episode, every_days: int, instruments: list[str], language: str, by) -> Schedule:
+def set_schedule(
+    *, episode: Episode, every_days: int, instruments: list[str], language: str, channel: str = Channel.EMAIL, by
+) -> Schedule:
     """Start (or change) automatic links; the first goes out at the next run of the job."""
     schedule = Schedule.objects.filter(episode=episode).first() or Schedule(episode=episode, created_by=by)
     schedule.every_days = every_days
     schedule.instruments = _check_instruments(instruments)
     schedule.language = language
+    schedule.channel = channel
     schedule.active = True
     schedule.next_due_on = timezone.localdate()
     schedule._history_user = by
@@ -152,19 +148,17 @@ def stop_schedule(*, schedule: Schedule, by) -> None:
 
 
 def due_schedules(today: datetime.date):
-    """Schedules due today for patients in active treatment with an e-mail and no link waiting.
+    """Schedules due today for patients in active treatment, reachable by the schedule's
+    channel (an e-mail address; consent to texts, not withdrawn by STOP), with no link waiting.
 
     One query; running twice on a day sends nothing the second time, because the first run
     moved next_due_on on and left a pending link.
     """
     waiting = Invitation.objects.pending(timezone.now()).filter(episode=OuterRef("episode"))
+    textable = TextConsent.objects.textable().filter(patient=OuterRef("episode__patient"))
+    reachable = (Q(channel=Channel.EMAIL) & ~Q(episode__patient__email="")) | Q(Exists(textable), channel=Channel.SMS)
     return (
-        Schedule.objects.filter(
-            active=True,
-            next_due_on__lte=today,
-            episode__status=Episode.Status.ACTIVE,
-        )
-        .exclude(episode__patient__email="")
+        Schedule.objects.filter(reachable, active=True, next_due_on__lte=today, episode__status=Episode.Status.ACTIVE)
         .exclude(Exists(waiting))
         .select_related("episode__patient__clinic", "created_by")
     )
@@ -179,6 +173,7 @@ def send_due(today: datetime.date) -> int:
                 episode=schedule.episode,
                 instruments=schedule.instruments,
                 language=schedule.language,
+                channel=schedule.channel,
                 email=schedule.episode.patient.email,
                 by=schedule.created_by,
                 origin=Invitation.Origin.SCHEDULED,

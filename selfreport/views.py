@@ -1,20 +1,26 @@
 """The care manager sends a link; the patient, without an account, opens it and answers."""
 
+import zoneinfo
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.models import Role
 from accounts.permissions import can_write_clinical, require
+from carereg.forms import show_errors_on_form
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry.scoring import PHQ9, SAFETY_ITEM
-from selfreport import services
-from selfreport.forms import BirthDateForm, QuestionnaireForm, SendForm
-from selfreport.models import Invitation, Language, Schedule
+from selfreport import consent, services
+from selfreport.forms import BirthDateForm, MessagingSettingsForm, QuestionnaireForm, SendForm, TextConsentForm
+from selfreport.models import Invitation, Language, MessagingSettings, Schedule, TextConsent
 from selfreport.wording import TEXT
 
 VERIFIED = "selfreport-verified"  # invitation ids whose birth date this browser confirmed
@@ -33,15 +39,26 @@ def send(request: HttpRequest, patient_pk: int) -> HttpResponse:
     if episode is None:
         raise Http404("No open episode.")
     form = SendForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect("patients:detail", pk=patient.pk)
-    data = form.cleaned_data
-    try:
-        services.send_invitation(
+    if form.is_valid():
+        try:
+            _send(request, episode, form.cleaned_data)
+        except ValidationError as error:
+            show_errors_on_form(form, error)
+        else:
+            return redirect("patients:detail", pk=patient.pk)
+    consent_row = TextConsent.objects.filter(patient=patient).first()
+    context = {"patient": patient, "form": form, "consent": consent_row}
+    return render(request, "selfreport/send.html", context, status=400)
+
+
+def _send(request: HttpRequest, episode: Episode, data: dict) -> None:
+    """The link now and, when asked, the schedule of the next ones: both or neither."""
+    with transaction.atomic():
+        invitation, _ = services.send_invitation(
             episode=episode,
             instruments=data["instruments"],
             language=data["language"],
+            channel=data["channel"],
             email=data["email"],
             by=request.user,
         )
@@ -51,15 +68,20 @@ def send(request: HttpRequest, patient_pk: int) -> HttpResponse:
                 every_days=data["every_days"],
                 instruments=data["instruments"],
                 language=data["language"],
+                channel=data["channel"],
                 by=request.user,
             )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(
-            request, "Questionnaire link sent." + (" It will be sent again on schedule." if data["every_days"] else "")
+    link = invitation.deliveries.get()
+    zone = zoneinfo.ZoneInfo(episode.patient.clinic.timezone)
+    sent = (
+        "Questionnaire link sent."
+        if link.send_after <= timezone.now()
+        else (
+            f"Questionnaire link recorded: the text goes out at {link.send_after.astimezone(zone):%H:%M}, "
+            "when the clinic's quiet hours end."
         )
-    return redirect("patients:detail", pk=patient.pk)
+    )
+    messages.success(request, sent + (" It will be sent again on schedule." if data["every_days"] else ""))
 
 
 @require_POST
@@ -79,6 +101,56 @@ def stop(request: HttpRequest, pk: int) -> HttpResponse:
     services.stop_schedule(schedule=schedule, by=request.user)
     messages.success(request, "Scheduled questionnaires stopped.")
     return redirect("patients:detail", pk=schedule.episode.patient_id)
+
+
+def text_consent(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    """The patient's consent to texts: its state, its history, and the form to record it."""
+    patient = get_patient_for_user(request.user, patient_pk)
+    current = TextConsent.objects.filter(patient=patient).select_related("changed_by").first()
+    writer = can_write_clinical(request.user)
+    form = TextConsentForm(request.POST or None, initial={"phone_number": consent.number_to_offer(patient, current)})
+    if request.method == "POST":
+        require(writer, "record consent to texts")
+        if form.is_valid():
+            try:
+                consent.record_text_consent(
+                    patient=patient, phone_number=form.cleaned_data["phone_number"], by=request.user
+                )
+            except ValidationError as error:
+                show_errors_on_form(form, error)
+            else:
+                messages.success(request, "Consent to texts recorded.")
+                return redirect("patients:detail", pk=patient.pk)
+    history = TextConsent.history.filter(patient_id=patient.pk).select_related("history_user", "changed_by")
+    context = {"patient": patient, "consent": current, "form": form if writer else None, "history": history}
+    return render(request, "selfreport/texts.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def withdraw_text_consent(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, patient_pk)
+    require(can_write_clinical(request.user), "withdraw consent to texts")
+    if consent.withdraw_text_consent(patient=patient, by=request.user) is not None:
+        messages.success(request, "Consent to texts withdrawn: no more texts go to this patient.")
+    return redirect("patients:detail", pk=patient.pk)
+
+
+def messaging_settings(request: HttpRequest) -> HttpResponse:
+    """Clinic admins set their clinic's quiet hours for texts and the reminder (docs/sms.md#quiet-hours)."""
+    require(request.user.is_superuser or request.user.role == Role.CLINIC_ADMIN, "change messaging settings")
+    clinics = list(request.user.visible_clinics())
+    clinic = next((c for c in clinics if str(c.pk) == request.GET.get("clinic")), clinics[0] if clinics else None)
+    if clinic is None:
+        raise Http404("You belong to no clinic.")
+    form = MessagingSettingsForm(request.POST or None, instance=MessagingSettings.for_clinic(clinic))
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        saved._history_user = request.user
+        saved.save()
+        messages.success(request, f"Messaging settings of {clinic.name} saved.")
+        return redirect(f"{reverse('selfreport:settings')}?clinic={clinic.pk}")
+    context = {"form": form, "clinic": clinic, "clinics": clinics}
+    return render(request, "selfreport/settings.html", context, status=400 if form.errors else 200)
 
 
 # --- The patient ----------------------------------------------------------------------------

@@ -109,3 +109,45 @@ EMAIL = {
         "no esperaba este mensaje, puede ignorarlo.\n",
     ),
 }
+
+EMAIL_REMINDER = {
+    "en": (
+        "Your questionnaire is waiting",
+        "Hello,\n\nYour care team at {clinic} is still waiting for your answers to a short questionnaire. "
+        "Please open this link on your phone or computer:\n\n{url}\n\nThe link works once and expires on "
+        "{expires}. If you did not expect this message, you can ignore it.\n",
+    ),
+    "es": (
+        "Su cuestionario le espera",
+        "Hola:\n\nSu equipo de atención de {clinic} todavía espera sus respuestas a un cuestionario corto. "
+        "Abra este enlace en su teléfono o computadora:\n\n{url}\n\nEl enlace funciona una sola vez y vence "
+        "el {expires}. Si no esperaba este mensaje, puede ignorarlo.\n",
+    ),
+}
+
+# Texts hold the clinic's name, the link and its expiry, and how to stop: no name, score or
+# diagnosis (docs/sms.md#message-content). STOP and HELP stay in English in every language:
+# they are the keywords the provider and the carriers recognise.
+SMS = {
+    "en": {
+        "link": "{clinic}: your care team asks you to answer a short questionnaire: {url} "
+        "It works once and expires on {expires}. Reply STOP to stop texts.",
+        "reminder": "{clinic}: your questionnaire is waiting: {url} It expires on {expires}. Reply STOP to stop texts.",
+        "help": "{clinic}: questionnaire links from your care team. For help, call your clinic. "
+        "Reply STOP to stop texts. In a crisis, call or text 988.",
+        "unread": "{clinic}: replies to this number are not read. Please call your care team. If you are "
+        "thinking about hurting yourself, call or text 988 now, or call 911.",
+    },
+    "es": {
+        "link": "{clinic}: su equipo de atención le pide contestar un cuestionario corto: {url} "
+        "Funciona una sola vez y vence el {expires}. Responda STOP para no recibir más mensajes.",
+        "reminder": "{clinic}: su cuestionario le espera: {url} Vence el {expires}. "
+        "Responda STOP para no recibir más mensajes.",
+        "help": "{clinic}: enlaces a cuestionarios de su equipo de atención. Para ayuda, llame a su clínica. "
+        "Responda STOP para no recibir más mensajes. En una crisis, llame o envíe un mensaje al 988.",
+        "unread": "{clinic}: nadie lee las respuestas a este número. Llame a su equipo de atención. Si piensa "
+        "en hacerse daño, llame o envíe un mensaje al 988 ahora, o llame al 911.",
+    },
+}
+# Who sends, when a reply comes from a number no patient's consent holds.
+SMS_UNKNOWN_SENDER = "CareReg"

@@ -32,9 +32,10 @@ from patients.models import Episode, InitialAssessment, Patient, PlanChange, Rel
 from registry import services
 from registry import urls as registry_urls
 from registry.models import Contact, Flag, FlagDigest, Measurement, RegistrySettings, SafetyAssessment
+from selfreport import consent as self_report_consent
 from selfreport import services as self_report_services
 from selfreport import urls as selfreport_urls
-from selfreport.models import Invitation, Schedule
+from selfreport.models import Delivery, Invitation, Schedule, TextConsent
 from tests.factories import ClinicFactory, UserFactory, record_contact, record_score
 
 pytestmark = pytest.mark.django_db
@@ -166,6 +167,8 @@ CARE_EPISODE_PATHS = {
     EducationGiven: "episode",
     Invitation: "episode",
     Schedule: "episode",
+    Delivery: "invitation__episode",
+    TextConsent: "patient__episodes",
 }
 
 
@@ -186,11 +189,13 @@ def care_records(episode: Episode, cm: User, contact: Contact) -> None:
 
 
 def self_report_records(episode: Episode, cm: User) -> None:
-    """A questionnaire link e-mailed to the patient, and a schedule for the next ones."""
+    """A questionnaire link e-mailed to the patient (its message), a schedule for the next
+    ones, and the patient's consent to texts."""
     self_report_services.send_invitation(
         episode=episode, instruments=["PHQ9"], language="en", email="patient@example.org", by=cm
     )
     self_report_services.set_schedule(episode=episode, every_days=14, instruments=["PHQ9"], language="en", by=cm)
+    self_report_consent.record_text_consent(patient=episode.patient, phone_number="(206) 555-0123", by=cm)
 
 
 def secrets_of(records: ClinicRecords) -> list[str]:
@@ -269,6 +274,8 @@ def kwargs_for(name: str, records: ClinicRecords) -> dict:
         "selfreport:send": {"patient_pk": patient},
         "selfreport:cancel": {"pk": Invitation.objects.get(episode=records.episode).pk},
         "selfreport:stop": {"pk": Schedule.objects.get(episode=records.episode).pk},
+        "selfreport:text_consent": {"patient_pk": patient},
+        "selfreport:text_withdraw": {"patient_pk": patient},
         "audit:patient_history": {"pk": patient},
     }
     if name not in known:

@@ -125,8 +125,10 @@ def _dummy_value(converter):
 # Pages that are not behind the login on purpose, each with its own key: the FHIR API takes a
 # bearer token (401 without one, fhirapi/tests), and the patient's self-report pages the
 # single-use token in their path (an unknown one is a 404, selfreport/tests).
-WITHOUT_LOGIN = {"fhirapi": (200, 401), "selfreport-public": (404,)}
+WITHOUT_LOGIN = {"fhirapi": (200, 401), "selfreport-public": (404,), "sms-webhooks": (403,)}
 PATIENT_SELF_REPORT_PAGES = {"selfreport:start", "selfreport:language", "selfreport:questions", "selfreport:done"}
+# Twilio's webhooks carry its signature instead of a session: unsigned, a 403 (selfreport/tests).
+SMS_WEBHOOKS = {"selfreport:sms_inbound", "selfreport:sms_status"}
 
 
 def _own_key(name: str) -> tuple[int, ...] | None:
@@ -134,6 +136,8 @@ def _own_key(name: str) -> tuple[int, ...] | None:
         return WITHOUT_LOGIN["fhirapi"]
     if name in PATIENT_SELF_REPORT_PAGES:
         return WITHOUT_LOGIN["selfreport-public"]
+    if name in SMS_WEBHOOKS:
+        return WITHOUT_LOGIN["sms-webhooks"]
     return None
 
 

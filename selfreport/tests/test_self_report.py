@@ -195,7 +195,13 @@ def test_care_manager_sends_a_link_from_the_patient_page(cm_client, episode, dja
     with django_capture_on_commit_callbacks(execute=True):
         response = cm_client.post(
             reverse("selfreport:send", args=[episode.patient.pk]),
-            {"instruments": ["PHQ9"], "language": "en", "email": "pat@example.org", "every_days": "14"},
+            {
+                "instruments": ["PHQ9"],
+                "language": "en",
+                "channel": "email",
+                "email": "pat@example.org",
+                "every_days": "14",
+            },
         )
 
     assert response.status_code == 302
