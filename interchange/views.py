@@ -1,11 +1,12 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Role
 from accounts.permissions import require
+from carereg.lib import csv as csv_file
 from interchange import exporter
 from interchange.forms import ImportForm
 from interchange.importer import COLUMNS, import_registry
@@ -50,9 +51,4 @@ def download(request: HttpRequest) -> HttpResponse:
         filters={"team": choices["team"], "status": choices["status"], "flag": choices["flag"], "search": bool(search)},
         patient_count=episodes.count(),
     )
-    response = StreamingHttpResponse(
-        exporter.csv_lines(exporter.export_rows(episodes, today, choices["sort"])), content_type="text/csv"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{exporter.filename(today)}"'
-    response["Cache-Control"] = "no-store"  # patient data: no copies in browser or proxy caches
-    return response
+    return csv_file.streaming_response(exporter.filename(today), exporter.export_rows(episodes, today, choices["sort"]))

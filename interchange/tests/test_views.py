@@ -185,7 +185,7 @@ def caseloads(clinic, care_manager):
 def test_download_is_an_attachment_named_for_the_day(cm_client, caseloads):
     response, rows = downloaded(cm_client)
 
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     today = timezone.localdate()
     assert response["Content-Disposition"] == f'attachment; filename="carereg-caseload-{today:%Y-%m-%d}.csv"'
     assert response["Cache-Control"] == "no-store"
