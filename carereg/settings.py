@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "audit.structured_logs.RequestIdMiddleware",  # first: every log line of the request has its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "carereg.middleware.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

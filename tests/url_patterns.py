@@ -27,9 +27,11 @@ def named_patterns(resolver: URLResolver | None = None, namespace: str = "") -> 
 
 def sample_url(name: str, pattern: URLPattern, *, number: int, text: str = "PHQ9") -> str:
     """The URL with every argument filled: ids (the admin's object ids too) with `number`, months
-    with this month, other text with `text`."""
-    converters = pattern.pattern.converters
-    arguments = converters or dict.fromkeys(pattern.pattern.regex.groupindex)
+    with this month, other text with `text`. A regular expression's unnamed groups are ids."""
+    converters, regex = pattern.pattern.converters, pattern.pattern.regex
+    if not converters and regex.groups > len(regex.groupindex):
+        return reverse(name, args=[number] * regex.groups)
+    arguments = converters or dict.fromkeys(regex.groupindex)
     return reverse(name, kwargs={key: _sample(converters.get(key), number, text) for key in arguments})
 
 
