@@ -133,7 +133,7 @@ PAGES: dict[str, Page | None] = {
     "audit:patient_access": REPORT,
     "audit:user_access": REPORT,
     "audit:emergency_list": REPORT,
-    "audit:emergency": NOT_LOGGED,  # the grant itself is an EmergencyAccess row
+    "audit:emergency": NOT_LOGGED,  # the view logs each attempt, against the patient its POST body names
     "audit:patient_history": Page(Kind.RECORD, "patients.Patient"),
 }
 
