@@ -208,8 +208,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CAREREG_BASE_URL = env_str("CAREREG_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Mail ---------------------------------------------------------------------------------
+# The console backend is for development: with DEBUG off, check --deploy refuses it (audit/checks.py).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "carereg@localhost")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 # --- Logging: requests are logged by path only; paths carry ids, never names --------------
 # JSON lines with the request id (audit/structured_logs.py); LOG_FORMAT=plain for reading by eye.
@@ -219,6 +225,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "audit.structured_logs.RequestIdFilter"},
         "no_query_strings": {"()": "audit.structured_logs.NoQueryStringFilter"},
+        "no_link_tokens": {"()": "audit.structured_logs.NoLinkTokenFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -228,7 +235,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env_str("LOG_FORMAT", "json"),
-            "filters": ["request_id", "no_query_strings"],
+            "filters": ["request_id", "no_query_strings", "no_link_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
