@@ -118,6 +118,7 @@ PAGES: dict[str, Page | None] = {
     "selfreport:done": SELF_REPORT,
     # interchange
     "interchange:import": NOT_LOGGED,  # a write: ImportRun records it
+    "interchange:import_job": NOT_LOGGED,  # the uploader's own background import: ImportRun records it
     "interchange:export_csv": EXPORT,  # ExportRun keeps the filters and row count beside it
     # fhirapi: ApiCallLog keeps the client and parameters' names; this log adds the patient
     "fhirapi:metadata": NOT_LOGGED,

@@ -253,3 +253,12 @@ CAREREG_EMERGENCY_ACCESS_HOURS = env_int("CAREREG_EMERGENCY_ACCESS_HOURS", 4)
 
 # --- Clinical defaults (clinical-rules.md); clinics may override where a field exists -----
 CAREREG_PAGE_SIZE = 50
+
+# --- Registry CSV imports (docs/data-formats.md#import-limits) -----------------------------
+# An upload holds at most this many data rows in all its files (larger ones: manage.py
+# import_registry); above the second figure it is imported by a Celery worker, not in the request.
+CAREREG_IMPORT_MAX_ROWS = env_int("CAREREG_IMPORT_MAX_ROWS", 50_000)
+CAREREG_IMPORT_BACKGROUND_ROWS = env_int("CAREREG_IMPORT_BACKGROUND_ROWS", 500)
+# Where a background import's files wait for the worker: a folder the web server and the
+# workers both reach, readable by the app's user only. Each upload's files are deleted once imported.
+CAREREG_IMPORT_DIR = Path(env_str("CAREREG_IMPORT_DIR", str(BASE_DIR / "var" / "imports")))
