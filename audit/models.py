@@ -27,7 +27,7 @@ class Kind(models.TextChoices):
 
 
 class Outcome(models.TextChoices):
-    """What the answer did (docs/access-log.md#outcomes)."""
+    """What the answer did (docs/access-log.md#what-is-logged)."""
 
     ALLOWED = "allowed", "Allowed"  # the record was shown
     DENIED = "denied", "Denied"

@@ -1,4 +1,4 @@
-"""Project-wide response headers that no single app owns."""
+"""Project-wide response headers that no single app owns (docs/access-log.md#caching)."""
 
 from django.utils.cache import patch_cache_control
 
