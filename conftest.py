@@ -1,5 +1,8 @@
 import pytest
 
+# The real broker and worker fixtures, for the tests of any app that are about tasks.
+pytest_plugins = ["tests.celery_worker"]
+
 
 def on_postgresql() -> bool:
     from django.conf import settings

@@ -104,19 +104,32 @@ class EmergencyAccessForm(forms.Form):
         self.helper.add_input(Submit("grant", "Open the record in an emergency", css_class="btn-danger"))
 
     def clean(self):
+        """The reason first: without a valid one, no patient is looked up and nothing about one is
+        said, so the form cannot tell whether an MRN exists (docs/access-log.md#emergency-access)."""
         data = super().clean()
-        if data.get("refused") and self.refused_patient_id is not None:
-            data["patient"] = Patient.objects.filter(pk=self.refused_patient_id).first()
-            if data["patient"] is None:
-                raise ValidationError("That record no longer exists.")
-            return data
-        code, mrn = data.get("clinic_code"), (data.get("mrn") or "").strip()
-        if not code:
+        refused = bool(data.get("refused")) and self.refused_patient_id is not None
+        if not refused and not data.get("clinic_code"):
             self.add_error("clinic_code", "Give the clinic code of the patient's clinic.")
-        if not mrn:
+        if not refused and not (data.get("mrn") or "").strip():
             self.add_error("mrn", "Give the patient's MRN in that clinic.")
-        if code and mrn:
-            data["patient"] = Patient.objects.filter(clinic__code=code, mrn=mrn).first()
-            if data["patient"] is None:
-                self.add_error("mrn", "No patient with this MRN in that clinic.")
+        if self.errors:
+            return data
+        data["patient"] = self.named_patient()
+        if data["patient"] is None and refused:
+            raise ValidationError("That record no longer exists.")
+        if data["patient"] is None:
+            self.add_error("mrn", "No patient with this MRN in that clinic.")
         return data
+
+    def named_patient(self) -> Patient | None:
+        """The patient the form names (the record just refused, or clinic code and MRN), if there is one."""
+        data = getattr(self, "cleaned_data", {})
+        if data.get("refused") and self.refused_patient_id is not None:
+            return Patient.objects.filter(pk=self.refused_patient_id).first()
+        code, mrn = data.get("clinic_code"), (data.get("mrn") or "").strip()
+        return Patient.objects.filter(clinic__code=code, mrn=mrn).first() if code and mrn else None
+
+    def named_clinic_id(self) -> int | None:
+        """The clinic the form names (for the log: its admins see attempts on their clinic)."""
+        code = getattr(self, "cleaned_data", {}).get("clinic_code")
+        return Clinic.objects.filter(code=code).values_list("pk", flat=True).first() if code else None

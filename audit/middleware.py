@@ -20,7 +20,12 @@ REFUSED_PATIENT_KEY = "audit-refused-patient"  # offered on the emergency access
 
 class AccessLogMiddleware:
     """Logs requests of signed-in users (and API clients, and patients on their self-report
-    links) to the pages listed in audit.pages: who, when, from where, what, and the outcome."""
+    links) to the pages listed in audit.pages: who, when, from where, what, and the outcome.
+
+    Only answers that showed a record, refused one, or accepted a form about one are logged
+    (docs/access-log.md#what-is-logged): a session that has not given its second factor yet has
+    not signed in, and is shown nothing.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -32,7 +37,7 @@ class AccessLogMiddleware:
             return response
         page = page_of(match.view_name, request.method)
         user = getattr(request, "user", None)  # the FHIR views set their client's service user
-        signed_in = user is not None and user.is_authenticated
+        signed_in = user is not None and user.is_authenticated and not awaiting_second_factor(user)
         if page is not None and (signed_in or page.kind == Kind.SELF_REPORT):
             try:
                 record_access(request, response, page, match.kwargs, user if signed_in else None)
@@ -41,26 +46,59 @@ class AccessLogMiddleware:
         return response
 
 
-def record_access(request, response, page: Page, kwargs: dict, user: User | None) -> AccessEvent:
+def awaiting_second_factor(user) -> bool:
+    """A password given, the second factor not yet (django-otp's is_verified, set on session users);
+    the API's service users have no second factor to give."""
+    is_verified = getattr(user, "is_verified", None)
+    return callable(is_verified) and not is_verified()
+
+
+def outcome_of(status: int, method: str, *, names_a_patient: bool, outside: bool) -> Outcome | None:
+    """What the answer did; None when it neither showed, refused nor accepted anything.
+
+    A page is shown by a 2xx, or by a 400 that sends a patient's form back with its errors. A
+    redirect after a POST is a form accepted (what it changed is in the record's history); a
+    redirect after a GET shows nothing (the page it leads to logs itself), nor do 405 and 5xx.
+    """
+    if status in DENIED_STATUSES:
+        return Outcome.DENIED
+    if 300 <= status < 400:
+        return Outcome.SUBMITTED if method == "POST" else None
+    if 200 <= status < 300 or (status == 400 and names_a_patient):
+        return Outcome.EMERGENCY if outside else Outcome.ALLOWED  # outside the user's clinics: only a grant shows it
+    return None
+
+
+def record_access(request, response, page: Page, kwargs: dict, user: User | None) -> AccessEvent | None:
     patient_id, clinic_id, member = _patient_of(page, kwargs, user)
-    denied = response.status_code in DENIED_STATUSES
-    if denied:
-        outcome = Outcome.DENIED
-    elif patient_id is not None and user is not None and not user.is_superuser and not member:
-        outcome = Outcome.EMERGENCY  # shown outside the user's clinics: only an active grant does that
-    else:
-        outcome = Outcome.ALLOWED
-    if denied and patient_id is not None and user is not None and page.kind == Kind.RECORD:
+    outside = patient_id is not None and user is not None and not user.is_superuser and not member
+    outcome = outcome_of(response.status_code, request.method, names_a_patient=patient_id is not None, outside=outside)
+    if outcome is None:
+        return None
+    if outcome == Outcome.DENIED and patient_id is not None and user is not None and page.kind == Kind.RECORD:
         request.session[REFUSED_PATIENT_KEY] = patient_id
+    return write_event(
+        request,
+        user,
+        kind=page.kind,
+        outcome=outcome,
+        status_code=response.status_code,
+        patient_id=patient_id,
+        clinic_id=clinic_id,
+    )
+
+
+def write_event(request, user: User | None, *, kind: str, outcome: str, status_code: int, patient_id, clinic_id):
+    """The access event of this request (by the middleware, or by a view that logs a POST body's patient)."""
     return AccessEvent.objects.create(
         user=user,
         username=user.get_username() if user is not None else "",
         remote_addr=client_address(request),
         method=request.method[:8],
         url_name=request.resolver_match.view_name[:100],
-        kind=page.kind,
+        kind=kind,
         outcome=outcome,
-        status_code=response.status_code,
+        status_code=status_code,
         patient_id=patient_id,
         clinic_id=clinic_id,
     )

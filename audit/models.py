@@ -27,13 +27,16 @@ class Kind(models.TextChoices):
 
 
 class Outcome(models.TextChoices):
-    ALLOWED = "allowed", "Allowed"
+    """What the answer did (docs/access-log.md#what-is-logged)."""
+
+    ALLOWED = "allowed", "Allowed"  # the record was shown
     DENIED = "denied", "Denied"
-    EMERGENCY = "emergency", "Emergency access"
+    EMERGENCY = "emergency", "Emergency access"  # shown outside the user's clinics, under a grant
+    SUBMITTED = "submitted", "Form sent"  # a form accepted and answered with a redirect: nothing shown
 
 
 class AccessEvent(models.Model):
-    """One request that showed (or was refused) patient data. Append-only.
+    """One request that showed (or was refused) patient data, or sent a form about it. Append-only.
 
     Holds ids, never names, MRNs or query strings. The patient and clinic are kept as plain
     ids without a database constraint: a refused id may name no patient at all, and the log

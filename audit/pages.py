@@ -123,6 +123,7 @@ PAGES: dict[str, Page | None] = {
     "selfreport:sms_status": NOT_LOGGED,  # Twilio's delivery report: kept on the message itself
     # interchange
     "interchange:import": NOT_LOGGED,  # a write: ImportRun records it
+    "interchange:import_job": NOT_LOGGED,  # the uploader's own background import: ImportRun records it
     "interchange:export_csv": EXPORT,  # ExportRun keeps the filters and row count beside it
     # fhirapi: ApiCallLog keeps the client and parameters' names; this log adds the patient
     "fhirapi:metadata": NOT_LOGGED,
@@ -138,7 +139,7 @@ PAGES: dict[str, Page | None] = {
     "audit:patient_access": REPORT,
     "audit:user_access": REPORT,
     "audit:emergency_list": REPORT,
-    "audit:emergency": NOT_LOGGED,  # the grant itself is an EmergencyAccess row
+    "audit:emergency": NOT_LOGGED,  # the view logs each attempt, against the patient its POST body names
     "audit:patient_history": Page(Kind.RECORD, "patients.Patient"),
 }
 

@@ -12,8 +12,8 @@ from accounts.permissions import require
 from audit import emergency
 from audit.forms import EmergencyAccessForm, PatientAccessForm, UserAccessForm
 from audit.history import patient_history as history_of
-from audit.middleware import REFUSED_PATIENT_KEY
-from audit.models import AccessEvent, EmergencyAccess
+from audit.middleware import REFUSED_PATIENT_KEY, write_event
+from audit.models import AccessEvent, EmergencyAccess, Kind, Outcome
 from carereg.forms import show_errors_on_form
 from patients.access import get_patient_for_user
 from patients.models import Patient
@@ -80,10 +80,13 @@ def emergency_list(request: HttpRequest) -> HttpResponse:
 
 
 def emergency_access(request: HttpRequest) -> HttpResponse:
+    """Break the glass. Every attempt is logged, granted or not (docs/access-log.md#emergency-access)."""
     require(bool(request.user.role) and not request.user.is_superuser, "use emergency access")
     refused = request.session.get(REFUSED_PATIENT_KEY)
     form = EmergencyAccessForm(request.POST or None, refused_patient_id=refused)
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return render(request, "audit/emergency.html", {"form": form, "hours": emergency.emergency_hours()})
+    if form.is_valid():
         patient = form.cleaned_data["patient"]
         try:
             grant = emergency.grant_emergency_access(
@@ -92,6 +95,7 @@ def emergency_access(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             show_errors_on_form(form, error)
         else:
+            _log_attempt(request, form, Outcome.EMERGENCY, 302)
             request.session.pop(REFUSED_PATIENT_KEY, None)
             messages.warning(
                 request,
@@ -99,7 +103,23 @@ def emergency_access(request: HttpRequest) -> HttpResponse:
                 "Every view is logged and the patient's clinic admins have been told.",
             )
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "audit/emergency.html", {"form": form, "hours": emergency.emergency_hours()})
+    _log_attempt(request, form, Outcome.DENIED, 400)
+    context = {"form": form, "hours": emergency.emergency_hours()}
+    return render(request, "audit/emergency.html", context, status=400)
+
+
+def _log_attempt(request: HttpRequest, form: EmergencyAccessForm, outcome: str, status_code: int) -> None:
+    """The attempt in the access log, against the patient and clinic it named (whatever the answer)."""
+    patient = form.named_patient()
+    write_event(
+        request,
+        request.user,
+        kind=Kind.RECORD,
+        outcome=outcome,
+        status_code=status_code,
+        patient_id=patient.pk if patient else None,
+        clinic_id=patient.clinic_id if patient else form.named_clinic_id(),
+    )
 
 
 def patient_history(request: HttpRequest, pk: int) -> HttpResponse:

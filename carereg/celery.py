@@ -46,4 +46,10 @@ app.conf.beat_schedule = {
         "task": "selfreport.tasks.send_due_messages",
         "schedule": crontab(minute="*/5"),
     },
+    # An uploaded file waiting for a worker holds patient data: a background import lost on
+    # the way (its message or its worker) is failed and its files deleted within the hour.
+    "purge-abandoned-imports-hourly": {
+        "task": "interchange.tasks.purge_abandoned_imports",
+        "schedule": crontab(minute=35),
+    },
 }

@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "audit.structured_logs.RequestIdMiddleware",  # first: every log line of the request has its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "carereg.middleware.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -207,8 +208,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CAREREG_BASE_URL = env_str("CAREREG_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Mail ---------------------------------------------------------------------------------
+# The console backend is for development: with DEBUG off, check --deploy refuses it (audit/checks.py).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "carereg@localhost")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 # --- Text messages to patients (selfreport/sms, docs/sms.md#settings) ----------------------
 # Chosen as EMAIL_BACKEND is: console (development), filebased (SMS_FILE_PATH), locmem (tests),
@@ -229,6 +236,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "audit.structured_logs.RequestIdFilter"},
         "no_query_strings": {"()": "audit.structured_logs.NoQueryStringFilter"},
+        "no_link_tokens": {"()": "audit.structured_logs.NoLinkTokenFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -238,7 +246,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env_str("LOG_FORMAT", "json"),
-            "filters": ["request_id", "no_query_strings"],
+            "filters": ["request_id", "no_query_strings", "no_link_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
@@ -257,3 +265,12 @@ CAREREG_EMERGENCY_ACCESS_HOURS = env_int("CAREREG_EMERGENCY_ACCESS_HOURS", 4)
 
 # --- Clinical defaults (clinical-rules.md); clinics may override where a field exists -----
 CAREREG_PAGE_SIZE = 50
+
+# --- Registry CSV imports (docs/data-formats.md#import-limits) -----------------------------
+# An upload holds at most this many data rows in all its files (larger ones: manage.py
+# import_registry); above the second figure it is imported by a Celery worker, not in the request.
+CAREREG_IMPORT_MAX_ROWS = env_int("CAREREG_IMPORT_MAX_ROWS", 50_000)
+CAREREG_IMPORT_BACKGROUND_ROWS = env_int("CAREREG_IMPORT_BACKGROUND_ROWS", 500)
+# Where a background import's files wait for the worker: a folder the web server and the
+# workers both reach, readable by the app's user only. Each upload's files are deleted once imported.
+CAREREG_IMPORT_DIR = Path(env_str("CAREREG_IMPORT_DIR", str(BASE_DIR / "var" / "imports")))

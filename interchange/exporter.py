@@ -5,7 +5,6 @@ episode summary), so a file and the screen never disagree. Two queries whatever 
 the open flags of the episodes, then the episodes themselves, read in chunks.
 """
 
-import csv
 import datetime
 import zoneinfo
 from collections import defaultdict
@@ -40,8 +39,6 @@ COLUMNS = (
     "flags",
 )
 CHUNK = 2000
-# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Annotation or field -> export column, for the values copied as they are.
 FIELDS = {
     "patient__mrn": "mrn",
@@ -73,10 +70,11 @@ def filename(today: datetime.date) -> str:
     return f"carereg-caseload-{today:%Y-%m-%d}.csv"
 
 
-def export_rows(episodes: QuerySet[Episode], today: datetime.date, sort: str = "") -> Iterator[list[str]]:
+def export_rows(episodes: QuerySet[Episode], today: datetime.date, sort: str = "") -> Iterator[list]:
     """The header, then one row per open episode: by clinic and MRN, or by a dashboard sort key.
 
-    `episodes` is already narrowed to what the reader may see.
+    `episodes` is already narrowed to what the reader may see. Values are as read (numbers,
+    dates, text): carereg.lib.csv writes and defuses them.
     """
     episodes = episodes.open()
     flags = open_flag_kinds(episodes)
@@ -99,38 +97,11 @@ def open_flag_kinds(episodes: QuerySet[Episode]) -> dict[int, list[str]]:
     }
 
 
-def row_for(values: dict, flags: list[str], today: datetime.date) -> list[str]:
-    cells = {column: _cell(values[name]) for name, column in FIELDS.items()}
-    cells["weeks_in_treatment"] = str((today - values["initial_assessment"]).days // 7)
-    cells["mrn"] = _defused(cells["mrn"])
+def row_for(values: dict, flags: list[str], today: datetime.date) -> list:
+    cells = {column: values[name] for name, column in FIELDS.items()}
+    cells["weeks_in_treatment"] = (today - values["initial_assessment"]).days // 7
     cells["flags"] = ";".join(flags)
     return [cells[column] for column in COLUMNS]
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _defused(text: str) -> str:
-    """A typed-in value that a spreadsheet would run as a formula is written with a leading quote."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-class Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(rows: Iterator[list[str]]) -> Iterator[str]:
-    writer = csv.writer(Echo(), lineterminator="\r\n")
-    for row in rows:
-        yield writer.writerow(row)
 
 
 def record_export(*, by_username: str, how: str, clinics, filters: dict, patient_count: int) -> ExportRun:

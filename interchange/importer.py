@@ -86,6 +86,9 @@ STATUSES = ("enrolled", "active", "relapse_prevention", "discharged")
 EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
 MAX_LENGTHS = {"mrn": 32, "first_name": 100, "last_name": 100}
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A page lists this many errors and counts the rest: 200,000 bad rows must not make an 18 MB page.
+MAX_ERRORS_LISTED = 100
+PROGRESS_SECONDS = 1.0  # how often a running import reports its progress
 
 
 # --- Errors ------------------------------------------------------------------------------
@@ -524,6 +527,19 @@ def _header_problems(name: str, header: list[str]) -> list[RowError]:
     return problems
 
 
+def count_rows(data: bytes) -> int:
+    """The data rows of a file as read_csv reads them (the header and blank lines aside).
+
+    For the upload limits, before anything is checked; a file that is not UTF-8 CSV counts its
+    lines, and the import then says what is wrong with it.
+    """
+    try:
+        records = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        return max(sum(1 for record in records if any(cell.strip() for cell in record)) - 1, 0)
+    except (UnicodeDecodeError, csv.Error):
+        return data.count(b"\n")
+
+
 # --- Episodes of a patient (pure) --------------------------------------------------------
 
 
@@ -593,10 +609,19 @@ class ImportResult:
     present: Counter = field(default_factory=Counter)  # episodes, contacts, measurements, reviews
     clinic_codes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    run_id: int | None = None  # the ImportRun that records it
 
     @property
     def succeeded(self) -> bool:
         return not self.errors
+
+    @property
+    def listed_errors(self) -> list[str]:
+        return self.errors[:MAX_ERRORS_LISTED]
+
+    @property
+    def unlisted_error_count(self) -> int:
+        return max(len(self.errors) - MAX_ERRORS_LISTED, 0)
 
     def summary(self) -> list[str]:
         if not self.succeeded:
@@ -628,15 +653,25 @@ class _Refused(Exception):
     """A write refused by a service or the database; its rows are skipped, the import rolls back."""
 
 
-def import_registry(*, files: Mapping[str, bytes | str | None], by, how: str = ImportRun.How.COMMAND) -> ImportResult:
+Progress = Callable[[str, int, int], None]  # (stage, rows checked, rows written or found present)
+
+
+def import_registry(
+    *,
+    files: Mapping[str, bytes | str | None],
+    by,
+    how: str = ImportRun.How.COMMAND,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Import the files as `by`, into the clinics `by` belongs to; all or nothing.
 
     files maps each file name (patients.csv, contacts.csv, measurements.csv, reviews.csv) to
     its content; a name left out is a missing file, except reviews.csv, which is optional.
-    The run is recorded (ImportRun) whatever the outcome.
+    The run is recorded (ImportRun) whatever the outcome. progress, if given, is told about
+    once a second how far the checking ("checking") and then the writing ("writing") are.
     """
     started = time.perf_counter()
-    importer = _Importer(by=by, today=timezone.localdate())
+    importer = _Importer(by=by, today=timezone.localdate(), progress=progress)
     # One summary refresh and one flag refresh per touched episode, at the end, not per row.
     with transaction.atomic(), services.deferred_refreshes():
         importer.run(files)
@@ -644,7 +679,7 @@ def import_registry(*, files: Mapping[str, bytes | str | None], by, how: str = I
             transaction.set_rollback(True)
     result = importer.result()
     result.seconds = time.perf_counter() - started
-    _record(result, by=by, how=how)
+    result.run_id = _record(result, by=by, how=how).pk
     return result
 
 
@@ -671,9 +706,12 @@ def _record(result: ImportResult, *, by, how: str) -> ImportRun:
 
 
 class _Importer:
-    def __init__(self, *, by, today: datetime.date):
+    def __init__(self, *, by, today: datetime.date, progress: Progress | None = None):
         self.by = by
         self.today = today
+        self.progress = progress
+        self.checked = 0
+        self.last_report = 0.0
         self.errors: list[RowError] = []
         self.created: Counter = Counter()
         self.present: Counter = Counter()
@@ -692,6 +730,17 @@ class _Importer:
 
     def error(self, file: str, line: int | None, column: str, message: str) -> None:
         self.errors.append(RowError(file, line, column, message))
+
+    def report(self, stage: str, *, at_once: bool = False) -> None:
+        """Tell the progress callback how far the import is: at most once a second, unless at once."""
+        now = time.monotonic()
+        if self.progress is None or not (at_once or now - self.last_report >= PROGRESS_SECONDS):
+            return
+        self.last_report = now
+        written = sum(self.present.values()) + sum(
+            self.created[kind] for kind in ("episodes", "contacts", "measurements", "reviews")
+        )
+        self.progress(stage, self.checked, written)
 
     # Reading and checking every row, before anything is written.
 
@@ -717,8 +766,12 @@ class _Importer:
                     parsed[name].append(row)
                 elif name == PATIENTS:
                     unreadable_patients.add((fields.get("clinic", ""), fields.get("mrn", "")))
+                self.checked += 1
+                self.report("checking")
+        self.report("checking", at_once=True)
         self.clinic_codes &= set(refs.clinics)
         self._write(parsed, refs, skip=unreadable_patients)
+        self.report("writing", at_once=True)
 
     def _references(self, raw: dict[str, list]) -> References:
         codes = {fields.get("clinic", "") for rows in raw.values() for _, fields in rows}
@@ -751,6 +804,7 @@ class _Importer:
             if key in skip:
                 continue  # the patient's own row is unreadable: its contacts and scores cannot be placed
             self._import_patient(key, rows, refs, existing)
+            self.report("writing")
 
     def _existing(self, keys: Iterable[tuple], *, reviews: bool = False) -> dict:
         """What the registry holds already of these patients, read in a few chunked queries."""

@@ -5,6 +5,7 @@ Audit rows name the person by username rather than pointing at the account, and 
 the rows' contents (names, MRNs, search text): they say what was done, not to whom.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -60,3 +61,51 @@ class ExportRun(models.Model):
 
     def __str__(self) -> str:
         return f"Export by {self.by_username} on {self.at:%Y-%m-%d %H:%M} ({self.patient_count} patients)"
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ImportJobQuerySet":
+        """An upload's page is its uploader's (its errors name MRNs); a superuser sees them all."""
+        return self if user.is_superuser else self.filter(by=user)
+
+
+class ImportJob(models.Model):
+    """An upload too large to import inside the request, imported by a Celery worker.
+
+    The files wait in CAREREG_IMPORT_DIR/<id>/ (never in the broker's message, which holds the
+    id only) until the worker has imported them, and are deleted then. While it runs, its
+    progress is a file beside them (interchange/jobs.py); the outcome is kept here.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Importing"
+        SUCCEEDED = "succeeded", "Imported"
+        FAILED = "failed", "Nothing imported"
+
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    time_zone = models.CharField(max_length=64, help_text="The uploader's clinic's zone: 'today' for the dates.")
+    rows_total = models.PositiveIntegerField(help_text="Data rows in the files.")
+    summary = models.JSONField(default=list, blank=True, help_text="What was created and found present.")
+    errors = models.JSONField(default=list, blank=True, help_text="The first errors, as the upload page lists them.")
+    error_count = models.PositiveIntegerField(default=0)
+    run = models.OneToOneField(ImportRun, on_delete=models.PROTECT, null=True, blank=True, related_name="job")
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Background import {self.pk} by {self.by} ({self.get_status_display().lower()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def unlisted_error_count(self) -> int:
+        return max(self.error_count - len(self.errors), 0)

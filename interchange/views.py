@@ -1,19 +1,24 @@
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Role
 from accounts.permissions import require
-from interchange import exporter
+from carereg.lib import csv as csv_file
+from interchange import exporter, jobs, tasks
 from interchange.forms import ImportForm
-from interchange.importer import COLUMNS, import_registry
-from interchange.models import ExportRun, ImportRun
+from interchange.importer import COLUMNS, MAX_ERRORS_LISTED, import_registry
+from interchange.models import ExportRun, ImportJob, ImportRun
 from patients.models import Episode
 from registry.caseload import CaseloadFilter, scope_to_team
 from registry.dashboard_forms import CaseloadForm
 from registry.views import SEARCH_SESSION_KEY
+
+RECENT_JOBS = 5
+REFRESH_SECONDS = 3
 
 
 def can_import(user) -> bool:
@@ -22,14 +27,41 @@ def can_import(user) -> bool:
 
 
 def upload(request: HttpRequest) -> HttpResponse:
+    """Small uploads are imported in the request; large ones by a worker, followed on their own page."""
     require(can_import(request.user), "import registry data")
     form = ImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
+        if form.row_count > settings.CAREREG_IMPORT_BACKGROUND_ROWS:
+            job = jobs.store_upload(files=form.contents(), by=request.user, rows=form.row_count)
+            tasks.queue_import(job.pk)
+            return redirect("interchange:import_job", pk=job.pk)
         result = import_registry(files=form.contents(), by=request.user, how=ImportRun.How.UPLOAD)
         if result.succeeded:
             messages.success(request, "The files are imported.")
-    return render(request, "interchange/import.html", {"form": form, "result": result, "columns": COLUMNS})
+    context = {
+        "form": form,
+        "result": result,
+        "columns": COLUMNS,
+        "jobs": ImportJob.objects.filter(by=request.user)[:RECENT_JOBS],
+        "max_errors": MAX_ERRORS_LISTED,
+        "max_rows": settings.CAREREG_IMPORT_MAX_ROWS,
+        "background_rows": settings.CAREREG_IMPORT_BACKGROUND_ROWS,
+    }
+    failed = request.method == "POST" and (result is None or not result.succeeded)
+    return render(request, "interchange/import.html", context, status=400 if failed else 200)
+
+
+@require_GET
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background import's page: how far it is (refreshed every few seconds), then what it did."""
+    job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    require(can_import(request.user), "import registry data")
+    context = {"job": job, "progress": None if job.finished else jobs.progress_of(job)}
+    response = render(request, "interchange/import_job.html", context)
+    if not job.finished:
+        response["Refresh"] = str(REFRESH_SECONDS)  # a header, not a script: the page follows the worker
+    return response
 
 
 @require_GET
@@ -50,9 +82,4 @@ def download(request: HttpRequest) -> HttpResponse:
         filters={"team": choices["team"], "status": choices["status"], "flag": choices["flag"], "search": bool(search)},
         patient_count=episodes.count(),
     )
-    response = StreamingHttpResponse(
-        exporter.csv_lines(exporter.export_rows(episodes, today, choices["sort"])), content_type="text/csv"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{exporter.filename(today)}"'
-    response["Cache-Control"] = "no-store"  # patient data: no copies in browser or proxy caches
-    return response
+    return csv_file.streaming_response(exporter.filename(today), exporter.export_rows(episodes, today, choices["sort"]))

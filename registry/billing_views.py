@@ -1,6 +1,5 @@
 """The monthly CoCM billing report (clinical-rules 8) and the caseload-size report (clinical-rules 9)."""
 
-import csv
 import datetime
 
 from django.core.paginator import Paginator
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Role, User
 from accounts.permissions import require
+from carereg.lib import csv as csv_file
 from patients.models import Episode
 from registry.billing import CSV_COLUMNS, billing_rows, code_totals, csv_values, month_end
 from registry.caseload_size import caseload_sizes
@@ -119,15 +119,8 @@ def billing_report(request: HttpRequest, month: datetime.date) -> HttpResponse:
 def billing_csv(request: HttpRequest, month: datetime.date) -> HttpResponse:
     """The page's rows as CSV, in the columns of `manage.py billing_report`."""
     require(can_see_billing(request.user), "download billing reports")
-    scope = _scope(request)
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="carereg-billing-{month:%Y-%m}.csv"'
-    response["Cache-Control"] = "no-store"  # patient data: no copies in browser or proxy caches
-    writer = csv.writer(response, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in billing_rows(scope["episodes"], month):
-        writer.writerow(csv_values(row))
-    return response
+    rows = billing_rows(_scope(request)["episodes"], month)
+    return csv_file.response(f"carereg-billing-{month:%Y-%m}.csv", [CSV_COLUMNS, *map(csv_values, rows)])
 
 
 @require_GET

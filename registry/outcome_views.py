@@ -1,6 +1,5 @@
 """The outcomes report: figures per clinic and care manager, trends, and CSV downloads."""
 
-import csv
 import datetime
 
 from django import forms
@@ -10,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role
 from accounts.permissions import require
+from carereg.lib import csv as csv_file
 from patients.forms import DATE_INPUT
 from patients.models import Episode
 from registry.bar_charts import bar_chart
@@ -120,22 +120,13 @@ def _charts(trends, figures, distribution) -> list:
     ]
 
 
-def _csv_response(filename: str, header: list[str], records) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(records)
-    return response
-
-
 def outcomes_csv(request: HttpRequest) -> HttpResponse:
     """The figures as the outcomes_report command prints them."""
     form, episodes, clinics, period = _scope(request)
     if period is None:
         return HttpResponse(" ".join(e for errors in form.errors.values() for e in errors), status=400)
     rows = figure_rows(outcome_figures(episodes, period, timezone.localdate()), clinics)
-    return _csv_response(f"outcomes-{period.start}-{period.end}.csv", CSV_HEADER, csv_records(rows))
+    return csv_file.response(f"outcomes-{period.start}-{period.end}.csv", [CSV_HEADER, *csv_records(rows)])
 
 
 def outcomes_monthly_csv(request: HttpRequest) -> HttpResponse:
@@ -166,4 +157,4 @@ def outcomes_monthly_csv(request: HttpRequest) -> HttpResponse:
         "improvement_numerator",
         "improvement_denominator",
     ]
-    return _csv_response(f"outcomes-monthly-{period.start}-{period.end}.csv", header, records)
+    return csv_file.response(f"outcomes-monthly-{period.start}-{period.end}.csv", [header, *records])

@@ -25,6 +25,8 @@ from consults import urls as consults_urls
 from consults.agenda import build_agendas
 from consults.models import Agenda, AgendaItem, CaseReview, Recommendation
 from consults.services import record_case_review
+from interchange import urls as interchange_urls
+from interchange.models import ImportJob
 from patients import plans
 from patients import services as patient_services
 from patients import urls as patient_urls
@@ -209,7 +211,7 @@ def _patterns() -> dict[str, URLPattern]:
     # fhirapi's URLs are left out on purpose: they take an API token, not a session, so the
     # logged-in outsider below does not apply. fhirapi/tests/test_read.py proves each of them a
     # 404 for another clinic's token, with its own check that it covers every one.
-    modules = (patient_urls, registry_urls, consults_urls, care_urls, selfreport_urls, audit_urls)
+    modules = (patient_urls, registry_urls, consults_urls, care_urls, selfreport_urls, audit_urls, interchange_urls)
     return {f"{module.app_name}:{p.name}": p for module in modules for p in module.urlpatterns}
 
 
@@ -277,6 +279,8 @@ def kwargs_for(name: str, records: ClinicRecords) -> dict:
         "selfreport:text_consent": {"patient_pk": patient},
         "selfreport:text_withdraw": {"patient_pk": patient},
         "audit:patient_history": {"pk": patient},
+        # a background import is its uploader's (here North's care manager, to be let in first)
+        "interchange:import_job": {"pk": ImportJob.objects.create(by=records.care_manager, rows_total=1).pk},
     }
     if name not in known:
         pytest.fail(f"{name} takes an id: say in tests/test_access.py which object it belongs to.")

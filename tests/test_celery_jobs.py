@@ -1,68 +1,30 @@
-"""The flag jobs through a real Redis broker and a real Celery worker (a thread in this process).
-
-Broker: the local Redis (CI starts it), database 14, emptied before each test. The tests are
-transactional so that the worker's own database connection sees what the web request saved.
-"""
+"""The flag jobs through a real Redis broker and a real Celery worker (a thread in this process:
+the `broker` and `worker` fixtures of tests/celery_worker.py)."""
 
 import datetime
 import io
-import os
 import threading
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.worker import state as worker_state
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
-from carereg.celery import app
 from patients.models import Episode
 from registry.flags import refresh_flags
 from registry.models import Contact, Flag
-from registry.tasks import refresh_all_flags, refresh_episode_flags
+from registry.tasks import refresh_all_flags
+from tests.celery_worker import NOWHERE, use_broker, wait_for
 from tests.factories import ClinicFactory, EpisodeFactory, PatientFactory, UserFactory, record_contact, record_score
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
-# Each checkout running the suite at once on one machine gives its own database number.
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-NOWHERE = "redis://127.0.0.1:6399/0"  # no broker listens here: Redis is "down"
-
 
 def days_ago(days: int) -> datetime.date:
     return timezone.localdate() - datetime.timedelta(days=days)
-
-
-def use_broker(url: str) -> None:
-    app.conf.broker_url = url
-    app.conf.task_always_eager = False
-    app._pool = None  # connections to the previous broker must not be reused
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker():
-    saved = (app.conf.broker_url, app.conf.task_always_eager)
-    use_broker(REDIS)
-    with app.connection_for_write() as connection:
-        connection.default_channel.client.flushdb()  # tasks left by an earlier run are not ours
-    yield app
-    use_broker(saved[0])
-    app.conf.task_always_eager = saved[1]
-
-
-@pytest.fixture
-def worker(broker):
-    with start_worker(broker, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30) as w:
-        # Wait for one task to go through, so the worker has finished starting up (its Django
-        # fix-up touches the database connections) before the test's requests begin.
-        done = sum(worker_state.total_count.values())
-        refresh_episode_flags.delay(0)
-        assert wait_for(lambda: sum(worker_state.total_count.values()) > done)
-        yield w
 
 
 @pytest.fixture
@@ -79,18 +41,6 @@ def overdue_episode():
 
 def open_kinds(episode) -> set[str]:
     return set(Flag.objects.filter(episode=episode, resolved_at__isnull=True).values_list("kind", flat=True))
-
-
-def wait_for(condition, seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except OperationalError:  # SQLite: the worker is writing; look again
-            pass
-        time.sleep(0.1)
-    return condition()
 
 
 def post_contact(client, episode, **extra):

@@ -28,10 +28,11 @@ from registry import flags
 from registry.flags import refresh_flags
 from registry.models import Contact, ContactSubmission, Flag, Measurement
 from registry.tasks import refresh_all_flags
+from tests.celery_worker import NOWHERE, REDIS, use_broker, wait_for
 from tests.factories import ClinicFactory, EpisodeFactory, PatientFactory, UserFactory, record_contact, record_score
-from tests.test_celery_jobs import NOWHERE, broker, open_kinds, overdue_episode, use_broker, wait_for, worker
+from tests.test_celery_jobs import open_kinds, overdue_episode
 
-__all__ = ["broker", "overdue_episode", "worker"]  # fixtures shared with the Celery job tests
+__all__ = ["overdue_episode"]  # a fixture shared with the Celery job tests
 
 STALE = "Someone else changed this patient since you opened the page: review and save again."
 
@@ -168,7 +169,6 @@ def test_refresh_missed_while_redis_was_down_is_done_by_the_nightly_job_once_it_
     assert open_kinds(episode) == {"followup_overdue", "new_patient", "safety"}  # not refreshed yet
 
     # Redis is back; the beat sends the nightly refresh and a worker runs it.
-    from tests.test_celery_jobs import REDIS
 
     use_broker(REDIS)
     from celery.contrib.testing.worker import start_worker

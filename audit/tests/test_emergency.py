@@ -1,6 +1,7 @@
 """Break the glass: a reason, a few hours on one patient's page, logged, and the clinic admins told."""
 
 import datetime
+import re
 
 import pytest
 from django.core import mail
@@ -19,6 +20,11 @@ def break_the_glass(client, patient, reason=REASON):
     data = {"clinic_code": patient.clinic.code, "mrn": patient.mrn, "reason": reason}
     with_callbacks = client.post(EMERGENCY, data)
     return with_callbacks
+
+
+def page_text(response) -> str:
+    """The page without its CSRF tokens, which differ on every answer."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
 
 
 @pytest.fixture
@@ -129,3 +135,29 @@ def test_the_patients_clinic_admins_see_the_grant_and_its_reason(
     assert [g.patient for g in north_list.context["page"].object_list] == [patient]
     assert REASON in north_list.content.decode()
     assert list(south_list.context["page"].object_list) == []
+
+
+def test_without_a_valid_reason_the_answer_is_the_same_whether_the_mrn_exists_or_not(
+    south_client, patient, episode, clinic
+):
+    real = south_client.post(EMERGENCY, {"clinic_code": clinic.code, "mrn": patient.mrn, "reason": "need it"})
+    fake = south_client.post(EMERGENCY, {"clinic_code": clinic.code, "mrn": "NOPE-999", "reason": "need it"})
+
+    assert (real.status_code, fake.status_code) == (400, 400)
+    assert real.context["form"].errors == fake.context["form"].errors  # before: "No patient..." for the fake only
+    assert set(real.context["form"].errors) == {"reason"}
+    assert page_text(real).replace(patient.mrn, "NOPE-999") == page_text(fake)
+    assert not EmergencyAccess.objects.exists()
+
+
+def test_every_attempt_is_logged_granted_or_not(south_client, outsider, patient, episode, clinic):
+    south_client.post(EMERGENCY, {"clinic_code": clinic.code, "mrn": patient.mrn, "reason": "need it"})
+    south_client.post(EMERGENCY, {"clinic_code": clinic.code, "mrn": "NOPE-999", "reason": REASON})
+    break_the_glass(south_client, patient)
+
+    attempts = AccessEvent.objects.filter(url_name="audit:emergency").order_by("pk")
+    assert list(attempts.values_list("user", "outcome", "status_code", "patient_id", "clinic_id")) == [
+        (outsider.pk, Outcome.DENIED, 400, patient.pk, clinic.pk),  # a short reason: refused, still logged
+        (outsider.pk, Outcome.DENIED, 400, None, clinic.pk),  # no such MRN: the clinic's admins see the try
+        (outsider.pk, Outcome.EMERGENCY, 302, patient.pk, clinic.pk),
+    ]

@@ -2,8 +2,10 @@
 
 import pytest
 from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import Role
+from audit.middleware import outcome_of
 from audit.models import AccessEvent, Kind, Outcome
 from patients import plans
 from registry.models import Contact
@@ -62,14 +64,13 @@ def test_lists_searches_exports_and_prints_are_logged_by_kind(cm_client, care_ma
     cm_client.get(reverse("interchange:export_csv"))
     cm_client.get(reverse("patients:relapse_plan_print", args=[episode.pk]))
 
-    kinds = list(AccessEvent.objects.order_by("pk").values_list("url_name", "kind", "patient_id"))
+    kinds = list(AccessEvent.objects.order_by("pk").values_list("url_name", "kind", "patient_id", "outcome"))
     assert kinds[:4] == [
-        ("registry:dashboard", Kind.LIST, None),
-        ("registry:dashboard", Kind.SEARCH, None),
-        ("interchange:export_csv", Kind.EXPORT, None),
-        ("patients:relapse_plan_print", Kind.PRINT, patient.pk),
+        ("registry:dashboard", Kind.LIST, None, Outcome.ALLOWED),
+        ("registry:dashboard", Kind.SEARCH, None, Outcome.SUBMITTED),  # answered by a redirect to the list
+        ("interchange:export_csv", Kind.EXPORT, None, Outcome.ALLOWED),
+        ("patients:relapse_plan_print", Kind.PRINT, patient.pk, Outcome.ALLOWED),
     ]
-    assert set(AccessEvent.objects.values_list("outcome", flat=True)) == {Outcome.ALLOWED}
     assert not AccessEvent.objects.filter(username="").exists()
 
 
@@ -152,3 +153,73 @@ def test_an_api_read_is_logged_as_the_clients_service_user(client, clinic, patie
     events = list(AccessEvent.objects.order_by("pk").values_list("kind", "user", "patient_id", "outcome"))
     user = api_client.service_user.pk
     assert events == [(Kind.API, user, patient.pk, Outcome.ALLOWED), (Kind.API, user, other_patient.pk, Outcome.DENIED)]
+
+
+# --- Only answers that showed, refused or accepted something are logged -------------------
+
+
+def test_a_get_to_a_post_only_page_of_another_clinics_patient_is_not_a_read(client, outsider, patient, episode):
+    client.force_login(outsider)
+
+    response = client.get(reverse("patients:change_status", args=[patient.pk]))
+
+    assert response.status_code == 405
+    assert not AccessEvent.objects.exists()  # was logged as "emergency" with status 405
+
+
+def test_a_session_that_has_not_given_its_second_factor_is_shown_nothing_and_logs_nothing(
+    client, care_manager, patient, episode
+):
+    client.force_login(care_manager)
+    session = client.session
+    del session[DEVICE_ID_SESSION_KEY]  # password given, code not yet
+    session.save()
+
+    response = client.get(reverse("patients:detail", args=[patient.pk]))
+
+    assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:mfa_verify"))
+    assert not AccessEvent.objects.exists()  # was logged as "allowed" with status 302
+
+
+def test_a_form_accepted_with_a_redirect_is_logged_as_sent_and_the_page_it_leads_to_as_a_read(
+    cm_client, patient, episode
+):
+    url = reverse("registry:request_review", args=[patient.pk])
+    sent = cm_client.post(url, {"reason": "Not improving on the current dose."})
+    shown = cm_client.get(sent["Location"])
+
+    assert (sent.status_code, shown.status_code) == (302, 200)
+    events = list(AccessEvent.objects.order_by("pk").values_list("url_name", "outcome", "status_code", "patient_id"))
+    assert events == [
+        ("registry:request_review", Outcome.SUBMITTED, 302, patient.pk),
+        ("patients:detail", Outcome.ALLOWED, 200, patient.pk),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "names_a_patient", "outside", "logged"),
+    [
+        (200, "GET", True, False, Outcome.ALLOWED),
+        (200, "GET", True, True, Outcome.EMERGENCY),
+        (200, "GET", False, False, Outcome.ALLOWED),  # a list, report or export
+        (400, "POST", True, False, Outcome.ALLOWED),  # the patient's form sent back with its errors
+        (400, "GET", False, False, None),  # a report's bad period: nothing shown
+        (404, "GET", True, True, Outcome.DENIED),
+        (403, "POST", False, False, Outcome.DENIED),
+        (302, "POST", True, False, Outcome.SUBMITTED),
+        (302, "GET", True, False, None),
+        (405, "GET", True, True, None),
+        (500, "GET", True, False, None),
+    ],
+)
+def test_the_outcome_says_what_the_answer_did(status, method, names_a_patient, outside, logged):
+    assert outcome_of(status, method, names_a_patient=names_a_patient, outside=outside) == logged
+
+
+def test_a_redirect_after_a_get_is_not_a_read(client, clinic):
+    client.force_login(UserFactory(username="admin", role=Role.CLINIC_ADMIN, fte=None, clinics=[clinic]))
+
+    response = client.get(reverse("registry:billing_index"))
+
+    assert response.status_code == 302
+    assert not AccessEvent.objects.exists()

@@ -1,5 +1,6 @@
 """Logs are JSON lines with the request's id, and never carry query strings (PHI may be typed there)."""
 
+import datetime
 import io
 import json
 import logging
@@ -7,8 +8,11 @@ import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from audit.structured_logs import NoQueryStringFilter
+from audit.structured_logs import NoLinkTokenFilter, NoQueryStringFilter
+from selfreport import services as self_report_services
+from selfreport.models import Invitation
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +80,60 @@ def test_messages_without_a_url_are_untouched():
     NoQueryStringFilter().filter(record)
 
     assert record.getMessage() == "Done? 3 rows"
+
+
+# --- Self-report tokens: whoever reads one can answer as the patient ------------------------
+
+
+@pytest.fixture
+def token(care_manager, clinic):
+    from tests.factories import EpisodeFactory, PatientFactory
+
+    episode = EpisodeFactory(patient=PatientFactory(clinic=clinic, care_manager=care_manager))
+    _, token = self_report_services.send_invitation(
+        episode=episode, instruments=["PHQ9"], language="en", email="p@example.org", by=care_manager
+    )
+    return token
+
+
+def test_a_refused_self_report_link_is_logged_with_its_token_masked(client, token, log_lines):
+    now = timezone.now()
+    Invitation.objects.update(sent_at=now - datetime.timedelta(days=8), expires_at=now - datetime.timedelta(seconds=1))
+
+    gone = client.get(reverse("selfreport:start", args=[token]))
+    unknown = client.get(reverse("selfreport:questions", args=[token[::-1]]))
+
+    assert (gone.status_code, unknown.status_code) == (410, 404)
+    request_lines = [line["message"] for line in log_lines() if line["logger"] == "django.request"]
+    assert request_lines == ["Gone: /r/***/", "Not Found: /r/***/questions/"]  # the path was /r/<token>/
+    assert all(token not in json.dumps(line) and token[::-1] not in json.dumps(line) for line in log_lines())
+
+
+def test_the_development_servers_request_line_loses_the_token(token):
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        (f"GET /r/{token}/language/?x=1 HTTP/1.1", 200, 5),
+        None,
+    )
+
+    NoQueryStringFilter().filter(record)
+    NoLinkTokenFilter().filter(record)
+
+    assert record.getMessage() == '"GET /r/***/language/ HTTP/1.1" 200 5'
+
+
+def test_a_traceback_that_names_the_link_is_masked_too(token, log_lines):
+    link = "https://carereg.example.org" + reverse("selfreport:start", args=[token])
+    try:
+        raise RuntimeError(f"could not send {link}")
+    except RuntimeError:
+        logging.getLogger("selfreport").exception("Mail to %s failed", link)
+
+    (line,) = [line for line in log_lines() if line["logger"] == "selfreport"]
+    assert line["message"] == "Mail to https://carereg.example.org/r/***/ failed"
+    assert "RuntimeError: could not send https://carereg.example.org/r/***/" in line["exception"]
+    assert token not in json.dumps(line)

@@ -4,6 +4,7 @@ import csv
 import datetime
 import io
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from interchange.importer import COLUMNS, CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS
@@ -99,3 +100,14 @@ def files(patients=(), contacts=(), measurements=(), reviews=None) -> dict[str, 
 def write_folder(folder, **rows) -> None:
     for name, content in files(**rows).items():
         (folder / name).write_bytes(content)
+
+
+FIELDS = {PATIENTS: "patients", CONTACTS: "contacts", MEASUREMENTS: "measurements", REVIEWS: "reviews"}
+
+
+def uploads(**rows) -> dict:
+    """The files as the upload form's fields; reviews.csv only when reviews are given."""
+    return {
+        FIELDS[name]: SimpleUploadedFile(name, content, content_type="text/csv")
+        for name, content in files(**rows).items()
+    }

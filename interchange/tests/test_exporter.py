@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from carereg.lib import csv as csv_file
 from consults import notes as consult_notes
 from consults.services import record_case_review
 from interchange import exporter
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 def exported(episodes=None, **kwargs) -> list[dict[str, str]]:
     rows = export_rows(episodes if episodes is not None else Episode.objects.all(), timezone.localdate(), **kwargs)
-    text = "".join(exporter.csv_lines(rows))
+    text = "".join(csv_file.lines(rows))
     return list(csv.DictReader(io.StringIO(text)))
 
 

@@ -8,7 +8,8 @@ import random
 import pytest
 from django.utils import timezone
 
-from interchange.exporter import COLUMNS, csv_lines, export_rows
+from carereg.lib.csv import lines as csv_lines
+from interchange.exporter import COLUMNS, export_rows
 from interchange.importer import import_registry
 from interchange.tests.builders import contact, day, files, iso, measurement, patient, review
 from patients.models import Episode

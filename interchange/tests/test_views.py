@@ -5,7 +5,6 @@ import io
 from html.parser import HTMLParser
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -13,9 +12,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from consults.models import CaseReview
-from interchange.importer import CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS
 from interchange.models import ExportRun, ImportRun
-from interchange.tests.builders import contact, files, measurement, patient, review
+from interchange.tests.builders import contact, measurement, patient, review, uploads
 from patients.models import Episode, Patient
 from registry import services
 from registry.models import Flag
@@ -26,17 +24,6 @@ pytestmark = pytest.mark.django_db
 IMPORT = reverse("interchange:import")
 EXPORT = reverse("interchange:export_csv")
 DASHBOARD = reverse("registry:dashboard")
-
-
-FIELDS = {PATIENTS: "patients", CONTACTS: "contacts", MEASUREMENTS: "measurements", REVIEWS: "reviews"}
-
-
-def uploads(**rows) -> dict:
-    """The files as the form's fields; reviews.csv only when reviews are given."""
-    return {
-        FIELDS[name]: SimpleUploadedFile(name, content, content_type="text/csv")
-        for name, content in files(**rows).items()
-    }
 
 
 # --- Upload ------------------------------------------------------------------------------
@@ -185,7 +172,7 @@ def caseloads(clinic, care_manager):
 def test_download_is_an_attachment_named_for_the_day(cm_client, caseloads):
     response, rows = downloaded(cm_client)
 
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     today = timezone.localdate()
     assert response["Content-Disposition"] == f'attachment; filename="carereg-caseload-{today:%Y-%m-%d}.csv"'
     assert response["Cache-Control"] == "no-store"

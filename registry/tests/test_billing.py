@@ -260,10 +260,10 @@ def test_command_prints_the_exact_csv_for_one_clinic(clinic, cm):
     output = run_report("--month", "2026-03", "--clinic", "north")
 
     assert output == (
-        "mrn,clinic,care_manager,episode_month,minutes,codes\n"
-        "N-1,north,maria,1,90,99492;99494\n"
-        "N-2,north,maria,3,16,G2214\n"
-        "N-3,north,,2,0,\n"
+        "mrn,clinic,care_manager,episode_month,minutes,codes\r\n"
+        "N-1,north,maria,1,90,99492;99494\r\n"
+        "N-2,north,maria,3,16,G2214\r\n"
+        "N-3,north,,2,0,\r\n"
     )
 
 

@@ -125,10 +125,10 @@ def test_csv_download_has_the_commands_columns_and_the_users_rows(client, admin,
     assert response["Content-Disposition"] == 'attachment; filename="carereg-billing-2026-03.csv"'
     assert response["Cache-Control"] == "no-store"
     assert response.content.decode() == (
-        "mrn,clinic,care_manager,episode_month,minutes,codes\n"
-        "N-1,north,cm,1,45,99492\n"
-        "N-2,north,cm,3,20,G2214\n"
-        "N-3,north,james,5,80,99493;99494\n"
+        "mrn,clinic,care_manager,episode_month,minutes,codes\r\n"
+        "N-1,north,cm,1,45,99492\r\n"
+        "N-2,north,cm,3,20,G2214\r\n"
+        "N-3,north,james,5,80,99493;99494\r\n"
     )
 
 

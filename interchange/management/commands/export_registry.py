@@ -3,6 +3,7 @@ import getpass
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Clinic, User
+from carereg.lib import csv as csv_file
 from interchange import exporter
 from interchange.models import ExportRun
 from patients.models import Episode
@@ -47,7 +48,7 @@ class Command(BaseCommand):
             filters={"clinic": clinic or ""},
             patient_count=count,
         )
-        lines = exporter.csv_lines(exporter.export_rows(episodes, today))
+        lines = csv_file.lines(exporter.export_rows(episodes, today))
         if out:
             with open(out, "w", encoding="utf-8", newline="") as file:
                 file.writelines(lines)

@@ -1,9 +1,9 @@
-import csv
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Clinic
+from carereg.lib import csv as csv_file
 from patients.models import Episode
 from registry.billing import CSV_COLUMNS, billing_rows, csv_values
 
@@ -34,7 +34,6 @@ class Command(BaseCommand):
             if chosen is None:
                 raise CommandError(f"No clinic with the code {clinic!r}.")
             episodes = episodes.filter(patient__clinic=chosen)
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = csv_file.Writer(self.stdout)
         writer.writerow(CSV_COLUMNS)
-        for row in billing_rows(episodes, first_day):
-            writer.writerow(csv_values(row))
+        writer.writerows(map(csv_values, billing_rows(episodes, first_day)))

@@ -1,10 +1,10 @@
-import csv
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import Clinic
+from carereg.lib import csv as csv_file
 from patients.models import Episode
 from registry.outcomes import CSV_HEADER, MEASURES, Period, csv_records, figure_rows, outcome_figures
 
@@ -41,6 +41,6 @@ class Command(BaseCommand):
                 raise CommandError(f"No clinic {clinic!r}.")
         episodes = Episode.objects.filter(patient__clinic__in=clinics)
         figures = outcome_figures(episodes, Period(start_day, end_day), today)
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = csv_file.Writer(self.stdout)
         writer.writerow(CSV_HEADER)
         writer.writerows(csv_records(figure_rows(figures, clinics)))
