@@ -11,14 +11,10 @@ from selfreport import services
 from selfreport.models import Delivery, Invitation, Schedule, TextConsent
 from selfreport.tasks import send_scheduled_self_reports
 from selfreport.tests.helpers import AUTH_TOKEN, MOBILE, answer_the_link, link_path, post_from_twilio, texting_episode
-from tests import test_celery_jobs
+from tests.celery_worker import wait_for
 from tests.factories import ClinicFactory, UserFactory
-from tests.test_celery_jobs import wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
-# The real broker and worker of the other jobs' tests.
-broker = test_celery_jobs.broker
-worker = test_celery_jobs.worker
 
 
 @pytest.fixture
