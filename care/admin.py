@@ -3,12 +3,7 @@ from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 
 from accounts.admin_scoping import ClinicScopedHistoryAdmin, ReadOnlyClinicalAdmin
 from care.models import EducationGiven, EducationTopic, InterventionSession, Medication, MedicationReport, Referral
-
-
-class EpisodeChildAdmin(ReadOnlyClinicalAdmin):
-    clinic_path = "episode__patient__clinic"
-    search_fields = ["episode__patient__mrn", "episode__patient__last_name"]
-    list_select_related = ["episode__patient"]
+from patients.admin import EpisodeChildAdmin
 
 
 @admin.register(Medication)

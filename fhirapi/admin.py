@@ -14,6 +14,8 @@ ISSUED_FIELDS = ["service_account", "created_by", "created_at", "last_used_at", 
 class ApiClientAdmin(ClinicScopedHistoryAdmin):
     """Issue a client here: its token is shown once, on the page after saving, and never again."""
 
+    revertible = False  # a past version would bring a revoked token back to life
+
     list_display = ["name", "clinic", "scope", "created_at", "created_by", "last_used_at", "revoked_at"]
     list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter), ("clinic", RelatedOnly)]
     list_select_related = ["clinic", "created_by"]

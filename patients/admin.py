@@ -52,7 +52,8 @@ class EpisodeAdmin(ReadOnlyClinicalAdmin):
 
 
 class EpisodeChildAdmin(ReadOnlyClinicalAdmin):
-    """The plans are written in the app (the services check them); here they are read, with history."""
+    """A row of an episode (plans here; contacts, scores, flags, medications... in registry and
+    care): written in the app, where the services check it; here it is read, with history."""
 
     clinic_path = "episode__patient__clinic"
     list_select_related = ["episode__patient"]

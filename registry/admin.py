@@ -1,14 +1,9 @@
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 
-from accounts.admin_scoping import ClinicScopedAdmin, ClinicScopedHistoryAdmin, ReadOnlyAdmin, ReadOnlyClinicalAdmin
+from accounts.admin_scoping import ClinicScopedAdmin, ClinicScopedHistoryAdmin, ReadOnlyAdmin
+from patients.admin import EpisodeChildAdmin
 from registry.models import Contact, Flag, FlagDigest, Measurement, RegistrySettings, SafetyAssessment
-
-
-class EpisodeChildAdmin(ReadOnlyClinicalAdmin):
-    clinic_path = "episode__patient__clinic"
-    search_fields = ["episode__patient__mrn", "episode__patient__last_name"]
-    list_select_related = ["episode__patient"]
 
 
 @admin.register(Contact)

@@ -27,16 +27,17 @@ ROOT = Path(__file__).resolve().parents[2]
 REFUSED = errors.InsufficientPrivilege
 
 
-def manage(*args: str, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
+def run(command: list[str], env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATABASE_OWNER_URL"}}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return subprocess.run(command, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=timeout)
+
+
+def manage(*args: str, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
+    return run([sys.executable, "manage.py", *args], env, timeout)
+
+
+def script(name: str, *args: str, env: dict) -> subprocess.CompletedProcess:
+    return run([str(ROOT / "scripts" / name), *args], env)
 
 
 def url(role: str, database: str) -> str:
@@ -247,3 +248,26 @@ def test_the_owner_url_must_name_the_apps_database(monkeypatch):
         env_owner_credentials("DATABASE_OWNER_URL", app)
     monkeypatch.delenv("DATABASE_OWNER_URL")
     assert env_owner_credentials("DATABASE_OWNER_URL", app) is None
+
+
+@pytest.mark.postgresql
+def test_a_backup_by_the_app_restored_by_the_owner_is_append_only_again_after_migrate(roles, tmp_path):
+    as_app = {"DATABASE_URL": url(roles["app"], roles["database"])}
+    as_owner = {"DATABASE_URL": url(roles["owner"], roles["database"])}
+    with connect_as(roles, "app") as db:
+        db.execute(ACCESS_EVENT)
+        events = db.execute("SELECT count(*) FROM audit_accessevent").fetchone()[0]
+
+    backup = script("backup.sh", env={**as_app, "BACKUP_DIR": str(tmp_path)})
+    assert backup.returncode == 0, backup.stderr
+    restore = script("restore.sh", backup.stdout.strip(), env={**as_owner, "CONFIRM": "yes"})
+    assert restore.returncode == 0, restore.stderr
+    migrated = manage("migrate", "--noinput", env={**as_app, "DATABASE_OWNER_URL": as_owner["DATABASE_URL"]})
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+
+    with connect_as(roles, "app") as db:
+        assert db.execute("SELECT count(*) FROM audit_accessevent").fetchone()[0] == events
+        db.execute(ACCESS_EVENT)
+        db.execute("UPDATE accounts_clinic SET timezone = timezone")
+        assert refused(db, "UPDATE audit_accessevent SET username = 'x'")
+        assert refused(db, "ALTER TABLE audit_accessevent DISABLE TRIGGER USER")
