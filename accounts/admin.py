@@ -1,18 +1,17 @@
 import contextlib
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
 from django.contrib.admin.exceptions import NotRegistered
-from django.contrib.admin.utils import unquote
-from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin_scoping import ClinicScopedHistoryAdmin, SuperuserOnlyAdmin
 from accounts.mfa import reset_mfa
 from accounts.models import Clinic, User
-from accounts.scoping import in_users_clinics
 
 # django-otp's own device pages would show every account's authenticator secret to whoever
 # may view devices; a second factor is reset with the action below instead, never copied.
@@ -21,65 +20,45 @@ for _model in (TOTPDevice, StaticDevice):
         admin.site.unregister(_model)
 
 
-class ClinicScopedAdmin(SimpleHistoryAdmin):
-    """Admin lists and pages show only the rows of the staff member's clinics (404 otherwise)."""
-
-    clinic_path = "clinic"
-
-    def get_queryset(self, request):
-        return in_users_clinics(super().get_queryset(request), request.user, self.clinic_path).distinct()
-
-    # simple_history's history pages look rows up in the history table, past get_queryset and
-    # has_change_permission: without these checks they show another clinic's records, and a
-    # POST to a past version saves it (a "revert") even where the admin is read-only.
-    def history_view(self, request, object_id, extra_context=None):
-        self._get_in_clinics_or_404(request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        obj = self._get_in_clinics_or_404(request, object_id)
-        if request.method == "POST" and not self.has_change_permission(request, obj):
-            raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def _get_in_clinics_or_404(self, request, object_id):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise Http404("No such record in your clinics.")
-        return obj
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown in the admin, never added, changed or deleted there (logs, clinical rows, runs)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyClinicalAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
-    """Clinical rows change only through the app's services (scoring, safety and summaries
-    live there) and are never deleted; the admin shows them and their history."""
+# Permission groups apply in every clinic, and the lockout pages name every clinic's staff and
+# the addresses they sign in from: superusers' pages, whatever permissions a clinic admin holds.
+_SUPERUSERS_ONLY = {
+    Group: GroupAdmin,
+    AccessAttempt: axes_admin.AccessAttemptAdmin,
+    AccessLog: axes_admin.AccessLogAdmin,
+    AccessFailureLog: axes_admin.AccessFailureLogAdmin,
+}
+for _model, _admin_class in _SUPERUSERS_ONLY.items():
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(_admin_class.__name__, (SuperuserOnlyAdmin, _admin_class), {}))
 
 
 @admin.register(Clinic)
-class ClinicAdmin(SimpleHistoryAdmin):
+class ClinicAdmin(ClinicScopedHistoryAdmin):
+    """A clinic admin keeps her clinics' names, time zones and population up to date; clinics
+    are opened (manage.py create_clinic) and closed by superusers."""
+
+    clinic_path = "pk"
     list_display = ["code", "name", "timezone", "population"]
     search_fields = ["code", "name"]
     list_filter = ["population"]
 
-    def get_queryset(self, request):
-        return in_users_clinics(super().get_queryset(request), request.user, "pk")
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
 @admin.register(User)
-class StaffAdmin(UserAdmin, ClinicScopedAdmin):
+class StaffAdmin(UserAdmin, ClinicScopedHistoryAdmin):
+    """Accounts: a clinic admin manages those wholly inside her clinics that are not staff;
+    the others (an account that also works elsewhere, any staff or superuser) she sees, read-only."""
+
     clinic_path = "clinics"
+    # A past version of an account would bring back its privileges, password or ended sessions.
+    revertible = False
     list_display = ["username", "first_name", "last_name", "role", "fte", "is_active", "is_staff"]
     list_filter = ["role", ("clinics", admin.RelatedOnlyFieldListFilter), "is_active", "is_staff"]
     search_fields = ["username", "first_name", "last_name", "email"]
@@ -95,6 +74,15 @@ class StaffAdmin(UserAdmin, ClinicScopedAdmin):
         # issued and revoked with their client, on the API clients page.
         return super().get_queryset(request).filter(api_client__isnull=True)
 
+    def manageable(self, request, queryset):
+        queryset = super().manageable(request, queryset)
+        return queryset if request.user.is_superuser else queryset.filter(is_staff=False, is_superuser=False)
+
+    def has_delete_permission(self, request, obj=None):
+        # An account is deactivated, never deleted, but by a superuser: its name stays on
+        # everything it did.
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
     @admin.action(
         description="Reset two-factor authentication (lost phone): set up again at next login", permissions=["change"]
     )
@@ -108,15 +96,18 @@ class StaffAdmin(UserAdmin, ClinicScopedAdmin):
             messages.SUCCESS,
         )
 
-    # Only a superuser grants privileges or clinics beyond their own: a staff clinic admin
-    # cannot make anyone (themselves included) a superuser or move them into another clinic.
+    # Only a superuser grants privileges: a clinic admin cannot make anyone (herself included)
+    # staff or a superuser, nor give groups or permissions.
     PRIVILEGE_FIELDS = ["is_superuser", "is_staff", "groups", "user_permissions"]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         return fields if request.user.is_superuser else fields + self.PRIVILEGE_FIELDS
 
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "clinics" and not request.user.is_superuser:
-            kwargs["queryset"] = request.user.clinics.all()
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser and "clinics" in form.base_fields:
+            # An account she manages stays in one of her clinics: one in none would be no
+            # clinic admin's, only a superuser's.
+            form.base_fields["clinics"].required = True
+        return form

@@ -60,7 +60,9 @@ class User(AbstractUser):
     # Sessions begun before this moment end at their next request (accounts.sessions): set
     # when the account is deactivated and when its two-factor devices are reset.
     sessions_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
-    history = HistoricalRecords(m2m_fields=[clinics])
+    # The history leaves out the password hash (an offline guess at it needs nothing else) and
+    # the time of the last login (the sign-in logs keep logins; here each would be a version).
+    history = HistoricalRecords(m2m_fields=[clinics], excluded_fields=["password", "last_login"])
 
     class Meta:
         constraints = [
@@ -91,7 +93,16 @@ class User(AbstractUser):
             self.sessions_valid_after = timezone.now()
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "sessions_valid_after"}
-        super().save(*args, **kwargs)
+        # A login saves last_login alone, which the history leaves out: no version for it.
+        login_only = update_fields is not None and set(update_fields) <= {"last_login"}
+        if not login_only or hasattr(self, "skip_history_when_saving"):
+            super().save(*args, **kwargs)
+            return
+        self.skip_history_when_saving = True  # simple-history's own switch
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            del self.skip_history_when_saving
 
     def end_sessions(self) -> None:
         """End every session of this account at its next request."""

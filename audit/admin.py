@@ -1,22 +1,19 @@
 from django.contrib import admin
 
-from accounts.admin import ReadOnlyAdmin, ReadOnlyClinicalAdmin
-from accounts.scoping import in_users_clinics
+from accounts.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin, ReadOnlyClinicalAdmin
 from audit.models import AccessEvent, EmergencyAccess
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(ReadOnlyAdmin):
+class AccessEventAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
     """View only: the database refuses changes and deletions anyway (audit/triggers.py)."""
 
+    clinic_path = "clinic"
     list_display = ["at", "username", "kind", "url_name", "patient_id", "outcome", "status_code", "remote_addr"]
     list_filter = ["kind", "outcome", "at"]
     search_fields = ["username", "url_name"]
     date_hierarchy = "at"
     show_full_result_count = False  # the log grows without end: no second COUNT(*) per page
-
-    def get_queryset(self, request):
-        return in_users_clinics(super().get_queryset(request), request.user, "clinic")
 
 
 @admin.register(EmergencyAccess)

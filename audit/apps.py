@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AuditConfig(AppConfig):
@@ -6,4 +7,8 @@ class AuditConfig(AppConfig):
     name = "audit"
 
     def ready(self):
-        from audit import checks  # noqa: F401 - registers the deploy checks
+        from audit import checks  # noqa: F401  registers the deploy checks
+        from audit.dbroles import apply_grants_after_migrate
+
+        # Once per migrate, after every app's migrations: still connected as the owner.
+        post_migrate.connect(apply_grants_after_migrate, sender=self, dispatch_uid="audit.apply_grants")

@@ -1,14 +1,9 @@
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 
-from accounts.admin import ClinicScopedAdmin, ReadOnlyClinicalAdmin
+from accounts.admin_scoping import ClinicScopedHistoryAdmin, ReadOnlyClinicalAdmin
 from care.models import EducationGiven, EducationTopic, InterventionSession, Medication, MedicationReport, Referral
-
-
-class EpisodeChildAdmin(ReadOnlyClinicalAdmin):
-    clinic_path = "episode__patient__clinic"
-    search_fields = ["episode__patient__mrn", "episode__patient__last_name"]
-    list_select_related = ["episode__patient"]
+from patients.admin import EpisodeChildAdmin
 
 
 @admin.register(Medication)
@@ -59,7 +54,7 @@ class EducationGivenAdmin(EpisodeChildAdmin):
 
 
 @admin.register(EducationTopic)
-class EducationTopicAdmin(ClinicScopedAdmin):
+class EducationTopicAdmin(ClinicScopedHistoryAdmin):
     """The library is edited here or in the app (Education library); history keeps each wording."""
 
     list_display = ["title", "category", "language", "active", "clinic"]
@@ -69,8 +64,3 @@ class EducationTopicAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # education given points at it: retire a topic with "active" instead
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "clinic":
-            kwargs["queryset"] = request.user.visible_clinics()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -71,3 +71,18 @@ def env_redis_url(name: str) -> str | None:
     if url is not None and not url.startswith(("redis://", "rediss://")):
         raise ImproperlyConfigured(f"{name} must be a redis:// or rediss:// URL.")
     return url
+
+
+def env_owner_credentials(name: str, app_database: dict) -> dict | None:
+    """USER and PASSWORD of the role migrations run as, from a URL naming the same PostgreSQL
+    database as the app's; None when the variable is unset (one role does everything)."""
+    if env_str(name) is None:
+        return None
+    owner = env_database(name, "")
+    if not owner["ENGINE"].endswith("postgresql") or not app_database["ENGINE"].endswith("postgresql"):
+        raise ImproperlyConfigured(f"{name} is for PostgreSQL: it and DATABASE_URL must be postgresql:// URLs.")
+    if any(owner.get(key) != app_database.get(key) for key in ("NAME", "HOST", "PORT")):
+        raise ImproperlyConfigured(
+            f"{name} must name the same database as DATABASE_URL (host, port and name), as another role."
+        )
+    return {"USER": owner["USER"], "PASSWORD": owner["PASSWORD"]}

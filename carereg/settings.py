@@ -11,7 +11,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from carereg.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
+from carereg.env import env_bool, env_database, env_int, env_list, env_owner_credentials, env_redis_url, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -102,6 +102,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Tests use a file, not memory: an in-memory database shared between threads (live
     # server, Celery worker) fails a writer at once instead of waiting for the lock.
     DATABASES["default"]["TEST"] = {"NAME": f"{tempfile.gettempdir()}/carereg-test-{os.getpid()}.sqlite3"}
+# `manage.py migrate` logs in as the tables' owner when DATABASE_OWNER_URL is set (the same
+# database, another role); the app and workers connect as DATABASE_URL, a role that cannot
+# alter tables nor rewrite the audit log (docs/security.md#database-roles).
+DATABASE_OWNER = env_owner_credentials("DATABASE_OWNER_URL", DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

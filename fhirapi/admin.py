@@ -3,8 +3,7 @@ from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
-from accounts.admin import ClinicScopedAdmin, ReadOnlyAdmin
-from accounts.scoping import in_users_clinics
+from accounts.admin_scoping import ClinicScopedAdmin, ClinicScopedHistoryAdmin, ReadOnlyAdmin
 from fhirapi.clients import issue_api_client, revoke_api_client
 from fhirapi.models import ApiCallLog, ApiClient
 
@@ -12,8 +11,10 @@ ISSUED_FIELDS = ["service_account", "created_by", "created_at", "last_used_at", 
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(ClinicScopedAdmin):
+class ApiClientAdmin(ClinicScopedHistoryAdmin):
     """Issue a client here: its token is shown once, on the page after saving, and never again."""
+
+    revertible = False  # a past version would bring a revoked token back to life
 
     list_display = ["name", "clinic", "scope", "created_at", "created_by", "last_used_at", "revoked_at"]
     list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter), ("clinic", RelatedOnly)]
@@ -31,11 +32,6 @@ class ApiClientAdmin(ClinicScopedAdmin):
     def service_account(self, obj: ApiClient) -> str:
         # Plain text, not a link: the user admin leaves service accounts out, so no page to open.
         return obj.service_user.username if obj.service_user_id else self.get_empty_value_display()
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "clinic":
-            kwargs["queryset"] = request.user.visible_clinics()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -72,13 +68,11 @@ class ApiClientAdmin(ClinicScopedAdmin):
 
 
 @admin.register(ApiCallLog)
-class ApiCallLogAdmin(ReadOnlyAdmin):
+class ApiCallLogAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
     """Every API call: read-only; a clinic admin sees the calls of their clinics' clients."""
 
+    clinic_path = "client__clinic"
     list_display = ["at", "client", "method", "path", "parameters", "status_code", "remote_addr"]
     list_filter = ["status_code", "method", "resource_type"]
     list_select_related = ["client__clinic"]
     date_hierarchy = "at"
-
-    def get_queryset(self, request):
-        return in_users_clinics(super().get_queryset(request), request.user, "client__clinic")

@@ -1,20 +1,19 @@
 from django.contrib import admin
 
-from accounts.admin import ReadOnlyAdmin
-from accounts.scoping import in_users_clinics
+from accounts.admin_scoping import ClinicScopedAdmin, ReadOnlyAdmin
 from interchange.models import ExportRun, ImportRun
 
 
-class RunAdmin(ReadOnlyAdmin):
+class RunAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
     """Audit rows: read-only, and a clinic admin sees the runs that touched their clinics."""
 
+    clinic_path = "clinics"
     date_hierarchy = "at"
     search_fields = ["by_username"]
     filter_horizontal = []
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).prefetch_related("clinics")
-        return in_users_clinics(queryset, request.user, "clinics").distinct()
+        return super().get_queryset(request).prefetch_related("clinics")
 
     @admin.display(description="Clinics")
     def clinic_codes(self, run) -> str:

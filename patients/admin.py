@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 from django.core.exceptions import ValidationError
 
-from accounts.admin import ClinicScopedAdmin, ReadOnlyClinicalAdmin
+from accounts.admin_scoping import ClinicScopedHistoryAdmin, ReadOnlyClinicalAdmin
 from patients.forms import CARE_TEAM, CONTACT_DETAILS, DEMOGRAPHICS
 from patients.models import Episode, InitialAssessment, Patient, PlanChange, RelapsePreventionPlan, TreatmentPlan
 from patients.services import check_care_team
@@ -24,7 +24,7 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(ClinicScopedAdmin):
+class PatientAdmin(ClinicScopedHistoryAdmin):
     form = PatientAdminForm
     list_display = ["mrn", "last_name", "first_name", "birth_date", "clinic", "care_manager"]
     list_filter = [("clinic", RelatedOnly), "sex", ("care_manager", RelatedOnly)]
@@ -52,7 +52,8 @@ class EpisodeAdmin(ReadOnlyClinicalAdmin):
 
 
 class EpisodeChildAdmin(ReadOnlyClinicalAdmin):
-    """The plans are written in the app (the services check them); here they are read, with history."""
+    """A row of an episode (plans here; contacts, scores, flags, medications... in registry and
+    care): written in the app, where the services check it; here it is read, with history."""
 
     clinic_path = "episode__patient__clinic"
     list_select_related = ["episode__patient"]

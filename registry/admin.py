@@ -1,15 +1,9 @@
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 
-from accounts.admin import ClinicScopedAdmin, ReadOnlyClinicalAdmin
-from accounts.scoping import in_users_clinics
+from accounts.admin_scoping import ClinicScopedAdmin, ClinicScopedHistoryAdmin, ReadOnlyAdmin
+from patients.admin import EpisodeChildAdmin
 from registry.models import Contact, Flag, FlagDigest, Measurement, RegistrySettings, SafetyAssessment
-
-
-class EpisodeChildAdmin(ReadOnlyClinicalAdmin):
-    clinic_path = "episode__patient__clinic"
-    search_fields = ["episode__patient__mrn", "episode__patient__last_name"]
-    list_select_related = ["episode__patient"]
 
 
 @admin.register(Contact)
@@ -42,7 +36,7 @@ class SafetyAssessmentAdmin(EpisodeChildAdmin):
 
 
 @admin.register(RegistrySettings)
-class RegistrySettingsAdmin(ClinicScopedAdmin):
+class RegistrySettingsAdmin(ClinicScopedHistoryAdmin):
     """Thresholds change here or on the app's Settings page; every change is in the history."""
 
     list_display = [
@@ -60,29 +54,13 @@ class RegistrySettingsAdmin(ClinicScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "clinic":
-            kwargs["queryset"] = request.user.visible_clinics()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
 
 @admin.register(FlagDigest)
-class FlagDigestAdmin(admin.ModelAdmin):
+class FlagDigestAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
     """What each care manager was sent: counts only, never patients."""
 
+    clinic_path = "recipient__clinics"
     list_display = ["recipient", "sent_on", "flag_count", "sent_at"]
     list_select_related = ["recipient"]
     list_filter = ["sent_on"]
     search_fields = ["recipient__username"]
-
-    def get_queryset(self, request):
-        return in_users_clinics(super().get_queryset(request), request.user, "recipient__clinics").distinct()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

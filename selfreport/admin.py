@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 
-from accounts.admin import ReadOnlyClinicalAdmin
+from accounts.admin_scoping import ReadOnlyClinicalAdmin
 from selfreport.models import Delivery, Invitation, Schedule, TextConsent
 
 

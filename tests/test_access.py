@@ -417,7 +417,8 @@ def test_admin_lists_show_a_clinic_admin_only_their_clinics_rows(client, north, 
     client.force_login(south_admin)
 
     response = client.get(admin_url(model, "changelist"))
-    searched = client.get(admin_url(model, "changelist"), {"q": north.patient.mrn})
+    client.post(admin_url(model, "changelist"), {"q": north.patient.mrn, "_search": "Search"})
+    searched = client.get(admin_url(model, "changelist"))
 
     assert response.status_code == 200
     shown = list(response.context["cl"].result_list)
@@ -531,25 +532,28 @@ def south_user_admin(south):
 
 def test_clinic_admin_cannot_grant_superuser_or_move_staff_into_another_clinic(client, north, south, south_user_admin):
     client.force_login(south_user_admin)
-    url = reverse("admin:accounts_user_change", args=[south_user_admin.pk])
+    url = reverse("admin:accounts_user_change", args=[south.care_manager.pk])
+    own_url = reverse("admin:accounts_user_change", args=[south_user_admin.pk])
+    data = {
+        "role": Role.CLINIC_ADMIN,
+        "clinics": [south.clinic.pk, north.clinic.pk],
+        "is_superuser": "on",
+        "is_staff": "on",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
 
     form = client.get(url).context["adminform"].form
-    client.post(
-        url,
-        {
-            "username": south_user_admin.username,
-            "role": Role.CLINIC_ADMIN,
-            "clinics": [south.clinic.pk, north.clinic.pk],
-            "is_superuser": "on",
-            "is_active": "on",
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00:00",
-        },
-    )
+    client.post(url, {**data, "username": south.care_manager.username})
+    own = client.post(own_url, {**data, "username": south_user_admin.username})
 
-    south_user_admin.refresh_from_db()
-    assert not south_user_admin.is_superuser
-    assert north.clinic not in south_user_admin.clinics.all()
+    for account in (south.care_manager, south_user_admin):
+        account.refresh_from_db()
+        assert not account.is_superuser
+        assert north.clinic not in account.clinics.all()
+    assert not south.care_manager.is_staff
+    assert own.status_code == 403  # a staff account, her own included, is a superuser's to change
     assert list(form.fields["clinics"].queryset) == [south.clinic]
     assert "is_superuser" not in form.fields
 

@@ -31,7 +31,9 @@ def test_an_api_clients_service_account_is_not_listed_and_cannot_be_given_a_pass
     client.force_login(superuser)
     password_url = reverse("admin:auth_user_password_change", args=[service_user.pk])
 
-    listed = client.get(reverse("admin:accounts_user_changelist"), {"q": "api-"})
+    client.post(reverse("admin:accounts_user_changelist"), {"q": "api-", "_search": "Search"})
+    listed = client.get(reverse("admin:accounts_user_changelist"))
+    client.post(reverse("admin:accounts_user_changelist"), {"_clear_search": "Clear"})
     everyone = client.get(reverse("admin:accounts_user_changelist"))
     page = client.get(reverse("admin:accounts_user_change", args=[service_user.pk]))
     password_page = client.get(password_url)
