@@ -29,7 +29,7 @@ from registry.services import mark_flags_seen
 def enroll(request: HttpRequest) -> HttpResponse:
     require(can_write_clinical(request.user), "enroll patients")
     clinics = request.user.visible_clinics()
-    form = EnrollForm(request.POST or None, clinics=clinics)
+    form = EnrollForm(request.POST or None, clinics=clinics, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.enroll_patient(
@@ -43,7 +43,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{patient.full_name} is enrolled.")
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/enroll.html", {"form": form})
+    return render(request, "patients/enroll.html", {"form": form}, status=400 if form.is_bound else 200)
 
 
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
