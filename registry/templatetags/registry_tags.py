@@ -4,6 +4,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 
 from registry.models import Flag
+from registry.scoring import INSTRUMENTS
 
 register = template.Library()
 
@@ -86,3 +87,9 @@ def flag_label(kind: str) -> str:
 @register.filter
 def flag_labels(kinds) -> list[str]:
     return [flag_label(kind) for kind in kinds]
+
+
+@register.filter
+def instrument_names(codes) -> list[str]:
+    """Instrument codes ("PHQ9") as their names ("PHQ-9")."""
+    return [INSTRUMENTS[code].name if code in INSTRUMENTS else code for code in codes]
