@@ -134,7 +134,9 @@ def trajectory(
     baseline = scores_sorted[0][1]
     points = [Point(x_at(day), y_at(total), total, day, (rest or [0])[0] or 0) for day, total, *rest in scores_sorted]
     step = max(1, last_week // 8)
-    placed = [PlacedMarker(x_at(m.day), m) for m in sorted(markers, key=lambda m: m.day) if first_day <= m.day <= last_day]
+    placed = [
+        PlacedMarker(x_at(m.day), m) for m in sorted(markers, key=lambda m: m.day) if first_day <= m.day <= last_day
+    ]
     return Chart(
         instrument=instrument,
         points=points,

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet, Sum
 
+from accounts.models import Role, User
 from consults.figures import review_counts, with_review_columns, with_review_percentages
 from patients.models import Episode
-from accounts.models import Role, User
 from registry.caseload import caseload_aggregates, with_caseload_percentages
 from registry.caseload_size import CaseloadSize, caseload_sizes
 from registry.models import Flag
@@ -54,6 +54,8 @@ def care_manager_overview(user, episodes: QuerySet[Episode]) -> list[CareManager
     for manager_id, kind, n in counts:
         by_manager.setdefault(manager_id, {})[kind] = n
     return [
-        CareManagerOverview(size, [(kind, by_manager.get(size.care_manager.pk, {}).get(kind, 0)) for kind in OVERVIEW_FLAGS])
+        CareManagerOverview(
+            size, [(kind, by_manager.get(size.care_manager.pk, {}).get(kind, 0)) for kind in OVERVIEW_FLAGS]
+        )
         for size in sizes
     ]

@@ -21,7 +21,10 @@ class CaseloadForm(forms.Form):
         required=False,
     )
     flag = forms.MultipleChoiceField(
-        label="Flags", choices=Flag.Kind.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label="Flags",
+        choices=Flag.Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, widget=forms.HiddenInput)
 
@@ -115,9 +118,16 @@ COLUMNS = [
 
 class ColumnsForm(forms.Form):
     shown = forms.MultipleChoiceField(
-        label="Columns shown", choices=COLUMNS, required=False, widget=forms.CheckboxSelectMultiple
+        label="Columns shown",
+        choices=COLUMNS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
-    compact = forms.BooleanField(label="Compact rows (more patients on the screen)", required=False)
+    compact = forms.BooleanField(
+        label="Compact rows (more patients on the screen)",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
 
     @classmethod
     def of(cls, preferences: CaseloadPreferences | None) -> "ColumnsForm":

@@ -505,7 +505,14 @@ def test_search_is_posted_kept_in_the_session_and_never_put_in_the_url(cm_client
 
 @pytest.mark.parametrize(
     "query, expected",
-    [("young", ["a"]), ("m-001", ["b"]), ("Cal Moore", ["c"]), ("M-00", ["a", "b", "c", "d"]), ("o", ["a", "c"]), ("", "all")],
+    [
+        ("young", ["a"]),
+        ("m-001", ["b"]),
+        ("Cal Moore", ["c"]),
+        ("M-00", ["a", "b", "c", "d"]),
+        ("o", ["a", "c"]),
+        ("", "all"),
+    ],
 )
 def test_search_by_name_or_mrn_narrows_the_list(cm_client, caseload, query, expected):
     cm_client.post(DASHBOARD, {"q": query})

@@ -376,4 +376,6 @@ def test_a_month_cut_short_is_marked_partial():
     assert month_label(datetime.date(2025, 3, 1), period, today) == "Mar 25 (partial)"
     assert month_label(datetime.date(2025, 4, 1), period, today) == "Apr 25"
     assert month_label(datetime.date(2026, 3, 1), period, today) == "Mar 26 (partial)"
-    assert month_label(datetime.date(2026, 12, 1), Period(datetime.date(2026, 1, 1), today), today) == "Dec 26 (partial)"
+    assert (
+        month_label(datetime.date(2026, 12, 1), Period(datetime.date(2026, 1, 1), today), today) == "Dec 26 (partial)"
+    )

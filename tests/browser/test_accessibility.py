@@ -9,13 +9,13 @@ axe-core is vendored for the tests only (tests/browser/vendor/, never served to 
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Role
 from consults import notes
+from tests.browser.sessions import log_in_as
 from tests.factories import UserFactory
 from tests.test_access import clinic_with_records, kwargs_for
 
@@ -84,34 +84,33 @@ def team():
     }
 
 
-def log_in_as(page, user) -> None:
-    """The browser gets a session with both factors, as after a whole login (conftest's force_login)."""
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": page.url or "http://127.0.0.1"}]
-    )
-
-
 def axe_violations(page) -> list[str]:
     page.evaluate(AXE.read_text())
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", WCAG_21_AA
     )
     return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])}× e.g. {v['nodes'][0]['target']} {v['nodes'][0]['failureSummary'][:200]}"
+        f"{v['id']} ({v['impact']}): {v['help']}, {len(v['nodes'])} element(s), e.g. {v['nodes'][0]['target']}: "
+        + v["nodes"][0]["failureSummary"][:300]
         for v in result["violations"]
     ]
 
 
-@pytest.mark.parametrize("role", ["care manager", "psychiatric consultant", "PCP", "clinic admin"])
+HOMES = {
+    "care manager": "registry:dashboard",
+    "psychiatric consultant": "consults:agendas",
+    "PCP": "consults:pcp_home",
+    "clinic admin": "registry:program",
+}
+
+
+@pytest.mark.parametrize("role", list(HOMES))
 def test_every_page_a_role_reaches_has_no_wcag_21_aa_violation(browser, live_server, team, role):
     user, records = team[role]
     paths = pages_of(user, records)
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 1000}, bypass_csp=True)
     page = context.new_page()
-    page.goto("/login/")
-    log_in_as(page, user)
+    log_in_as(page, live_server, user)
     found = {}
     try:
         for path in paths:
@@ -123,4 +122,32 @@ def test_every_page_a_role_reaches_has_no_wcag_21_aa_violation(browser, live_ser
         context.close()
 
     assert len(paths) >= 8
-    assert not found, "\n".join(f"{path}: {violation}" for path, violations in found.items() for violation in violations)
+    assert reverse(HOMES[role]) in paths
+    assert not found, "\n".join(
+        f"{path}: {violation}" for path, violations in found.items() for violation in violations
+    )
+
+
+def test_the_phone_layouts_have_no_wcag_21_aa_violation(browser, live_server, team):
+    """The caseload's cards, today's calls and the patient page's folded sections at 390 px."""
+    user, records = team["care manager"]
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, bypass_csp=True
+    )
+    page = context.new_page()
+    log_in_as(page, live_server, user)
+    found = {}
+    try:
+        for path in [
+            reverse("registry:dashboard"),
+            reverse("registry:today"),
+            reverse("patients:detail", args=[records.patient.pk]),
+        ]:
+            page.goto(path)
+            violations = axe_violations(page)
+            if violations:
+                found[path] = violations
+    finally:
+        context.close()
+
+    assert not found, "\n".join(f"{path}: {v}" for path, violations in found.items() for v in violations)
