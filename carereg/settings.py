@@ -107,7 +107,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "registry:dashboard"
+LOGIN_REDIRECT_URL = "registry:home"  # each role's own home page
 LOGOUT_REDIRECT_URL = "login"
 # axes first: it refuses a locked-out username and address before the password is checked.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
