@@ -37,7 +37,7 @@ def clinic_team():
     return clinic, maria, pcp, consultant
 
 
-def treated_patient(clinic, maria, pcp, *, last_name, first_name, mrn, phone="555-0100", item9=0):
+def treated_patient(clinic, maria, pcp, *, last_name, first_name, mrn, phone="555-0100", item9=0, history=True):
     episode = EpisodeFactory(
         patient__clinic=clinic,
         patient__care_manager=maria,
@@ -49,7 +49,7 @@ def treated_patient(clinic, maria, pcp, *, last_name, first_name, mrn, phone="55
         enrolled_on=days_ago(80),
         status=Episode.Status.ACTIVE,
     )
-    for days, total in [(75, 19), (45, 15), (20, 12)]:
+    for days, total in [(75, 19), (45, 15), (20, 12)] if history else [(75, 19)]:
         record_contact(episode, days_ago(days), maria, kind="initial_assessment" if days == 75 else "follow_up")
         record_score(episode, "PHQ9", total, days_ago(days), maria, item9=item9 if days == 45 else 0)
         record_score(episode, "GAD7", total - 5, days_ago(days), maria)
@@ -66,7 +66,9 @@ def caseload(clinic_team):
         episode=main, by=maria, changed_on=days_ago(30), reason="Not improving.", what_changed="Weekly calls."
     )
     for n in range(29):
-        treated_patient(clinic, maria, pcp, last_name=f"Patient{n:02d}", first_name="Test", mrn=f"N9{n:05d}")
+        treated_patient(
+            clinic, maria, pcp, last_name=f"Patient{n:02d}", first_name="Test", mrn=f"N9{n:05d}", history=False
+        )
     return main
 
 
