@@ -19,3 +19,23 @@ def can_resolve_safety(user) -> bool:
 def require(allowed: bool, what: str) -> None:
     if not allowed:
         raise PermissionDenied(f"Your role does not allow you to {what}.")
+
+
+def can_administer_clinic(user) -> bool:
+    return user.is_superuser or user.role == Role.CLINIC_ADMIN
+
+
+def template_permissions(request) -> dict:
+    """What the signed-in user may do, for the templates (the navbar above all): decided here,
+    not by role names spelled out in markup."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "may": {
+            "write_clinical": can_write_clinical(user),
+            "administer": can_administer_clinic(user),
+            "answer_recommendations": user.role == Role.MEDICAL_PROVIDER,
+            "review_cases": user.role == Role.PSYCHIATRIC_CONSULTANT,
+        }
+    }

@@ -55,7 +55,11 @@ PAGES: dict[str, Page | None] = {
     "patients:suggested_discharges": LIST,
     "patients:discharge_for_no_contact": RECORD,
     # registry
+    "registry:home": NOT_LOGGED,  # a redirect to the role's home page
     "registry:dashboard": LIST,  # a POST to it is a search (see kind_of)
+    "registry:today": LIST,
+    "registry:caseload_columns": NOT_LOGGED,  # the user's own column choice: no patient in it
+    "registry:program": REPORT,
     "registry:record_contact": BY_PATIENT_PK,
     "registry:record_measurement": BY_PATIENT_PK,
     "registry:resolve_flag": Page(Kind.RECORD, "registry.Flag"),
@@ -93,6 +97,7 @@ PAGES: dict[str, Page | None] = {
     "consults:respond": Page(Kind.RECORD, "consults.Recommendation"),
     "consults:implemented": Page(Kind.RECORD, "consults.Recommendation"),
     "consults:report": REPORT,
+    "consults:pcp_home": LIST,
     # care
     "care:add_medication": BY_PATIENT_PK,
     "care:edit_medication": Page(Kind.RECORD, "care.Medication"),

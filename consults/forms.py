@@ -89,9 +89,16 @@ class CommunicateForm(forms.Form):
 
 
 class ResponseForm(forms.Form):
+    # No answer is chosen beforehand: the PCP (or the care manager who heard it) picks one.
     response = forms.ChoiceField(
         label="PCP response",
-        choices=[("accepted", "Accepted"), ("modified", "Accepted with changes"), ("declined", "Declined")],
+        choices=[
+            ("", "Choose a response…"),
+            ("accepted", "Accepted"),
+            ("modified", "Accepted with changes"),
+            ("declined", "Declined"),
+        ],
+        error_messages={"required": "Choose the PCP's response: accepted, accepted with changes, or declined."},
     )
     note = forms.CharField(label="Changes, or why declined", max_length=2000, required=False)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consults import note_views, views
+from consults import note_views, pcp_views, views
 
 app_name = "consults"
 urlpatterns = [
@@ -25,4 +25,5 @@ urlpatterns = [
     path("recommendations/<int:pk>/response/", note_views.respond, name="respond"),
     path("recommendations/<int:pk>/implemented/", note_views.implemented, name="implemented"),
     path("report/", views.report, name="report"),
+    path("pcp/", pcp_views.pcp_home, name="pcp_home"),
 ]

@@ -14,8 +14,7 @@ from interchange.importer import COLUMNS, MAX_ERRORS_LISTED, import_registry
 from interchange.models import ExportRun, ImportJob, ImportRun
 from patients.models import Episode
 from registry.caseload import CaseloadFilter, scope_to_team
-from registry.dashboard_forms import CaseloadForm
-from registry.views import SEARCH_SESSION_KEY
+from registry.dashboard_forms import CaseloadForm, active_search
 
 RECENT_JOBS = 5
 REFRESH_SECONDS = 3
@@ -71,15 +70,20 @@ def download(request: HttpRequest) -> HttpResponse:
     Only non-identifying choices travel in the URL; the search text stays in the session.
     """
     choices = CaseloadForm(request.GET, user=request.user).cleaned()
-    search = request.session.get(SEARCH_SESSION_KEY, "")
+    search = active_search(request.session)
     today = timezone.localdate()  # the clinic's day: the streamed body is written after the middleware returns
     caseload = scope_to_team(Episode.objects.visible_to(request.user).open(), request.user, choices["team"])
-    episodes = CaseloadFilter(status=choices["status"], flag=choices["flag"], search=search).apply(caseload)
+    episodes = CaseloadFilter(status=choices["status"], flags=choices["flags"], search=search).apply(caseload)
     exporter.record_export(
         by_username=request.user.username,
         how=ExportRun.How.DOWNLOAD,
         clinics=request.user.visible_clinics(),
-        filters={"team": choices["team"], "status": choices["status"], "flag": choices["flag"], "search": bool(search)},
+        filters={
+            "team": choices["team"],
+            "status": choices["status"],
+            "flags": list(choices["flags"]),
+            "search": bool(search),
+        },
         patient_count=episodes.count(),
     )
     return csv_file.streaming_response(exporter.filename(today), exporter.export_rows(episodes, today, choices["sort"]))

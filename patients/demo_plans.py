@@ -24,11 +24,27 @@ GOALS = [
     "Enjoy time with my grandchildren again.",
     "Feel calm enough to drive to the store on my own.",
 ]
-TREATMENTS = [
-    "Sertraline 50 mg daily (PCP); behavioral activation with the care manager.",
+# Without a medication; with one, the plan names the medication the demo's care rows record.
+TREATMENTS_WITHOUT_MEDICATION = [
     "Problem-solving treatment, 6 sessions; no medication (patient's choice).",
-    "Escitalopram 10 mg daily; psychoeducation; weekly calls.",
+    "Behavioral activation with the care manager; psychoeducation; weekly calls; no medication for now.",
 ]
+TREATMENTS_WITH_MEDICATION = [
+    "{medication} (PCP); behavioral activation with the care manager.",
+    "{medication} (PCP); psychoeducation; weekly calls.",
+]
+
+
+def current_treatments(episode, index: int) -> str:
+    """What the plan says the patient is treated with: the medication care.demo gave the
+    episode (its `_medication`, the latest one), or a plan without medication."""
+    medication = getattr(episode, "_medication", None)
+    if medication is None:
+        return TREATMENTS_WITHOUT_MEDICATION[index % len(TREATMENTS_WITHOUT_MEDICATION)]
+    text = f"{medication.name.capitalize()} {medication.dose} {medication.instructions}"
+    if medication.stopped_on:
+        text += f" until {medication.stopped_on:%Y-%m-%d}"
+    return TREATMENTS_WITH_MEDICATION[index % len(TREATMENTS_WITH_MEDICATION)].format(medication=text)
 
 
 def _label(code: str) -> dict:
@@ -77,7 +93,7 @@ def add_demo_plans(rows, *, by, today: datetime.date) -> None:
                 episode=episode,
                 goals=GOALS[index % len(GOALS)],
                 target=TreatmentPlan.DEFAULT_TARGET,
-                current_treatments=TREATMENTS[index % len(TREATMENTS)],
+                current_treatments=current_treatments(episode, index),
                 updated_by=care_manager,
             )
         )

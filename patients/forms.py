@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
 from consults.models import Recommendation
+from patients import services
 from patients.models import Episode, Patient
 from patients.plans import ASSESSMENT_FIELDS, RELAPSE_PLAN_FIELDS, diagnoses_text, parse_diagnoses
 
@@ -91,12 +92,26 @@ class EnrollForm(PatientForm):
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none())
     enrolled_on = forms.DateField(label="Enrollment (consent) date", widget=DATE_INPUT, initial=timezone.localdate)
 
-    def __init__(self, *args, clinics, **kwargs):
+    def __init__(self, *args, clinics, user, **kwargs):
         super().__init__(*args, clinics=clinics, **kwargs)
         self.fields["clinic"].queryset = clinics
         if len(clinics) == 1:
             self.fields["clinic"].initial = clinics[0]
             self.fields["clinic"].widget = forms.HiddenInput()
+        if user.role == Role.CARE_MANAGER:  # who enrolls usually follows the patient: one less thing to forget
+            self.fields["care_manager"].initial = user.pk
+
+    def clean(self):
+        """The enrollment service's own checks (MRN taken, care team, consent date) beside the
+        form's, so that every error shows on the first submit."""
+        data = super().clean()
+        if data.get("clinic"):
+            fields = {name: data.get(name) for name in ("mrn", *CARE_TEAM) if name not in self.errors}
+            problems = services.enrollment_errors(clinic=data["clinic"], enrolled_on=data.get("enrolled_on"), **fields)
+            for name, message in problems.items():
+                if name not in self.errors:
+                    self.add_error(name, message)
+        return data
 
     def _layout(self) -> Layout:
         layout = super()._layout()

@@ -18,7 +18,7 @@ CARE_TEAM_ROLES = {
 }
 
 
-def check_care_team(clinic: Clinic, fields: dict) -> None:
+def care_team_errors(clinic: Clinic, fields: dict) -> dict[str, str]:
     """Each member of the care team works in the patient's clinic, in the matching role."""
     errors = {}
     for field, role in CARE_TEAM_ROLES.items():
@@ -29,13 +29,37 @@ def check_care_team(clinic: Clinic, fields: dict) -> None:
             errors[field] = f"{member} is not a {Role(role).label.lower()}."
         elif not member.clinics.filter(pk=clinic.pk).exists():
             errors[field] = f"{member} does not work at {clinic.name}."
+    return errors
+
+
+def check_care_team(clinic: Clinic, fields: dict) -> None:
+    errors = care_team_errors(clinic, fields)
     if errors:
         raise ValidationError(errors)
 
 
-def _check_enrollment_date(enrolled_on: datetime.date) -> None:
+def _enrollment_date_errors(enrolled_on: datetime.date) -> dict[str, str]:
     if enrolled_on > timezone.localdate():
-        raise ValidationError({"enrolled_on": "The enrollment date cannot be in the future."})
+        return {"enrolled_on": "The enrollment date cannot be in the future."}
+    return {}
+
+
+def _check_enrollment_date(enrolled_on: datetime.date) -> None:
+    errors = _enrollment_date_errors(enrolled_on)
+    if errors:
+        raise ValidationError(errors)
+
+
+def enrollment_errors(*, clinic: Clinic, enrolled_on: datetime.date | None, **patient_fields) -> dict[str, str]:
+    """Every reason this enrollment would be refused, by field, all at once (not the first one
+    only), so that the enroll form shows them together. Fields still missing are not checked."""
+    errors = care_team_errors(clinic, patient_fields)
+    if enrolled_on is not None:
+        errors.update(_enrollment_date_errors(enrolled_on))
+    mrn = patient_fields.get("mrn")
+    if mrn and Patient.objects.filter(clinic=clinic, mrn=mrn).exists():
+        errors["mrn"] = f"MRN {mrn} is already registered at {clinic.name}: open that record."
+    return errors
 
 
 def _save_patient(patient: Patient, by) -> None:
@@ -55,12 +79,9 @@ def _save_patient(patient: Patient, by) -> None:
 @transaction.atomic
 def enroll_patient(*, clinic: Clinic, enrolled_on: datetime.date, by, **patient_fields) -> Patient:
     """A new patient and their first episode of care, from the consent date."""
-    check_care_team(clinic, patient_fields)
-    _check_enrollment_date(enrolled_on)
-    if Patient.objects.filter(clinic=clinic, mrn=patient_fields.get("mrn")).exists():
-        raise ValidationError(
-            {"mrn": f"MRN {patient_fields.get('mrn')} is already registered at {clinic.name}: open that record."}
-        )
+    errors = enrollment_errors(clinic=clinic, enrolled_on=enrolled_on, **patient_fields)
+    if errors:
+        raise ValidationError(errors)
     patient = Patient(clinic=clinic, **patient_fields)
     _save_patient(patient, by)
     start_episode(patient=patient, enrolled_on=enrolled_on, by=by)

@@ -19,7 +19,7 @@ from patients.plan_views import plans_context
 from patients.plans import with_plans
 from patients.services import relapse_plan_missing
 from registry.caseload import with_registry_columns
-from registry.charts import episode_charts
+from registry.charts import Marker, episode_charts
 from registry.forms import ContactForm, ItemAnswersForm
 from registry.models import Contact, Measurement, RegistrySettings
 from registry.scoring import GAD7, PHQ9
@@ -29,7 +29,7 @@ from registry.services import mark_flags_seen
 def enroll(request: HttpRequest) -> HttpResponse:
     require(can_write_clinical(request.user), "enroll patients")
     clinics = request.user.visible_clinics()
-    form = EnrollForm(request.POST or None, clinics=clinics)
+    form = EnrollForm(request.POST or None, clinics=clinics, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.enroll_patient(
@@ -43,7 +43,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{patient.full_name} is enrolled.")
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/enroll.html", {"form": form})
+    return render(request, "patients/enroll.html", {"form": form}, status=400 if form.is_bound else 200)
 
 
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -89,7 +89,21 @@ def detail(request: HttpRequest, pk: int, episode_pk: int | None = None) -> Http
         context.update(
             plans_context(request, episode, writer=context["can_write"], case_reviews=context["case_reviews"])
         )
+        context["charts"] = episode_charts(episode, context.pop("measurements"), treatment_markers(context))
     return render(request, "patients/detail.html", context)
+
+
+def treatment_markers(context: dict) -> list[Marker]:
+    """The medication starts and stops and the plan changes the page shows, as chart markers."""
+    markers = []
+    for medication in context["current_medications"] + context["stopped_medications"]:
+        markers.append(Marker("medication", medication.started_on, f"started {medication.name} {medication.dose}"))
+        if medication.stopped_on:
+            markers.append(Marker("medication", medication.stopped_on, f"stopped {medication.name}"))
+    for change in context["plan_changes"]:
+        if not change.is_entered_in_error:
+            markers.append(Marker("plan", change.changed_on, f"plan changed: {change.what_changed}"))
+    return markers
 
 
 def _episode_context(request: HttpRequest, episode: Episode) -> dict:
@@ -112,7 +126,7 @@ def _episode_context(request: HttpRequest, episode: Episode) -> dict:
         "timeline": _timeline(contacts, measurements),
         "open_flags": sorted((f for f in flags if f.is_open), key=lambda f: f.priority),
         "closed_flags": [f for f in flags if not f.is_open],
-        "charts": episode_charts(episode, measurements),
+        "measurements": measurements,  # drawn with the treatment's markers once they are known
         "can_write": writer,
         "can_resolve_safety": can_resolve_safety(request.user),
         "is_consultant": request.user.role == Role.PSYCHIATRIC_CONSULTANT,

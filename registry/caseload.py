@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     FloatField,
     IntegerField,
@@ -141,10 +142,15 @@ MY_PATIENTS_FIELD = {
 }
 
 
+UNASSIGNED = "unassigned"
+
+
 def scope_to_team(episodes: QuerySet[Episode], user, team: str) -> QuerySet[Episode]:
-    """team: "mine" (by the user's role), "all", or a care manager's id."""
+    """team: "mine" (by the user's role), "all", "unassigned" (no care manager), or a care manager's id."""
     if team == "mine" and user.role in MY_PATIENTS_FIELD:
         return episodes.filter(**{MY_PATIENTS_FIELD[user.role]: user})
+    if team == UNASSIGNED:
+        return episodes.filter(patient__care_manager__isnull=True)
     if team.isdigit():
         return episodes.filter(patient__care_manager_id=int(team))
     return episodes
@@ -152,31 +158,35 @@ def scope_to_team(episodes: QuerySet[Episode], user, team: str) -> QuerySet[Epis
 
 @dataclass(frozen=True)
 class CaseloadFilter:
-    """Narrowing within the chosen caseload; the statistics ignore it."""
+    """Narrowing within the chosen caseload; the statistics ignore it. A patient with an open
+    flag of any of the chosen kinds matches the flag filter."""
 
     status: str = ""
-    flag: str = ""
+    flags: tuple[str, ...] = ()
     search: str = ""
 
     @property
     def narrows(self) -> bool:
-        return bool(self.status or self.flag or self.search)
+        return bool(self.status or self.flags or self.search)
 
     def apply(self, episodes: QuerySet[Episode]) -> QuerySet[Episode]:
         if self.status:
             episodes = episodes.filter(status=self.status)
-        if self.flag:
-            episodes = episodes.filter(flags__kind=self.flag, flags__resolved_at__isnull=True)
+        if self.flags:
+            open_flags = Flag.objects.filter(episode=OuterRef("pk"), resolved_at__isnull=True, kind__in=self.flags)
+            episodes = episodes.filter(Exists(open_flags))
         if self.search:
-            episodes = episodes.filter(_search_q(self.search))
+            episodes = episodes.filter(search_q(self.search))
         return episodes
 
 
-def _search_q(text: str) -> Q:
+def search_q(text: str) -> Q:
+    """Every word typed matches the first or last name (anywhere in it) or the start of the MRN.
+    Commas are spaces, so "Sanchez, Hoa" (as the app writes names) finds what "Hoa Sanchez" does."""
     query = Q()
-    for word in text.split():
+    for word in text.replace(",", " ").split():
         query &= (
-            Q(patient__mrn__iexact=word)
+            Q(patient__mrn__istartswith=word)
             | Q(patient__first_name__icontains=word)
             | Q(patient__last_name__icontains=word)
         )
@@ -185,7 +195,13 @@ def _search_q(text: str) -> Q:
 
 # The episode's own columns the rows show: its status and enrollment, and every summary column.
 ROW_EPISODE_FIELDS = ["status", "enrolled_on", *SUMMARY_FIELDS]
-ROW_PATIENT_FIELDS = ["patient__mrn", "patient__first_name", "patient__last_name", "patient__care_manager"]
+ROW_PATIENT_FIELDS = [
+    "patient__mrn",
+    "patient__first_name",
+    "patient__last_name",
+    "patient__phone",
+    "patient__care_manager",
+]
 ROW_CARE_MANAGER_FIELDS = [f"patient__care_manager__{name}" for name in ("username", "first_name", "last_name")]
 
 
@@ -198,6 +214,17 @@ def caseload_rows(open_episodes: QuerySet[Episode], today: datetime.date, sort: 
         Prefetch("flags", queryset=Flag.objects.filter(resolved_at__isnull=True), to_attr="open_flags")
     )
     return order_by_column(rows, sort)
+
+
+def due_today(open_episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
+    """Who is due or overdue for a contact today, in the order to call them: a patient with a
+    safety flag first, then the longest overdue, then by name. A patient never contacted is due
+    from enrollment."""
+    rows = caseload_rows(open_episodes, today, DEFAULT_SORT)
+    rows = rows.annotate(due_on=Coalesce("next_contact_due", "enrolled_on")).filter(due_on__lte=today)
+    safety = Flag.PRIORITY.index(Flag.Kind.SAFETY)
+    safety_first = Case(When(top_flag_rank=safety, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return rows.order_by(safety_first, "due_on", "patient__last_name", "patient__first_name", "pk")
 
 
 def caseload_aggregates(today: datetime.date) -> dict:

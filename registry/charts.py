@@ -1,16 +1,36 @@
 """The score trajectory chart, laid out in Python and drawn as SVG by a template.
 
-Server-side so that it needs no JavaScript library and prints as it shows.
+Server-side so that it needs no JavaScript library and prints as it shows. The drawing is
+640 units wide with 14-unit labels, and the page never draws it narrower than 560 px (it
+scrolls inside its own box on a phone), so a label is never smaller than 12 px on screen.
+
+Besides the scores it marks what happened to the treatment: medication started or stopped,
+plan changes (passed in as markers by the page, which knows them), and the PHQ-9 item 9
+answers (from the scores themselves).
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from registry.scoring import GAD7, PHQ9, Instrument
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 40, 16, 12, 32
+WIDTH, HEIGHT = 640, 300
+LEFT, RIGHT, TOP, BOTTOM = 44, 16, 30, 36
+LABEL_SIZE = 14  # drawing units; at the narrowest (560 px) a label is 12.25 px
+MIN_RENDERED_WIDTH = 560
 REMISSION_BELOW = 5
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Something that happened to the treatment on a day: kind is "medication" or "plan"."""
+
+    kind: str
+    day: datetime.date
+    text: str
+
+
+MARKER_KINDS = {"medication": "Medication started or stopped", "plan": "Treatment plan changed"}
 
 
 @dataclass(frozen=True)
@@ -19,6 +39,13 @@ class Point:
     y: float
     total: int
     taken_on: datetime.date
+    item9: int = 0  # PHQ-9 item 9 answered 1 or more: drawn as a warning ring
+
+
+@dataclass(frozen=True)
+class PlacedMarker:
+    x: float
+    marker: Marker
 
 
 @dataclass(frozen=True)
@@ -37,12 +64,15 @@ class Chart:
     remission_y: float
     baseline: int
     latest: int
+    markers: list[PlacedMarker] = field(default_factory=list)
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
     right_edge: int = WIDTH - RIGHT
     top: int = TOP
     bottom_edge: int = HEIGHT - BOTTOM
+    label_size: int = LABEL_SIZE
+    min_rendered_width: int = MIN_RENDERED_WIDTH
 
     @property
     def plot_width(self) -> int:
@@ -57,18 +87,42 @@ class Chart:
         return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
 
     @property
+    def item9_points(self) -> list[Point]:
+        return [p for p in self.points if p.item9]
+
+    @property
+    def marker_kinds(self) -> list[tuple[str, str]]:
+        """(kind, legend text) of the markers drawn, in a fixed order."""
+        drawn = {placed.marker.kind for placed in self.markers}
+        return [(kind, text) for kind, text in MARKER_KINDS.items() if kind in drawn]
+
+    @property
     def description(self) -> str:
-        scores = ", ".join(f"{p.total} on {p.taken_on:%Y-%m-%d}" for p in self.points)
-        return f"{self.instrument.name} scores: {scores}."
+        scores = ", ".join(
+            f"{p.total} on {p.taken_on:%Y-%m-%d}" + (f" (item 9 answered {p.item9})" if p.item9 else "")
+            for p in self.points
+        )
+        text = f"{self.instrument.name} scores: {scores}."
+        if self.markers:
+            events = "; ".join(f"{m.marker.day:%Y-%m-%d}: {m.marker.text}" for m in self.markers)
+            text += f" Treatment changes: {events}."
+        return text
 
 
-def trajectory(instrument: Instrument, scores: list[tuple[datetime.date, int]], start: datetime.date) -> Chart | None:
-    """Lay out (date, total) scores from the episode start; None when there is nothing to draw."""
+def trajectory(
+    instrument: Instrument,
+    scores: list[tuple[datetime.date, int]] | list[tuple[datetime.date, int, int]],
+    start: datetime.date,
+    markers: list[Marker] = (),
+) -> Chart | None:
+    """Lay out (date, total[, item 9]) scores from the episode start; None when there is nothing to draw.
+    Markers outside the scores' span (before the start, after the last score) are left out."""
     if not scores:
         return None
-    scores_sorted = sorted(scores)
+    scores_sorted = sorted((day, total, *rest) for day, total, *rest in scores)
     first_day = min(start, scores_sorted[0][0])
     last_week = max(4, -(-(scores_sorted[-1][0] - first_day).days // 7))
+    last_day = first_day + datetime.timedelta(weeks=last_week)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x_at(day: datetime.date) -> float:
@@ -78,8 +132,11 @@ def trajectory(instrument: Instrument, scores: list[tuple[datetime.date, int]], 
         return TOP + plot_h * (1 - total / instrument.max_total)
 
     baseline = scores_sorted[0][1]
-    points = [Point(x_at(day), y_at(total), total, day) for day, total in scores_sorted]
+    points = [Point(x_at(day), y_at(total), total, day, (rest or [0])[0] or 0) for day, total, *rest in scores_sorted]
     step = max(1, last_week // 8)
+    placed = [
+        PlacedMarker(x_at(m.day), m) for m in sorted(markers, key=lambda m: m.day) if first_day <= m.day <= last_day
+    ]
     return Chart(
         instrument=instrument,
         points=points,
@@ -89,17 +146,21 @@ def trajectory(instrument: Instrument, scores: list[tuple[datetime.date, int]], 
         remission_y=y_at(REMISSION_BELOW),
         baseline=baseline,
         latest=scores_sorted[-1][1],
+        markers=placed,
     )
 
 
-def episode_charts(episode, measurements) -> list[Chart]:
-    """The PHQ-9 and GAD-7 charts of an episode's valid scores, where it has any."""
+def episode_charts(episode, measurements, markers: list[Marker] = ()) -> list[Chart]:
+    """The PHQ-9 and GAD-7 charts of an episode's valid scores, where it has any, with the
+    treatment's markers; the PHQ-9's item 9 answers are marked on its own chart."""
     charts = []
     for instrument in (PHQ9, GAD7):
         scores = [
-            (m.taken_on, m.total) for m in measurements if m.instrument == instrument.code and not m.is_entered_in_error
+            (m.taken_on, m.total, (m.item_9 or 0) if instrument is PHQ9 else 0)
+            for m in measurements
+            if m.instrument == instrument.code and not m.is_entered_in_error
         ]
-        chart = trajectory(instrument, scores, episode.enrolled_on)
+        chart = trajectory(instrument, scores, episode.enrolled_on, markers)
         if chart:
             charts.append(chart)
     return charts

@@ -2,12 +2,16 @@
 in one aggregate query over the caseload (one pass over its open episodes, not three)."""
 
 import datetime
+from dataclasses import dataclass
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
+from accounts.models import Role, User
 from consults.figures import review_counts, with_review_columns, with_review_percentages
 from patients.models import Episode
 from registry.caseload import caseload_aggregates, with_caseload_percentages
+from registry.caseload_size import CaseloadSize, caseload_sizes
+from registry.models import Flag
 
 
 def dashboard_figures(open_episodes: QuerySet[Episode], today: datetime.date) -> tuple[dict, dict]:
@@ -23,3 +27,35 @@ def dashboard_figures(open_episodes: QuerySet[Episode], today: datetime.date) ->
     review_figures = with_review_percentages({name: figures[name] for name in reviews})
     review_figures["open_recommendations"] = figures["open_recommendations"]
     return with_caseload_percentages({name: figures[name] for name in stats}), review_figures
+
+
+# The flags a program overview counts per care manager, most urgent first.
+OVERVIEW_FLAGS = [Flag.Kind.SAFETY, Flag.Kind.NOT_IMPROVING, Flag.Kind.NEW_PATIENT, Flag.Kind.FOLLOWUP_OVERDUE]
+
+
+@dataclass(frozen=True)
+class CareManagerOverview:
+    size: CaseloadSize
+    flags: list[tuple[str, int]]  # (flag kind, open flags of that kind on the caseload)
+
+
+def care_manager_overview(user, episodes: QuerySet[Episode]) -> list[CareManagerOverview]:
+    """Each care manager of the user's clinics: caseload against the AIMS range, and their
+    caseload's open flags by kind. Four queries, however many care managers."""
+    care_managers = User.objects.filter(role=Role.CARE_MANAGER, is_active=True, clinics__in=user.visible_clinics())
+    sizes = caseload_sizes(care_managers.distinct(), episodes)
+    counts = (
+        Flag.objects.filter(resolved_at__isnull=True, kind__in=OVERVIEW_FLAGS, episode__in=episodes.open())
+        .order_by()
+        .values_list("episode__patient__care_manager", "kind")
+        .annotate(n=Count("pk"))
+    )
+    by_manager: dict[int, dict[str, int]] = {}
+    for manager_id, kind, n in counts:
+        by_manager.setdefault(manager_id, {})[kind] = n
+    return [
+        CareManagerOverview(
+            size, [(kind, by_manager.get(size.care_manager.pk, {}).get(kind, 0)) for kind in OVERVIEW_FLAGS]
+        )
+        for size in sizes
+    ]

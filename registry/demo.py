@@ -186,6 +186,12 @@ DEMO_RECOMMENDATIONS = [
     ("referral", "", ""),
 ]
 PATTERNS = ["improve"] * 5 + ["stall"] * 3 + ["relapse"] * 2
+# Past this many days since the initial assessment an open episode has been discussed with the
+# consultant (the program's target is within 4 weeks; a few slip to 8).
+NEW_FOR = datetime.timedelta(weeks=8)
+# An item 9 answer's safety flag is assessed the same day, except the very latest ones: the
+# demo shows a safety flag waiting only when its answer is this recent.
+SAFETY_STILL_OPEN_FOR = datetime.timedelta(days=3)
 
 
 @dataclass
@@ -258,7 +264,6 @@ class DemoBuilder:
             for code, clinic in clinics.items()
         }
         self.clinics = clinics
-        self.recorder = {code: members[Role.CARE_MANAGER][0] for code, members in self.staff.items()}
         self.mrns = {
             code: set(Patient.objects.filter(clinic=clinic).values_list("mrn", flat=True))
             for code, clinic in clinics.items()
@@ -335,12 +340,14 @@ class DemoBuilder:
         episode._patient_index = patient_index
         self.rows.episodes.append(episode)
         episode_index = len(self.rows.episodes) - 1
-        recorder = self.recorder[code]
+        recorder = self.rows.patients[patient_index].care_manager  # each patient's own care manager logs their care
         if rng.random() < 0.3:  # the screening that led to enrollment
             self._measurement(
                 episode_index, None, PHQ9, baseline, start - datetime.timedelta(days=rng.randrange(1, 25)), recorder
             )
         assessed = start + datetime.timedelta(days=rng.randrange(0, 10))
+        if discharge_on is None and assessed <= self.today - NEW_FOR:
+            end = max(end, assessed)  # long open: they had their initial assessment before dropping away
         if assessed > end or ((self.today - start).days < 10 and rng.random() < 0.5):
             self._finish(episode, discharge_on, improved=False)
             return
@@ -365,11 +372,15 @@ class DemoBuilder:
     def _case_reviews(
         self, episode_index: int, code: str, assessed: datetime.date, end: datetime.date, improved
     ) -> None:
-        """Most patients are discussed with the consultant within their first weeks; some who
-        are not improving were discussed again lately."""
+        """Patients are discussed with the consultant within their first weeks; some who are not
+        improving were discussed again lately. Only a recent patient (or a discharged one) may
+        never have been discussed: an open episode months in is never still "new"."""
         rng = self.rng
         first = assessed + datetime.timedelta(days=rng.randrange(7, 29))
-        if first > end or rng.random() < 0.12:
+        open_long = self.rows.episodes[episode_index].discharged_on is None and assessed <= self.today - NEW_FOR
+        if open_long:
+            first = min(first, max(end, assessed))
+        elif first > end or rng.random() < 0.12:
             return
         consultant = self.rows.patients[self.rows.episodes[episode_index]._patient_index].psychiatric_consultant
         days = [first]
@@ -472,6 +483,29 @@ class DemoBuilder:
         self.rows.measurements.append(measurement)
 
 
+def _recent_item9_answers(rows: Rows, today: datetime.date) -> None:
+    """In each clinic the open episode with the latest PHQ-9 of the last few days (10 or more)
+    answers item 9 with 1, so the demo shows a safety flag waiting for its assessment. One point
+    moves from another item: the total and band stay as scored."""
+    latest: dict[int, int] = {}
+    for index, m in enumerate(rows.measurements):
+        episode = rows.episodes[m._episode_index]
+        if m.instrument != "PHQ9" or m.total < 10 or episode.status == Episode.Status.DISCHARGED:
+            continue
+        if m.taken_on < today - SAFETY_STILL_OPEN_FOR:
+            continue
+        clinic = rows.patients[episode._patient_index].clinic_id
+        if clinic not in latest or m.taken_on > rows.measurements[latest[clinic]].taken_on:
+            latest[clinic] = index
+    for index in latest.values():
+        measurement = rows.measurements[index]
+        if measurement.item_9:
+            continue
+        donor = next(name for name in ITEM_FIELDS[:8] if getattr(measurement, name))
+        setattr(measurement, donor, getattr(measurement, donor) - 1)
+        measurement.item_9 = 1
+
+
 def _attach_safety_flags(rows: Rows, today: datetime.date) -> None:
     """Item 9 answers raised safety flags; all but each open episode's latest were assessed and closed."""
     latest_by_episode = {}
@@ -491,8 +525,12 @@ def _attach_safety_flags(rows: Rows, today: datetime.date) -> None:
         )
         flag._episode_index, flag._measurement_index = measurement._episode_index, index
         stays_open = (
-            episode.status != Episode.Status.DISCHARGED and latest_by_episode[measurement._episode_index] == index
+            episode.status != Episode.Status.DISCHARGED
+            and latest_by_episode[measurement._episode_index] == index
+            and measurement.taken_on >= today - SAFETY_STILL_OPEN_FOR
         )
+        if measurement.taken_on < today:  # the care manager has opened the patient since: not "new"
+            flag.seen_at, flag.seen_by = raised + datetime.timedelta(hours=1), measurement.recorded_by
         if not stays_open:
             flag.resolved_at = raised + datetime.timedelta(hours=3)
             flag.resolved_by = measurement.recorded_by
@@ -548,6 +586,7 @@ def seed_demo(*, patients: int, seed: int, today: datetime.date | None = None, r
     today = today or timezone.localdate()
     clinics = ensure_staff_accounts()
     rows = DemoBuilder(seed=seed, today=today, clinics=clinics).build(patients)
+    _recent_item9_answers(rows, today)
     _attach_safety_flags(rows, today)
     _save(rows, by=User.objects.get(username="admin"))
     seed_care_demo(rows, clinics=clinics, seed=seed, today=today)  # medications, sessions, referrals, education

@@ -535,3 +535,18 @@ class ContactSubmission(models.Model):
 
     def __str__(self) -> str:
         return f"Submission of contact {self.contact_id}"
+
+
+class CaseloadPreferences(models.Model):
+    """One user's way of seeing the caseload: the columns they hide and how dense the rows are.
+
+    Hidden columns rather than shown ones are kept, so that a column added later appears for
+    everyone. A preference, not a clinical record: no history.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="caseload_preferences")
+    hidden_columns = models.JSONField(default=list, blank=True)
+    compact = models.BooleanField("Compact rows", default=False)
+
+    def __str__(self) -> str:
+        return f"Caseload preferences of {self.user}"

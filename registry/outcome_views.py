@@ -13,9 +13,12 @@ from carereg.lib import csv as csv_file
 from patients.forms import DATE_INPUT
 from patients.models import Episode
 from registry.bar_charts import bar_chart
+from registry.caseload import month_bounds
 from registry.outcomes import (
     CSV_HEADER,
     MEASURES,
+    OUTCOME_POINTS,
+    WINDOW_DAYS,
     Period,
     csv_records,
     figure_rows,
@@ -24,6 +27,15 @@ from registry.outcomes import (
 from registry.trends import change_distribution, discharges, monthly_trends
 
 MAX_PERIOD_DAYS = 3 * 366  # a month's figures cost a query each: keep the page quick
+
+
+# The report opens on the latest year whose 12-month windows (index + 305 to 425 days) have all
+# closed, so that its 12-month columns have values; a more recent period is one choice away.
+WINDOWS_CLOSE_AFTER = datetime.timedelta(days=OUTCOME_POINTS["12m"] + WINDOW_DAYS)
+
+
+def default_end(today: datetime.date) -> datetime.date:
+    return today - WINDOWS_CLOSE_AFTER
 
 
 class OutcomesForm(forms.Form):
@@ -38,7 +50,7 @@ class OutcomesForm(forms.Form):
     def clean(self):
         data = super().clean()
         today = timezone.localdate()
-        end = data.get("end") or today
+        end = data.get("end") or (today if data.get("start") else default_end(today))
         start = data.get("start") or end.replace(year=end.year - 1) + datetime.timedelta(days=1)
         if end > today:
             self.add_error("end", "The period cannot end after today.")
@@ -80,7 +92,8 @@ def outcomes(request: HttpRequest) -> HttpResponse:
             groups=_groups(rows),
             overall=[(m, figures.total(m)) for m in MEASURES],
             discharges=discharges(episodes, period),
-            charts=_charts(trends, figures, change_distribution(episodes, period)),
+            charts=_charts(trends, figures, change_distribution(episodes, period), period, today),
+            defaulted=not (request.GET.get("start") or request.GET.get("end")),
             query=request.GET.urlencode(),
         )
     return render(request, "registry/outcomes.html", context)
@@ -96,8 +109,15 @@ def _groups(rows) -> list[dict]:
     return groups
 
 
-def _charts(trends, figures, distribution) -> list:
-    label = lambda month: f"{month:%b %y}"  # noqa: E731 - a one-line formatter
+def month_label(month: datetime.date, period: Period, today: datetime.date) -> str:
+    """ "Mar 26", or "Mar 26 (partial)" when the period or today cuts the month short."""
+    first, last = month_bounds(month)
+    partial = first < period.start or last > min(period.end, today)
+    return f"{month:%b %y}" + (" (partial)" if partial else "")
+
+
+def _charts(trends, figures, distribution, period: Period, today: datetime.date) -> list:
+    label = lambda month: month_label(month, period, today)  # noqa: E731 - a one-line formatter
     contact = figures.by_month["contact_rate"]
     return [
         bar_chart("enrolled", "Enrollments per month", [(label(t["month"]), t["enrolled"]) for t in trends]),

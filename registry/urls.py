@@ -6,7 +6,11 @@ register_converter(billing_views.MonthConverter, "month")
 
 app_name = "registry"
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", views.home, name="home"),
+    path("caseload/", views.dashboard, name="dashboard"),
+    path("caseload/today/", views.today_list, name="today"),
+    path("caseload/columns/", views.caseload_columns, name="caseload_columns"),
+    path("program/", views.program, name="program"),
     path("patients/<int:patient_pk>/contacts/new/", views.record_contact, name="record_contact"),
     path("patients/<int:patient_pk>/scores/<str:instrument>/new/", views.record_measurement, name="record_measurement"),
     path("flags/<int:pk>/resolve/", views.resolve_flag, name="resolve_flag"),

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
@@ -20,9 +21,17 @@ from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry import services
 from registry.access import get_contact_for_user, get_flag_for_user, get_measurement_for_user
-from registry.caseload import CaseloadFilter, caseload_rows, scope_to_team
-from registry.dashboard_figures import dashboard_figures
-from registry.dashboard_forms import CaseloadForm, SearchForm
+from registry.caseload import CaseloadFilter, caseload_rows, due_today, scope_to_team
+from registry.dashboard_figures import care_manager_overview, dashboard_figures
+from registry.dashboard_forms import (
+    SEARCH_KEPT_FOR,
+    CaseloadForm,
+    ColumnsForm,
+    SearchForm,
+    active_search,
+    remember_search,
+    shown_columns,
+)
 from registry.entered_in_error import entered_in_error_page
 from registry.forms import (
     ContactForm,
@@ -33,11 +42,23 @@ from registry.forms import (
     ResolveFlagForm,
     SafetyAssessmentForm,
 )
-from registry.models import ContactSubmission, Flag, RegistrySettings
+from registry.models import CaseloadPreferences, ContactSubmission, Flag, RegistrySettings
 from registry.scoring import GAD7, PHQ9
 from registry.tasks import refresh_all_flags
 
-SEARCH_SESSION_KEY = "caseload_search"
+# Where each role's work is: the page CareReg opens on (docs/user-guide.md#where-each-role-starts).
+HOMES = {
+    Role.CARE_MANAGER: "registry:dashboard",
+    Role.PSYCHIATRIC_CONSULTANT: "consults:agendas",
+    Role.MEDICAL_PROVIDER: "consults:pcp_home",
+    Role.CLINIC_ADMIN: "registry:program",
+}
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_superuser and not request.user.role:
+        return redirect("registry:program")
+    return redirect(HOMES.get(request.user.role, "registry:dashboard"))
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -45,32 +66,82 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # session, never in the URL (which web servers and browsers log).
     if request.method == "POST":
         search = SearchForm(request.POST)
-        request.session[SEARCH_SESSION_KEY] = search.cleaned_data["q"] if search.is_valid() else ""
+        remember_search(request.session, search.cleaned_data["q"] if search.is_valid() else "")
         return redirect(f"{reverse('registry:dashboard')}?{request.GET.urlencode()}")
-    search_text = request.session.get(SEARCH_SESSION_KEY, "")
+    search_text = active_search(request.session, touch=True)
     form = CaseloadForm(request.GET, user=request.user)
     choices = form.cleaned()
     today = timezone.localdate()
     caseload = scope_to_team(Episode.objects.visible_to(request.user).open(), request.user, choices["team"])
-    narrowing = CaseloadFilter(status=choices["status"], flag=choices["flag"], search=search_text)
+    narrowing = CaseloadFilter(status=choices["status"], flags=choices["flags"], search=search_text)
     stats, reviews = dashboard_figures(caseload, today)
     paginator = Paginator(caseload_rows(narrowing.apply(caseload), today, choices["sort"]), 50)
     if not narrowing.narrows:
         paginator.count = stats["active"]  # the statistics counted these rows already: no second COUNT
     page = paginator.get_page(request.GET.get("page"))
+    preferences = CaseloadPreferences.objects.filter(user=request.user).first()
     return render(
         request,
         "registry/dashboard.html",
         {
             "page": page,
             "form": form,
+            "chosen_flags": choices["flags"],
             "search_form": SearchForm(initial={"q": search_text}),
             "search_text": search_text,
+            "search_minutes": int(SEARCH_KEPT_FOR.total_seconds() // 60),
             "stats": stats,
             "review_figures": reviews,
             "sort": choices["sort"],
             "today": today,
             "can_write": can_write_clinical(request.user),
+            "show": shown_columns(preferences),
+            "compact": bool(preferences and preferences.compact),
+            "columns_form": ColumnsForm.of(preferences),
+        },
+    )
+
+
+@require_POST
+def caseload_columns(request: HttpRequest) -> HttpResponse:
+    """Save the user's choice of caseload columns and density, then back to the caseload as it was."""
+    form = ColumnsForm(request.POST)
+    if not form.is_valid():
+        return render(request, "registry/caseload_columns.html", {"columns_form": form}, status=400)
+    form.save(request.user)
+    messages.success(request, "Your caseload columns are saved.")
+    back = request.POST.get("next", "")  # the caseload's own query (team, filters, sort): never another site
+    return redirect(reverse("registry:dashboard") + (back if back.startswith("?") else ""))
+
+
+def today_list(request: HttpRequest) -> HttpResponse:
+    """Who is due or overdue for a contact today, with their phone numbers, safety first."""
+    form = CaseloadForm(request.GET, user=request.user)
+    choices = form.cleaned()
+    today = timezone.localdate()
+    caseload = scope_to_team(Episode.objects.visible_to(request.user).open(), request.user, choices["team"])
+    return render(
+        request,
+        "registry/today.html",
+        {"rows": due_today(caseload, today)[:300], "form": form, "today": today},
+    )
+
+
+def program(request: HttpRequest) -> HttpResponse:
+    """The clinic admin's home: the whole program's figures and each care manager's caseload."""
+    require(request.user.is_superuser or request.user.role == Role.CLINIC_ADMIN, "see the program overview")
+    today = timezone.localdate()
+    episodes = Episode.objects.visible_to(request.user)
+    stats, reviews = dashboard_figures(episodes.open(), today)
+    return render(
+        request,
+        "registry/program.html",
+        {
+            "stats": stats,
+            "review_figures": reviews,
+            "care_managers": care_manager_overview(request.user, episodes),
+            "unassigned": episodes.open().filter(patient__care_manager__isnull=True).count(),
+            "today": today,
         },
     )
 

@@ -91,7 +91,7 @@ def test_enrollment_form_saves_a_whole_patient_or_shows_errors(cm_client, care_m
     if response.status_code == 302:
         assert after[:2] == (before[0] + 1, before[1] + 1)  # the patient and the episode, together
     else:
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert after == before
 
 

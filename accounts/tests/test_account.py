@@ -32,7 +32,7 @@ def test_the_page_shows_who_the_user_is_and_how_many_backup_codes_are_left(cm_cl
     assert page.status_code == 200
     assert care_manager.username in content and str(clinic) in content
     assert 'data-backup-codes-left="9"' in content and "of 10" in content
-    assert f'href="{ACCOUNT}"' in cm_client.get("/").content.decode()  # the navbar's name leads here
+    assert f'href="{ACCOUNT}"' in cm_client.get("/caseload/").content.decode()  # the navbar's name leads here
 
 
 def test_the_page_needs_a_login():
@@ -55,7 +55,7 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(cm_client,
     assert "Your password is changed." in response.content.decode()
     care_manager.refresh_from_db()
     assert care_manager.check_password(NEW_PASSWORD)
-    assert cm_client.get("/").status_code == 200
+    assert cm_client.get("/caseload/").status_code == 200
     assert signed_out_with(other, ENDED)
 
 

@@ -96,7 +96,7 @@ def test_enrollment_refuses_a_wrong_code_and_leaves_the_app_unconfirmed(client, 
     assert "That code does not match" in response.content.decode()
     device.refresh_from_db()
     assert not device.confirmed
-    assert client.get("/").status_code == 302  # still not in
+    assert client.get("/caseload/").status_code == 302  # still not in
 
 
 def test_an_enrolled_account_cannot_replace_its_app_from_the_setup_page(client, enrolled):
@@ -156,7 +156,7 @@ def test_a_backup_code_works_once(client, enrolled):
 
     used = client.post(VERIFY, {"code": code.upper()}, follow=True)
 
-    assert used.redirect_chain[-1][0] == "/"
+    assert used.redirect_chain[-1][0] == "/caseload/"  # / sends a care manager to the caseload
     assert "You used a backup code; 9 left" in used.content.decode()
     client.post("/logout/")
     password_step(client, "maria")
@@ -187,7 +187,7 @@ def test_logout_works_before_the_code(client, enrolled):
     response = client.post("/logout/")
 
     assert response.status_code == 302 and response.url == "/login/"
-    assert client.get("/").url.startswith("/login/")
+    assert client.get("/caseload/").url.startswith("/login/")
 
 
 def test_the_api_and_the_patients_self_report_pages_need_no_second_factor(client, enrolled):
@@ -233,18 +233,18 @@ def test_a_verified_user_who_is_not_staff_is_refused_by_the_admin_without_a_loop
 
 def test_reset_command_removes_the_app_ends_sessions_and_records_why(client, enrolled):
     client.force_login(enrolled)
-    assert client.get("/").status_code == 200
+    assert client.get("/caseload/").status_code == 200
     new_backup_codes(enrolled)
 
     call_command("reset_mfa", "maria", reason="lost phone, ticket 42")
 
     assert not TOTPDevice.objects.filter(user=enrolled).exists()
     assert not StaticToken.objects.filter(device__user=enrolled).exists()
-    assert client.get("/").url.startswith("/login/")  # that session ended
+    assert client.get("/caseload/").url.startswith("/login/")  # that session ended
     latest = User.history.filter(id=enrolled.pk).latest("history_date")
     assert latest.history_change_reason == "Two-factor reset: lost phone, ticket 42"
     password_step(client, "maria")
-    assert client.get("/", follow=True).redirect_chain[-1][0].startswith(SETUP)  # enrolls again
+    assert client.get("/caseload/", follow=True).redirect_chain[-1][0].startswith(SETUP)  # enrolls again
 
 
 def test_reset_command_needs_a_reason_and_a_known_account(enrolled):
@@ -286,9 +286,9 @@ def test_a_verified_session_costs_no_device_query_per_page(client, enrolled):
 
     password_step(client, "maria")
     client.post(VERIFY, {"code": app_code(enrolled)})
-    client.get("/")
+    client.get("/caseload/")
 
     with CaptureQueriesContext(connection) as queries:
-        assert client.get("/").status_code == 200
+        assert client.get("/caseload/").status_code == 200
 
     assert not [q for q in queries.captured_queries if "otp_" in q["sql"]]

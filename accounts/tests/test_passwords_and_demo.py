@@ -60,7 +60,7 @@ def test_a_demo_user_logs_in_with_the_password_and_the_printed_code(client, sett
     response = client.post("/account/two-factor/", {"code": code})
 
     assert response.status_code == 302 and response.url == "/"
-    assert client.get("/").status_code == 200
+    assert client.get("/caseload/").status_code == 200
 
 
 def test_every_demo_account_has_its_demo_authenticator(settings):

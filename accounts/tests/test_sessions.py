@@ -23,7 +23,7 @@ def set_times(client, *, login_ago: float, seen_ago: float) -> None:
 
 
 def signed_out_with(client, message: str) -> bool:
-    response = client.get("/", follow=True)
+    response = client.get("/caseload/", follow=True)
     return response.redirect_chain[-1][0].startswith("/login/") and message in response.content.decode()
 
 
@@ -35,14 +35,14 @@ def test_settings_are_fifteen_minutes_idle_and_twelve_hours(settings):
 def test_fourteen_minutes_idle_is_still_signed_in(cm_client):
     set_times(cm_client, login_ago=3600, seen_ago=14 * 60)
 
-    assert cm_client.get("/").status_code == 200
+    assert cm_client.get("/caseload/").status_code == 200
 
 
 def test_sixteen_minutes_idle_signs_out_with_the_reason_on_the_login_page(cm_client):
     set_times(cm_client, login_ago=3600, seen_ago=16 * 60)
 
     assert signed_out_with(cm_client, IDLE)
-    assert cm_client.get("/").status_code == 302  # and stays signed out
+    assert cm_client.get("/caseload/").status_code == 302  # and stays signed out
 
 
 def test_the_idle_limit_is_a_setting(cm_client, settings):
@@ -54,7 +54,7 @@ def test_the_idle_limit_is_a_setting(cm_client, settings):
 
 def test_activity_keeps_the_session_alive(cm_client):
     set_times(cm_client, login_ago=3600, seen_ago=10 * 60)
-    assert cm_client.get("/").status_code == 200  # activity now
+    assert cm_client.get("/caseload/").status_code == 200  # activity now
 
     assert time.time() - cm_client.session[SEEN_AT] < 5
 
@@ -68,7 +68,7 @@ def test_twelve_hours_after_login_signs_out_even_when_active(cm_client):
 def test_just_under_twelve_hours_is_still_signed_in(cm_client):
     set_times(cm_client, login_ago=12 * 3600 - 60, seen_ago=10)
 
-    assert cm_client.get("/").status_code == 200
+    assert cm_client.get("/caseload/").status_code == 200
 
 
 def test_a_session_without_a_login_time_is_ended(cm_client):
@@ -83,7 +83,7 @@ def test_a_page_view_within_the_minute_does_not_rewrite_the_session(cm_client):
     set_times(cm_client, login_ago=100, seen_ago=20)
     seen = cm_client.session[SEEN_AT]
 
-    cm_client.get("/")
+    cm_client.get("/caseload/")
 
     assert cm_client.session[SEEN_AT] == seen
 
@@ -95,16 +95,16 @@ def test_deactivating_an_account_ends_all_its_sessions(client, clinic):
     laptop, desk = Client(), Client()
     laptop.force_login(user)
     desk.force_login(user)
-    assert laptop.get("/").status_code == 200
+    assert laptop.get("/caseload/").status_code == 200
 
     user.is_active = False
     user.save()
 
     assert signed_out_with(laptop, ENDED)
-    assert desk.get("/").url.startswith("/login/")
+    assert desk.get("/caseload/").url.startswith("/login/")
     user.is_active = True  # made active again: the old sessions stay ended
     user.save()
-    assert desk.get("/").url.startswith("/login/")
+    assert desk.get("/caseload/").url.startswith("/login/")
 
 
 def test_deactivating_in_the_admin_ends_the_sessions(client, clinic):
@@ -131,4 +131,4 @@ def test_deactivating_in_the_admin_ends_the_sessions(client, clinic):
     assert response.status_code == 302, response.context["adminform"].form.errors
     user.refresh_from_db()
     assert not user.is_active and user.sessions_valid_after is not None
-    assert session.get("/").url.startswith("/login/")
+    assert session.get("/caseload/").url.startswith("/login/")

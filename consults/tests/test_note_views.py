@@ -450,7 +450,7 @@ def test_the_patient_page_shows_drafts_as_drafts_and_signed_notes_with_their_rec
 
     shown = page(response)
     assert f'href="{reverse("consults:print_note", args=[signed.pk])}"' in shown
-    assert "Start a medication sertraline 50 mg" in shown and "<strong>Pending</strong>" in shown
+    assert "Start a medication sertraline 50 mg" in shown and 'data-recommendation-status="pending">Pending<' in shown
     assert f'href="{reverse("consults:note", args=[unsigned.pk])}"' in shown
     assert '<span class="badge text-bg-warning">draft</span>' in shown
 

@@ -43,7 +43,7 @@ def nothing_stored():
 
 def dashboard_cell(html: str, episode_pk: int, css_class: str) -> str:
     row = re.search(rf'<tr data-episode="{episode_pk}">(.*?)</tr>', html, re.S).group(1)
-    return re.search(rf'<td class="[^"]*\b{css_class}\b[^"]*">(.*?)</td>', row, re.S).group(1).strip()
+    return re.search(rf'<td class="[^"]*\b{css_class}\b[^"]*"[^>]*>(.*?)</td>', row, re.S).group(1).strip()
 
 
 def test_posted_phq9_with_item9_is_scored_flagged_searchable_and_on_the_dashboard(

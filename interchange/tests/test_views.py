@@ -208,7 +208,7 @@ def test_download_applies_the_search_held_in_the_session(cm_client, caseloads):
 
     assert [row["mrn"] for row in rows] == ["N-1"]
     run = ExportRun.objects.get()
-    assert run.filters == {"team": "all", "status": "", "flag": "", "search": True}
+    assert run.filters == {"team": "all", "status": "", "flags": [], "search": True}
     assert "zanetti" not in str(run.filters).lower()
     assert (run.how, run.by_username, run.patient_count) == ("download", "cm", 1)
 

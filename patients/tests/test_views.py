@@ -199,7 +199,7 @@ def test_enrollment_with_a_required_field_missing_shows_the_error_and_saves_noth
 ):
     response = cm_client.post(reverse("patients:enroll"), enroll_post(clinic, care_manager, **{field: ""}))
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors[field] == ["This field is required."]
     assert "This field is required." in response.content.decode()
     assert not Patient.objects.exists()
@@ -213,7 +213,7 @@ def test_enrollment_with_a_birth_date_in_the_future_is_refused(cm_client, clinic
         reverse("patients:enroll"), enroll_post(clinic, care_manager, birth_date=tomorrow.isoformat())
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "The date of birth cannot be in the future." in response.content.decode()
     assert not Patient.objects.exists()
     assert not Episode.objects.exists()
@@ -226,7 +226,7 @@ def test_enrollment_with_a_future_consent_date_is_refused(cm_client, clinic, car
         reverse("patients:enroll"), enroll_post(clinic, care_manager, enrolled_on=tomorrow.isoformat())
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "The enrollment date cannot be in the future." in response.content.decode()
     assert not Patient.objects.exists()
 
@@ -236,10 +236,69 @@ def test_enrollment_with_an_mrn_already_in_the_clinic_is_refused(cm_client, clin
 
     response = cm_client.post(reverse("patients:enroll"), enroll_post(clinic, care_manager, mrn="MRN-1001"))
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "MRN MRN-1001 is already registered at North Clinic" in response.content.decode()
     assert list(Patient.objects.all()) == [existing]
     assert Episode.objects.count() == 1
+
+
+def test_enroll_form_shows_every_error_on_the_first_submit(cm_client, clinic, care_manager):
+    enroll(clinic, care_manager, mrn="MRN-1001")
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+
+    response = cm_client.post(
+        reverse("patients:enroll"),
+        enroll_post(clinic, care_manager, mrn="MRN-1001", birth_date=tomorrow, enrolled_on=tomorrow, first_name=""),
+    )
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert set(errors) == {"mrn", "birth_date", "enrolled_on", "first_name"}
+    page = response.content.decode()
+    for message in [
+        "MRN MRN-1001 is already registered at North Clinic",
+        "The date of birth cannot be in the future.",
+        "The enrollment date cannot be in the future.",
+        "This field is required.",
+    ]:
+        assert message in page
+    assert Patient.objects.count() == 1
+
+
+def test_enroll_form_starts_with_the_enrolling_care_manager_as_the_patients(cm_client, care_manager):
+    form = cm_client.get(reverse("patients:enroll")).context["form"]
+
+    assert form["care_manager"].value() == care_manager.pk
+    assert f'<option value="{care_manager.pk}" selected>' in str(form["care_manager"])
+
+
+def test_enroll_form_chooses_no_care_manager_for_a_clinic_admin(client, clinic, care_manager):
+    client.force_login(UserFactory(username="admin1", role=Role.CLINIC_ADMIN, fte=None, clinics=[clinic]))
+
+    form = client.get(reverse("patients:enroll")).context["form"]
+
+    assert form["care_manager"].value() is None
+
+
+def test_an_over_long_name_is_refused_with_a_message_and_kept_as_typed(cm_client, clinic, care_manager):
+    long_name = "A" * 500
+
+    response = cm_client.post(reverse("patients:enroll"), enroll_post(clinic, care_manager, last_name=long_name))
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["last_name"] == [
+        "Ensure this value has at most 100 characters (it has 500)."
+    ]
+    assert f'value="{long_name}"' in response.content.decode()
+    assert not Patient.objects.exists()
+
+
+def test_no_form_field_tells_the_browser_to_cut_text_short(cm_client):
+    """A browser silently cuts pasted text at an input's maxlength: the server refuses instead."""
+    page = cm_client.get(reverse("patients:enroll")).content.decode()
+
+    assert 'name="last_name"' in page
+    assert "maxlength" not in page
 
 
 def test_the_same_mrn_may_be_enrolled_in_another_clinic(client, clinic, other_clinic, care_manager):
@@ -258,7 +317,7 @@ def test_enrollment_with_a_care_manager_of_another_clinic_is_refused(cm_client, 
 
     response = cm_client.post(reverse("patients:enroll"), enroll_post(clinic, care_manager, care_manager=south_cm.pk))
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "care_manager" in response.context["form"].errors
     assert "Select a valid choice" in response.content.decode()
     assert not Patient.objects.exists()
@@ -272,7 +331,7 @@ def test_a_two_clinic_admin_cannot_give_a_patient_a_care_manager_from_the_other_
 
     response = client.post(reverse("patients:enroll"), enroll_post(clinic, south_cm))
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Sam South does not work at North Clinic." in response.content.decode()
     assert not Patient.objects.exists()
     assert not Episode.objects.exists()

@@ -4,6 +4,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 
 from registry.models import Flag
+from registry.scoring import INSTRUMENTS
 
 register = template.Library()
 
@@ -22,7 +23,7 @@ FLAG_LABELS = dict(Flag.Kind.choices)
 
 
 @register.simple_tag(takes_context=True)
-def sort_header(context, key: str, label: str, title: str = ""):
+def sort_header(context, key: str, label: str, title: str = "", css_class: str = ""):
     """A column header that sorts by this column, and toggles direction when already sorted by it."""
     request, current = context["request"], context["sort"]
     ascending_now = current == key
@@ -33,7 +34,8 @@ def sort_header(context, key: str, label: str, title: str = ""):
     state = "ascending" if ascending_now else "descending" if current == f"-{key}" else "none"
     arrow = {"ascending": " ▲", "descending": " ▼", "none": ""}[state]
     return format_html(
-        '<th scope="col" aria-sort="{}" title="{}"><a class="sort-link" href="?{}">{}{}</a></th>',
+        '<th scope="col" class="{}" aria-sort="{}" title="{}"><a class="sort-link" href="?{}">{}{}</a></th>',
+        css_class,
         state,
         title or f"Sort by {label.lower()}",
         params.urlencode(),
@@ -74,3 +76,20 @@ def flag_badges(flags) -> str:
         '<span class="badge {} me-1" data-flag="{}">{}</span>',
         ((flag_style(flag.kind), flag.kind, FLAG_LABELS[flag.kind]) for flag in sorted_flags(flags)),
     )
+
+
+@register.filter
+def flag_label(kind: str) -> str:
+    """A flag kind as people read it ("Not improving"), never its code."""
+    return FLAG_LABELS.get(kind, kind)
+
+
+@register.filter
+def flag_labels(kinds) -> list[str]:
+    return [flag_label(kind) for kind in kinds]
+
+
+@register.filter
+def instrument_names(codes) -> list[str]:
+    """Instrument codes ("PHQ9") as their names ("PHQ-9")."""
+    return [INSTRUMENTS[code].name if code in INSTRUMENTS else code for code in codes]

@@ -188,7 +188,7 @@ def test_report_and_csv_queries_do_not_grow_with_the_month_and_the_page_shows_a_
 def minutes_cell(response, episode) -> str:
     html = response.content.decode()
     row = re.search(rf'<tr data-episode="{episode.pk}">.*?</tr>', html, re.S).group(0)
-    cell = re.search(r'<td class="text-end minutes">(.*?)</td>', row, re.S).group(1)
+    cell = re.search(r'<td class="text-end minutes"[^>]*>(.*?)</td>', row, re.S).group(1)
     return " ".join(re.sub(r"<[^>]+>", " ", cell).split())
 
 

@@ -136,3 +136,67 @@ def test_builder_makes_the_same_rows_for_the_same_seed_and_day():
     assert first["measurements"]
     assert other_seed["patients"] != first["patients"]
     assert not Patient.objects.exists()  # building alone saves nothing
+
+
+# --- The demo does not contradict itself ----------------------------------------------------
+
+
+@pytest.fixture
+def bigger_demo():
+    seed("--patients", "120", "--seed", "5")
+
+
+def test_no_demo_plan_says_no_medication_beside_a_medication_taken_now(bigger_demo):
+    from care.models import Medication
+    from patients.models import TreatmentPlan
+
+    taking = {
+        m.episode_id: m for m in Medication.objects.filter(stopped_on__isnull=True, entered_in_error_at__isnull=True)
+    }
+    plans = list(TreatmentPlan.objects.all())
+
+    assert taking and plans
+    for plan in plans:
+        if plan.episode_id in taking:
+            assert "no medication" not in plan.current_treatments
+            assert taking[plan.episode_id].name.lower() in plan.current_treatments.lower()
+        else:
+            assert not any(name in plan.current_treatments.lower() for name in ("sertraline", "escitalopram"))
+
+
+def test_every_demo_contact_is_logged_by_the_patients_own_care_manager(bigger_demo):
+    contacts = Contact.objects.select_related("episode__patient")
+
+    assert contacts.exists()
+    assert all(c.recorded_by_id == c.episode.patient.care_manager_id for c in contacts)
+
+
+def test_no_demo_safety_flag_waits_for_days_or_shows_new_once_opened(bigger_demo):
+    from django.utils import timezone
+
+    from registry.demo import SAFETY_STILL_OPEN_FOR
+
+    today = timezone.localdate()
+    safety = Flag.objects.filter(kind=Flag.Kind.SAFETY)
+
+    assert safety.exists()
+    for flag in safety.filter(resolved_at__isnull=True):
+        assert timezone.localdate(flag.raised_at) >= today - SAFETY_STILL_OPEN_FOR
+    for flag in safety:
+        if timezone.localdate(flag.raised_at) < today:
+            assert flag.seen_at is not None, flag.reason
+
+
+def test_no_open_demo_episode_months_in_is_still_a_new_patient(bigger_demo):
+    from django.utils import timezone
+
+    from registry.demo import NEW_FOR
+
+    today = timezone.localdate()
+    new = Flag.objects.filter(kind=Flag.Kind.NEW_PATIENT, resolved_at__isnull=True).select_related("episode")
+    long_open = Episode.objects.open().filter(enrolled_on__lt=today - NEW_FOR - datetime.timedelta(days=10))
+
+    assert long_open.exists()
+    assert not new.filter(episode__in=long_open).exists()
+    for flag in new:
+        assert (today - flag.episode.enrolled_on) < NEW_FOR + datetime.timedelta(days=10)

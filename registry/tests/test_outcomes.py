@@ -339,3 +339,43 @@ def test_report_page_costs_the_same_queries_for_2_or_12_patients(
         cohort(today - 200 * DAY, scores=[(0, 15), (100, 7)], contacts=[100])
 
     assert queries() == few
+
+
+def test_the_report_opens_on_a_year_whose_twelve_month_windows_have_closed(client, clinic, today):
+    from django.urls import reverse
+
+    client.force_login(UserFactory(role="clinic_admin", clinics=[clinic]))
+
+    response = client.get(reverse("registry:outcomes"))
+
+    period = response.context["period"]
+    assert period.end == today - datetime.timedelta(days=425)
+    assert period.start == period.end.replace(year=period.end.year - 1) + DAY
+    assert "12-month windows have all closed" in response.content.decode()
+
+
+def test_twelve_month_columns_have_values_on_the_default_period(client, clinic, cohort, today):
+    from django.urls import reverse
+
+    client.force_login(UserFactory(role="clinic_admin", clinics=[clinic]))
+    index = today - datetime.timedelta(days=600)  # in the default period: 425 to 790 days ago
+    cohort(index, scores=[(0, 20), (365, 4)], contacts=[0, 365])
+
+    response = client.get(reverse("registry:outcomes"))
+
+    overall = dict((code, figure) for code, figure in response.context["overall"])
+    assert (overall["remission_12m"].numerator, overall["remission_12m"].denominator) == (1, 1)
+
+
+def test_a_month_cut_short_is_marked_partial():
+    from registry.outcome_views import month_label
+
+    period = Period(datetime.date(2025, 3, 15), datetime.date(2026, 3, 14))
+    today = datetime.date(2026, 12, 6)
+
+    assert month_label(datetime.date(2025, 3, 1), period, today) == "Mar 25 (partial)"
+    assert month_label(datetime.date(2025, 4, 1), period, today) == "Apr 25"
+    assert month_label(datetime.date(2026, 3, 1), period, today) == "Mar 26 (partial)"
+    assert (
+        month_label(datetime.date(2026, 12, 1), Period(datetime.date(2026, 1, 1), today), today) == "Dec 26 (partial)"
+    )

@@ -100,7 +100,7 @@ class CareManager(HttpUser):
 
     @task(6)
     def dashboard(self):
-        page = self.client.get("/", name="dashboard")
+        page = self.client.get("/caseload/", name="dashboard")
         self.patients = sorted(set(re.findall(r'href="/patients/(\d+)/"', page.text))) or self.patients
 
     @task(2)

@@ -1,4 +1,4 @@
-// CareReg's only script: live totals on questionnaires. The server computes the saved total;
+// CareReg's only script: live totals on questionnaires, review-session keys, folded sections on a phone. The server computes the saved total;
 // this just spares the care manager adding up in their head. No inline scripts anywhere, so a
 // strict Content Security Policy can forbid them.
 (function () {
@@ -24,4 +24,9 @@
     fieldset.addEventListener("change", function () { updateTotal(fieldset); });
     updateTotal(fieldset);
   });
+  // On a phone the patient page opens with its long sections (timeline, contact form) folded,
+  // so that the safety facts, flags and episode come first; each opens with a tap or Enter.
+  if (window.matchMedia("(max-width: 767.98px)").matches) {
+    document.querySelectorAll("details[data-fold-on-phone]").forEach(function (section) { section.open = false; });
+  }
 })();

@@ -72,7 +72,7 @@ def write_and_sign(page, assessment: str, drug: str, dose: str) -> None:
 
 def test_a_consultant_reviews_two_patients_and_signs_a_note_with_a_recommendation_for_each(page, session):
     log_in(page, "drchen", PASSWORD)
-    page.get_by_role("link", name="Caseload reviews").click()
+    page.get_by_role("link", name="My reviews").click()  # the consultant's home, also where the login lands
     expect(page.get_by_role("heading", name="Your next sessions")).to_be_visible()
     page.locator("section[aria-labelledby='next-h'] a").first.click()
     page.get_by_role("link", name="Start the review").click()
