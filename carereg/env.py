@@ -71,3 +71,11 @@ def env_redis_url(name: str) -> str | None:
     if url is not None and not url.startswith(("redis://", "rediss://")):
         raise ImproperlyConfigured(f"{name} must be a redis:// or rediss:// URL.")
     return url
+
+
+def env_broker_url(name: str) -> str | None:
+    """A Celery broker: Redis, or the embedded default's SQLite file named explicitly."""
+    url = env_str(name)
+    if url is not None and not url.startswith(("redis://", "rediss://", "sqla+sqlite:///")):
+        raise ImproperlyConfigured(f"{name} must be a redis://, rediss:// or sqla+sqlite:/// URL.")
+    return url

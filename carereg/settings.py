@@ -11,7 +11,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from carereg.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
+from carereg.env import env_bool, env_broker_url, env_database, env_int, env_list, env_redis_url, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -184,10 +184,22 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Celery -------------------------------------------------------------------------------
-# With no broker configured, tasks run in-process so the app works right after checkout.
-CELERY_BROKER_URL = env_redis_url("CELERY_BROKER_URL") or env_redis_url("REDIS_URL")
-CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
-CELERY_TASK_EAGER_PROPAGATES = True
+# Redis in production. With no broker configured, the embedded default: kombu's SQLAlchemy
+# transport on a SQLite file beside the database, so `make run` runs a worker and the beat
+# schedule with no server (docs/deployment.md#the-embedded-default).
+_DATA_DIR = (
+    Path(DATABASES["default"]["NAME"]).parent
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:"
+    else BASE_DIR
+)
+_broker = env_broker_url("CELERY_BROKER_URL") or env_redis_url("REDIS_URL")
+CELERY_BROKER_URL = _broker or f"sqla+sqlite:///{_DATA_DIR / 'celery-broker.sqlite3'}"
+CAREREG_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("sqla+")
+# The Redis the deployment configured (None on the embedded default), for what else shares it.
+CAREREG_REDIS_URL = None if CAREREG_EMBEDDED_BROKER else CELERY_BROKER_URL
+# Tasks go to the broker for a worker; CAREREG_TASKS_IN_PROCESS=true runs them in the
+# process that queues them instead (a set-up with no worker at all). Tests run them in-process.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CAREREG_TASKS_IN_PROCESS", False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # results could hold PHI; nothing reads them
@@ -196,15 +208,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # A task not acknowledged within the visibility timeout is given to another worker, so every
-# time limit stays well under it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# time limit stays well under it. (The SQLAlchemy transport hands its options to SQLAlchemy's
+# create_engine, which takes no such option; it never delivers a message twice.)
+CELERY_BROKER_TRANSPORT_OPTIONS = {} if CAREREG_EMBEDDED_BROKER else {"visibility_timeout": 3600}
+# Remote control needs a fanout exchange, which the SQLAlchemy transport lacks.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CAREREG_EMBEDDED_BROKER
+# Beat's record of its last runs, beside the data: a nightly run missed while the machine
+# was off is run when beat starts again.
+CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(_DATA_DIR / "celerybeat-schedule"))
 CELERY_TASK_SOFT_TIME_LIMIT = 900
 CELERY_TASK_TIME_LIMIT = 1200
-# A save must not hang on a dead broker: fail fast, and the nightly run catches up.
+# A save must not hang on a dead broker: fail fast, and the sweep catches up.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CAREREG_BASE_URL = env_str("CAREREG_BASE_URL", "http://127.0.0.1:8000")
+# Flag refreshes still pending are drained this often (registry/outbox.py): flags are true
+# within about this long after any fault. A worker's claim on a refresh lasts the lease; a
+# claim whose worker died is taken over after it, so it must outlast the longest refresh.
+CAREREG_FLAG_SWEEP_SECONDS = env_int("CAREREG_FLAG_SWEEP_SECONDS", 60)
+CAREREG_FLAG_REFRESH_LEASE_SECONDS = env_int("CAREREG_FLAG_REFRESH_LEASE_SECONDS", 300)
 
 # --- Mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -1,4 +1,5 @@
-"""The flag jobs through a real Redis broker and a real Celery worker (a thread in this process).
+"""The flag jobs through a real Redis broker and a real Celery worker (a thread in this process),
+and the embedded default's own processes (web server, worker, beat) as `make run` starts them.
 
 Broker: the local Redis (CI starts it), database 14, emptied before each test. The tests are
 transactional so that the worker's own database connection sees what the web request saved.
@@ -7,8 +8,13 @@ transactional so that the worker's own database connection sees what the web req
 import datetime
 import io
 import os
+import signal
+import socket
+import subprocess
 import threading
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -20,8 +26,9 @@ from django.utils import timezone
 
 from carereg.celery import app
 from patients.models import Episode
+from registry import outbox
 from registry.flags import refresh_flags
-from registry.models import Contact, Flag
+from registry.models import Contact, Flag, FlagRefreshRequest
 from registry.tasks import refresh_all_flags, refresh_episode_flags
 from tests.factories import ClinicFactory, EpisodeFactory, PatientFactory, UserFactory, record_contact, record_score
 
@@ -219,3 +226,100 @@ def test_worker_sends_scheduled_self_report_links_once(scheduled_episode, worker
     assert wait_for(lambda: sum(worker_state.total_count.values()) >= runs + 2)
     assert Invitation.objects.filter(episode=scheduled_episode, origin="scheduled").count() == 1
     assert [message.to for message in mailoutbox] == [["patient@example.org"]]
+
+
+# --- The embedded default: `make run` with nothing configured -------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for processes started by a test."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgresql://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def session_processes(session_id: int) -> list[str]:
+    """The live processes of a session (zombies waiting to be reaped are gone already)."""
+    ps = subprocess.run(["ps", "-eo", "pid=,sid=,stat=,args="], capture_output=True, text=True, check=True)
+    return [
+        line.strip()
+        for line in ps.stdout.splitlines()
+        if line.split()[1] == str(session_id) and not line.split()[2].startswith("Z")
+    ]
+
+
+def http_status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def served_as_make_run(tmp_path):
+    """scripts/serve.sh, as `make run` starts it on the embedded default: no broker configured,
+    so the worker and beat use a SQLite broker file (here in tmp_path, not beside a shared
+    test database). The schedule's sweep runs every second instead of every minute."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")},
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'celery-broker.sqlite3'}",
+        "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp_path / "celerybeat-schedule"),
+        "CAREREG_FLAG_SWEEP_SECONDS": "1",
+        "DEBUG": "true",
+        "CAREREG_HTTPS": "false",
+        "PORT": str(port),
+    }
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 (closed below, after the processes)
+    # Its own session, as a terminal's job; SIGINT as a terminal gives it (an ignored SIGINT
+    # would be inherited from a parent run in the background).
+    serve = subprocess.Popen(
+        [str(REPO / "scripts" / "serve.sh")],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        yield serve, f"http://127.0.0.1:{port}", tmp_path / "serve.log"
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+        serve.wait(timeout=30)
+        log.close()
+
+
+def test_make_run_serves_and_runs_the_schedule_on_the_embedded_broker_and_ctrl_c_stops_it_all(
+    overdue_episode, served_as_make_run
+):
+    episode, _ = overdue_episode
+    Flag.objects.filter(episode=episode).delete()  # as if no refresh had run since the last save
+    outbox.request_full_refresh()  # what the nightly job asks for when it starts
+    serve, url, log = served_as_make_run
+
+    # Beat sends the sweep over the embedded broker; the worker refreshes the whole registry.
+    refreshed = wait_for(lambda: open_kinds(episode) == {"followup_overdue", "new_patient"}, seconds=90)
+    assert refreshed, log.read_text()[-3000:]
+    assert wait_for(lambda: not FlagRefreshRequest.objects.exists())
+    assert wait_for(lambda: http_status(f"{url}/login/") == 200, seconds=60)
+    assert "No hostname was supplied" not in log.read_text()
+
+    os.killpg(serve.pid, signal.SIGINT)  # Ctrl-C
+
+    assert wait_for(lambda: not session_processes(serve.pid), seconds=30), session_processes(serve.pid)
+    assert serve.wait(timeout=5) == 130
+    assert http_status(f"{url}/login/") is None
