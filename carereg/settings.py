@@ -210,7 +210,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # A task not acknowledged within the visibility timeout is given to another worker, so every
 # time limit stays well under it. (The SQLAlchemy transport hands its options to SQLAlchemy's
 # create_engine, which takes no such option; it never delivers a message twice.)
-CELERY_BROKER_TRANSPORT_OPTIONS = {} if CAREREG_EMBEDDED_BROKER else {"visibility_timeout": 3600}
+REDIS_VISIBILITY_TIMEOUT = 3600
+CELERY_BROKER_TRANSPORT_OPTIONS = {} if CAREREG_EMBEDDED_BROKER else {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT}
 # Remote control needs a fanout exchange, which the SQLAlchemy transport lacks.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CAREREG_EMBEDDED_BROKER
 # Beat's record of its last runs, beside the data: a nightly run missed while the machine

@@ -17,14 +17,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from celery.beat import EmbeddedService
 from celery.contrib.testing.worker import start_worker
 from celery.worker import state as worker_state
 from django.core.management import call_command
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from carereg.celery import app
+from carereg.celery import app, beat_schedule
 from patients.models import Episode
 from registry import outbox
 from registry.flags import refresh_flags
@@ -82,6 +83,38 @@ def overdue_episode():
     record_contact(episode, days_ago(20), care_manager)
     record_score(episode, "PHQ9", 12, days_ago(20), care_manager)
     return Episode.objects.get(pk=episode.pk), care_manager
+
+
+@pytest.fixture
+def beat_every_second(settings, tmp_path):
+    """Start Celery beat (a thread in this process) with the sweep every second: call it once
+    the broker is up. Stopped at the end of the test."""
+    settings.CAREREG_FLAG_SWEEP_SECONDS = 1
+    saved, started = app.conf.beat_schedule, []
+
+    def start():
+        app.conf.beat_schedule = beat_schedule()
+        service = EmbeddedService(app, thread=True, schedule_filename=str(tmp_path / "celerybeat-schedule"))
+        service.start()
+        started.append(service)
+
+    yield start
+    for service in started:
+        service.stop()
+    app.conf.beat_schedule = saved
+
+
+def a_fresh_refresh_would_change() -> int:
+    """How many flags a full refresh run now would raise or resolve: 0 when the flags are
+    exactly what a fresh full refresh gives. Run and rolled back, so it changes nothing."""
+    with transaction.atomic():
+        changed = refresh_flags().changed
+        transaction.set_rollback(True)
+    return changed
+
+
+def flags_are_true() -> bool:
+    return not FlagRefreshRequest.objects.exists() and a_fresh_refresh_would_change() == 0
 
 
 def open_kinds(episode) -> set[str]:
