@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "audit.structured_logs.RequestIdMiddleware",  # first: every log line of the request has its id
+    "carereg.proxy.TrustedProxyMiddleware",  # before anything reads the scheme or the client's address
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -161,7 +162,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("CAREREG_LOGIN_COOLOFF_MINUTES", 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
-AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_CLIENT_IP_CALLABLE = "carereg.proxy.client_address"  # the access log's too
 AXES_VERBOSE = False  # log only the lockout parameters (masked), and no banner at every start
 # Signed out after this many minutes without a request, and at the latest this many hours
 # after logging in, whatever the activity.
@@ -263,8 +264,11 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
-# The access log takes the client's address from X-Forwarded-For only behind our own proxy.
+# Behind our own reverse proxy, X-Forwarded-Proto and X-Forwarded-For are believed, and only
+# from the proxy's addresses (carereg/proxy.py): the scheme, and the client's address for the
+# access log and lockouts. Addresses or networks, comma-separated.
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 CAREREG_EMERGENCY_ACCESS_HOURS = env_int("CAREREG_EMERGENCY_ACCESS_HOURS", 4)
 
 # --- Clinical defaults (clinical-rules.md); clinics may override where a field exists -----
