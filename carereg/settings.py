@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "audit.middleware.AccessLogMiddleware",
     "accounts.middleware.ClinicTimezoneMiddleware",
     "axes.middleware.AxesMiddleware",
+    "carereg.errors.SavedAtMiddleware",  # inside the clinic's time zone: the time a person saw
 ]
 
 ROOT_URLCONF = "carereg.urls"

@@ -158,7 +158,7 @@ def test_connection_lost_during_a_contact_save_fails_cleanly_and_the_next_reques
         post_save.disconnect(dispatch_uid="fault-lose-connection", sender=Contact)
 
     assert killed, "the save never reached the contact"
-    assert status == 500
+    assert status == 503  # the database went away: try again in a minute (Retry-After)
     assert "Nothing you entered was half-saved" in page
     assert not Contact.objects.exists()  # the contact and its scores are one transaction
     assert not Measurement.objects.exists()
@@ -171,6 +171,46 @@ def test_connection_lost_during_a_contact_save_fails_cleanly_and_the_next_reques
     assert status == 302, page[:2000]
     contact = Contact.objects.get()
     assert sorted(contact.measurements.values_list("instrument", "total")) == [("PHQ9", 9)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_whose_next_page_meets_a_database_outage_says_what_was_saved(ward):
+    maria, patient, episode = ward
+    browser = Client(raise_request_exception=False)
+    browser.force_login(maria)
+    saved = browser.post(reverse("registry:record_contact", args=[patient.pk]), contact_post())
+    assert saved.status_code == 302
+    connection.close()
+
+    with database_unreachable():
+        next_page = browser.get(saved.url)
+
+    page = next_page.content.decode()
+    assert next_page.status_code == 503
+    assert next_page["Retry-After"] == "30"
+    assert re.search(r"Your change of \d\d:\d\d was saved", page)
+    assert "Contact saved with scores." in page
+    assert "You do not need to enter it again." in page
+    assert patient.last_name not in page and patient.first_name not in page
+    # The database is back: the page shows the save's own message, and the contact is there once.
+    assert "Contact saved with scores." in browser.get(saved.url).content.decode()
+    assert Contact.objects.filter(episode=episode).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outage_with_no_save_just_before_says_nothing_was_saved(ward):
+    maria, patient, _ = ward
+    browser = Client(raise_request_exception=False)
+    browser.force_login(maria)
+    browser.get(reverse("patients:detail", args=[patient.pk]))
+    connection.close()
+
+    with database_unreachable():
+        page = browser.get(reverse("patients:detail", args=[patient.pk]))
+
+    assert page.status_code == 503
+    assert "was saved" not in page.content.decode()
+    assert "cannot reach its database" in page.content.decode()
 
 
 # --- Flags true within the sweep interval after each fault ------------------------------------
@@ -289,15 +329,17 @@ def test_worker_killed_in_the_middle_of_a_whole_registry_refresh_leaves_true_fla
 
 @contextmanager
 def database_unreachable():
-    """New connections to the database are refused, as while PostgreSQL is stopped (the test's
-    own connection, open already, goes on; every other thread connects afresh for each task)."""
+    """New connections to the database fail, as while PostgreSQL is stopped: refused (nothing
+    listens on the port), or on SQLite the file cannot be opened. A connection open already
+    goes on; the worker threads connect afresh for each task."""
     settings_dict = connection.settings_dict
-    saved = settings_dict["PORT"]
-    settings_dict["PORT"] = free_port()  # nothing listens there
+    key, nowhere = ("NAME", "/nonexistent/carereg.sqlite3") if connection.vendor == "sqlite" else ("PORT", free_port())
+    saved = settings_dict[key]
+    settings_dict[key] = nowhere
     try:
         yield
     finally:
-        settings_dict["PORT"] = saved
+        settings_dict[key] = saved
 
 
 @pytest.mark.celery
