@@ -235,6 +235,12 @@ CAREREG_FLAG_REFRESH_LEASE_SECONDS = env_int("CAREREG_FLAG_REFRESH_LEASE_SECONDS
 # --- Mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "carereg@localhost")
+# The SMTP server, for EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 # --- Logging: requests are logged by path only; paths carry ids, never names --------------
 # JSON lines with the request id (audit/structured_logs.py); LOG_FORMAT=plain for reading by eye.

@@ -5,6 +5,7 @@ Broker: the local Redis (CI starts it), database 14, emptied before each test. T
 transactional so that the worker's own database connection sees what the web request saved.
 """
 
+import contextlib
 import datetime
 import io
 import os
@@ -330,8 +331,11 @@ def served_as_make_run(tmp_path):
     try:
         yield serve, f"http://127.0.0.1:{port}", tmp_path / "serve.log"
     finally:
-        if serve.poll() is None:
-            os.killpg(serve.pid, signal.SIGKILL)
+        # Whatever the test left running: every process of the session (each part of serve.sh
+        # has a process group of its own).
+        for line in session_processes(serve.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)
         serve.wait(timeout=30)
         log.close()
 
