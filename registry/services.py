@@ -22,7 +22,7 @@ from registry.bulk import copy_into_history
 from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings, SafetyAssessment
 from registry.scoring import INSTRUMENTS, ScoringError, cut_off, raises_safety_flag, safety_reason, score, score_total
 from registry.summaries import refresh_summaries, refresh_summary
-from registry.tasks import refresh_episode_flags, refresh_flags_of_episodes
+from registry.tasks import drain_flag_refreshes, refresh_episode_flags, refresh_flags_of_episodes
 
 
 @dataclass(frozen=True)
@@ -242,6 +242,13 @@ def queue_flag_refresh(episode: Episode) -> None:
     if not _batching(episode):
         outbox.request_refresh([episode.pk])
         queue_on_commit(refresh_episode_flags, episode.pk)
+
+
+def queue_full_flag_refresh() -> None:
+    """After a clinic's thresholds change: every episode's flags, recorded in the caller's
+    transaction (the outbox) and drained after commit, or by the sweep if that message is lost."""
+    outbox.request_full_refresh()
+    queue_on_commit(drain_flag_refreshes)
 
 
 def _start_active_treatment(episode: Episode, *, on: datetime.date, by) -> None:

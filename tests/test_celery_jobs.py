@@ -360,3 +360,22 @@ def test_make_run_serves_and_runs_the_schedule_on_the_embedded_broker_and_ctrl_c
     assert wait_for(lambda: not session_processes(serve.pid), seconds=30), session_processes(serve.pid)
     assert serve.wait(timeout=5) == 130
     assert http_status(f"{url}/login/") is None
+
+
+def test_a_command_that_queues_a_task_on_the_embedded_default_prints_no_broker_warning(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL", "DATABASE_URL")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"  # nothing configured but where the data lives
+    queue = "from registry.tasks import drain_flag_refreshes; drain_flag_refreshes.delay()"
+
+    done = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), "manage.py", "shell", "--no-imports", "-c", queue],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout + done.stderr == ""  # was: kombu.connection "No hostname was supplied"
+    assert (tmp_path / "celery-broker.sqlite3").exists()  # queued beside the database, for the worker
