@@ -14,7 +14,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-## make run: install, migrate, load the demo, print the logins, serve on 127.0.0.1:$(PORT).
+## make run: install, migrate, load the demo, print the logins, serve on 127.0.0.1:$(PORT) with a Celery
+## worker and beat beside it (the embedded broker: no server needed); Ctrl-C stops all three.
 run: export DEBUG ?= true
 run: export CAREREG_HTTPS ?= false
 run: venv

@@ -16,19 +16,28 @@ case "${DATABASE_URL:-sqlite:}" in sqlite:*) concurrency=1 ;; *) concurrency=2 ;
 # too: runserver's autoreloader child, the worker's pool processes.
 set -m
 pids=()
-alive() {
+alive() { # any process left in any part's group
   local pid
-  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done
+  for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && return 0; done
   return 1
+}
+signal_all() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$1" -- "$2$pid" 2>/dev/null || true; done
+}
+wait_a_while() { # up to $1 tenths of a second, until nothing is left
+  for _ in $(seq 1 "$1"); do alive || return 0; sleep 0.1; done
 }
 stop() {
   trap - EXIT INT TERM
   [ ${#pids[@]} -eq 0 ] && return
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  # The worker finishes the task in hand (a warm shutdown); after 15 s, nothing waits any more.
-  for _ in $(seq 1 150); do alive || return 0; sleep 0.1; done
-  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  # Each part's main process first: the worker finishes the task in hand and stops its pool
+  # itself (a warm shutdown); then whatever is left in the groups (runserver's reloaded child).
+  signal_all -TERM ""
+  wait_a_while 100
+  signal_all -TERM -
+  wait_a_while 50
+  signal_all -KILL -
 }
 trap stop EXIT
 trap 'stop; exit 130' INT
