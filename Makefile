@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test check lint format browser serve bench backup restore loadtest clean
+.PHONY: run test check lint format browser serve bench backup restore loadtest prod-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,7 +14,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-## make run: install, migrate, load the demo, print the logins, serve on 127.0.0.1:$(PORT).
+## make run: install, migrate, load the demo, print the logins, serve on 127.0.0.1:$(PORT) with a Celery
+## worker and beat beside it (the embedded broker: no server needed); Ctrl-C stops all three.
 run: export DEBUG ?= true
 run: export CAREREG_HTTPS ?= false
 run: venv
@@ -58,6 +59,11 @@ restore:
 loadtest: venv
 	$(PY) -m pip install --quiet -r scripts/loadtest/requirements.txt
 	VENV=$(VENV) scripts/loadtest/run.sh
+
+## make prod-check: nginx (TLS) + two gunicorn instances + Celery worker and beat on PostgreSQL and
+## Redis, checked through https://127.0.0.1:18443; everything stopped at the end (docs/deployment.md).
+prod-check: venv
+	VENV=$(VENV) scripts/prod_check.sh
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""Login throttling with django-axes: what a locked-out person sees, and whose address counts."""
+"""Login throttling with django-axes: what a locked-out person sees. Whose address counts is
+carereg.proxy.client_address (AXES_CLIENT_IP_CALLABLE), the access log's too."""
 
 import math
 
@@ -25,17 +26,3 @@ def locked_out(request, original_response=None, credentials=None):
         {"form": form, "lockout_message": lockout_message(), "next": request.POST.get("next", "")},
         status=settings.AXES_HTTP_RESPONSE_CODE,
     )
-
-
-def client_ip(request) -> str | None:
-    """The address a failed login came from.
-
-    Behind the deployment's reverse proxy (BEHIND_PROXY, which also sets
-    SECURE_PROXY_SSL_HEADER) it is the last X-Forwarded-For entry, the one our proxy added;
-    anything before it was written by the client and could be forged.
-    """
-    if settings.SECURE_PROXY_SSL_HEADER:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if forwarded and forwarded[-1]:
-            return forwarded[-1]
-    return request.META.get("REMOTE_ADDR")

@@ -150,6 +150,12 @@ def ensure_demo_device(user: User) -> TOTPDevice:
     return device
 
 
+def demo_device(user: User) -> TOTPDevice | None:
+    """The account's authenticator if its secret is the demo's (derived from the published
+    seed, so it protects nothing); None for any other account."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True, key=demo_key(user.username)).first()
+
+
 def ensure_demo_devices(usernames) -> int:
     """Give each existing demo account its demo authenticator; returns how many have one."""
     users = list(User.objects.filter(username__in=list(usernames)))

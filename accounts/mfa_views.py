@@ -56,12 +56,21 @@ def verify(request: HttpRequest) -> HttpResponse:
                 )
             return redirect(_next_url(request))
         form.add_error("code", "That code is not right, or was used already. Try the code your app shows now.")
-    return render(
-        request,
-        "accounts/mfa_verify.html",
-        {"form": form, "next": request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")},
-        status=400 if form.errors else 200,
-    )
+    context = {
+        "form": form,
+        "next": request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, ""),
+        "demo_code": _demo_code(user),
+    }
+    return render(request, "accounts/mfa_verify.html", context, status=400 if form.errors else 200)
+
+
+def _demo_code(user) -> str | None:
+    """Trying the demo needs no phone: with DEBUG on, a demo account's code step shows the code
+    its app would (the demo secrets are published). Never with DEBUG off, never another account."""
+    if not settings.DEBUG:
+        return None
+    device = mfa.demo_device(user)
+    return mfa.current_code(device) if device else None
 
 
 @mfa_not_required

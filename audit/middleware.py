@@ -1,16 +1,15 @@
 """Every read of patient data leaves an AccessEvent, written after the view has answered."""
 
-import ipaddress
 import logging
 
 from django.apps import apps
-from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from accounts.models import User
 from audit.models import AccessEvent, Kind, Outcome
 from audit.pages import Page, page_of
 from audit.paths import patient_path
+from carereg.proxy import client_address
 from selfreport.models import Invitation
 
 log = logging.getLogger(__name__)
@@ -128,20 +127,3 @@ def _patient_of(page: Page, kwargs: dict, user: User | None) -> tuple[int | None
     if found is None:
         return None, None, False
     return found[0], found[1], bool(found[2]) if user is not None else False
-
-
-def client_address(request) -> str | None:
-    """REMOTE_ADDR; behind our own proxy, the address that proxy saw (the right-most forwarded)."""
-    address = request.META.get("REMOTE_ADDR")
-    if getattr(settings, "BEHIND_PROXY", False):
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if forwarded:
-            address = forwarded[-1]
-    return _valid_ip(address)
-
-
-def _valid_ip(address: str | None) -> str | None:
-    try:
-        return str(ipaddress.ip_address(address)) if address else None
-    except ValueError:
-        return None

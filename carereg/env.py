@@ -86,3 +86,11 @@ def env_owner_credentials(name: str, app_database: dict) -> dict | None:
             f"{name} must name the same database as DATABASE_URL (host, port and name), as another role."
         )
     return {"USER": owner["USER"], "PASSWORD": owner["PASSWORD"]}
+
+
+def env_broker_url(name: str) -> str | None:
+    """A Celery broker: Redis, or the embedded default's SQLite file named explicitly."""
+    url = env_str(name)
+    if url is not None and not url.startswith(("redis://", "rediss://", "sqla+sqlite:///")):
+        raise ImproperlyConfigured(f"{name} must be a redis://, rediss:// or sqla+sqlite:/// URL.")
+    return url

@@ -11,7 +11,16 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from carereg.env import env_bool, env_database, env_int, env_list, env_owner_credentials, env_redis_url, env_str
+from carereg.env import (
+    env_bool,
+    env_broker_url,
+    env_database,
+    env_int,
+    env_list,
+    env_owner_credentials,
+    env_redis_url,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -53,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "audit.structured_logs.RequestIdMiddleware",  # first: every log line of the request has its id
+    "carereg.proxy.TrustedProxyMiddleware",  # before anything reads the scheme or the client's address
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "carereg.middleware.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
@@ -71,6 +81,7 @@ MIDDLEWARE = [
     "audit.middleware.AccessLogMiddleware",
     "accounts.middleware.ClinicTimezoneMiddleware",
     "axes.middleware.AxesMiddleware",
+    "carereg.errors.SavedAtMiddleware",  # inside the clinic's time zone: the time a person saw
 ]
 
 ROOT_URLCONF = "carereg.urls"
@@ -171,7 +182,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("CAREREG_LOGIN_COOLOFF_MINUTES", 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
-AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_CLIENT_IP_CALLABLE = "carereg.proxy.client_address"  # the access log's too
 AXES_VERBOSE = False  # log only the lockout parameters (masked), and no banner at every start
 # Signed out after this many minutes without a request, and at the latest this many hours
 # after logging in, whatever the activity.
@@ -194,10 +205,22 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Celery -------------------------------------------------------------------------------
-# With no broker configured, tasks run in-process so the app works right after checkout.
-CELERY_BROKER_URL = env_redis_url("CELERY_BROKER_URL") or env_redis_url("REDIS_URL")
-CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
-CELERY_TASK_EAGER_PROPAGATES = True
+# Redis in production. With no broker configured, the embedded default: kombu's SQLAlchemy
+# transport on a SQLite file beside the database, so `make run` runs a worker and the beat
+# schedule with no server (docs/deployment.md#the-embedded-default).
+_DATA_DIR = (
+    Path(DATABASES["default"]["NAME"]).parent
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:"
+    else BASE_DIR
+)
+_broker = env_broker_url("CELERY_BROKER_URL") or env_redis_url("REDIS_URL")
+CELERY_BROKER_URL = _broker or f"sqla+sqlite:///{_DATA_DIR / 'celery-broker.sqlite3'}"
+CAREREG_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("sqla+")
+# The Redis the deployment configured (None on the embedded default), for what else shares it.
+CAREREG_REDIS_URL = None if CAREREG_EMBEDDED_BROKER else CELERY_BROKER_URL
+# Tasks go to the broker for a worker; CAREREG_TASKS_IN_PROCESS=true runs them in the
+# process that queues them instead (a set-up with no worker at all). Tests run them in-process.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CAREREG_TASKS_IN_PROCESS", False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # results could hold PHI; nothing reads them
@@ -206,20 +229,33 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # A task not acknowledged within the visibility timeout is given to another worker, so every
-# time limit stays well under it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# time limit stays well under it. (The SQLAlchemy transport hands its options to SQLAlchemy's
+# create_engine, which takes no such option; it never delivers a message twice.)
+REDIS_VISIBILITY_TIMEOUT = 3600
+CELERY_BROKER_TRANSPORT_OPTIONS = {} if CAREREG_EMBEDDED_BROKER else {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT}
+# Remote control needs a fanout exchange, which the SQLAlchemy transport lacks.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CAREREG_EMBEDDED_BROKER
+# Beat's record of its last runs, beside the data: a nightly run missed while the machine
+# was off is run when beat starts again.
+CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(_DATA_DIR / "celerybeat-schedule"))
 CELERY_TASK_SOFT_TIME_LIMIT = 900
 CELERY_TASK_TIME_LIMIT = 1200
-# A save must not hang on a dead broker: fail fast, and the nightly run catches up.
+# A save must not hang on a dead broker: fail fast, and the sweep catches up.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CAREREG_BASE_URL = env_str("CAREREG_BASE_URL", "http://127.0.0.1:8000")
+# Flag refreshes still pending are drained this often (registry/outbox.py): flags are true
+# within about this long after any fault. A worker's claim on a refresh lasts the lease; a
+# claim whose worker died is taken over after it, so it must outlast the longest refresh.
+CAREREG_FLAG_SWEEP_SECONDS = env_int("CAREREG_FLAG_SWEEP_SECONDS", 60)
+CAREREG_FLAG_REFRESH_LEASE_SECONDS = env_int("CAREREG_FLAG_REFRESH_LEASE_SECONDS", 300)
 
 # --- Mail ---------------------------------------------------------------------------------
 # The console backend is for development: with DEBUG off, check --deploy refuses it (audit/checks.py).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "carereg@localhost")
+# The SMTP server, for EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -268,8 +304,11 @@ LOGGING = {
         "twilio": {"level": "WARNING"},  # its client logs every API request's headers at INFO
     },
 }
-# The access log takes the client's address from X-Forwarded-For only behind our own proxy.
+# Behind our own reverse proxy, X-Forwarded-Proto and X-Forwarded-For are believed, and only
+# from the proxy's addresses (carereg/proxy.py): the scheme, and the client's address for the
+# access log and lockouts. Addresses or networks, comma-separated.
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 CAREREG_EMERGENCY_ACCESS_HOURS = env_int("CAREREG_EMERGENCY_ACCESS_HOURS", 4)
 
 # --- Clinical defaults (clinical-rules.md); clinics may override where a field exists -----

@@ -28,3 +28,6 @@ urlpatterns = [
     path("", include("selfreport.urls")),
     path("", include("registry.urls")),
 ]
+
+# Drawn without the database; says what a save just before it saved (carereg/errors.py).
+handler500 = "carereg.errors.server_error"

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from carereg.proxy import client_address
 from fhirapi.clients import hash_token
 from fhirapi.models import ApiCallLog, ApiClient
 from fhirapi.responses import FhirError, Issue, error_response, not_found
@@ -87,7 +88,7 @@ def _log(request: HttpRequest, client: ApiClient | None, resource_type: str, kwa
         resource_type=resource_type,
         resource_id=str(kwargs.get("pk") or getattr(response, "audit_id", "")),
         status_code=response.status_code,
-        remote_addr=request.META.get("REMOTE_ADDR") or None,
+        remote_addr=client_address(request),
     )
 
 

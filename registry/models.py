@@ -550,3 +550,24 @@ class CaseloadPreferences(models.Model):
 
     def __str__(self) -> str:
         return f"Caseload preferences of {self.user}"
+
+
+class FlagRefreshRequest(models.Model):
+    """An outbox row: the rule flags of this episode (or, with no episode, of the whole
+    registry) must be brought up to date.
+
+    Written in the same transaction as the change that calls for it, so it exists exactly when
+    the change does; the Celery message queued after commit is only the fast path. A worker
+    claims a row for a while (`claimed_until`, a lease) and deletes it after the refresh, only
+    if no new request came meanwhile (a new request clears the claim). A row whose worker died
+    is claimed again once the lease has passed (registry/outbox.py, docs/deployment.md#flags).
+    Not a clinical record: no history.
+    """
+
+    episode = models.OneToOneField(Episode, on_delete=models.CASCADE, null=True, related_name="+")
+    requested_at = models.DateTimeField()
+    claim = models.UUIDField(null=True)
+    claimed_until = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"Flag refresh of episode {self.episode_id}" if self.episode_id else "Flag refresh of the registry"

@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from carereg.tasks import queue_on_commit
 from patients.models import Episode
+from registry import outbox
 from registry.bulk import copy_into_history
 from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings, SafetyAssessment
 from registry.scoring import INSTRUMENTS, ScoringError, cut_off, raises_safety_flag, safety_reason, score, score_total
 from registry.summaries import refresh_summaries, refresh_summary
-from registry.tasks import refresh_episode_flags, refresh_flags_of_episodes
+from registry.tasks import drain_flag_refreshes, refresh_episode_flags, refresh_flags_of_episodes
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,7 @@ def deferred_refreshes():
         _batch.episode_ids = None
     if episode_ids and not transaction.get_rollback():  # a failed import keeps nothing to refresh
         refresh_summaries(Episode.objects.filter(pk__in=episode_ids))
+        outbox.request_refresh(episode_ids)
         queue_on_commit(refresh_flags_of_episodes, episode_ids)
 
 
@@ -235,8 +237,18 @@ def episode_changed(episode: Episode) -> None:
 
 
 def queue_flag_refresh(episode: Episode) -> None:
+    """The request is written in the caller's transaction (the outbox); the task queued after
+    commit is the fast path, and the sweep does it if the task is lost."""
     if not _batching(episode):
+        outbox.request_refresh([episode.pk])
         queue_on_commit(refresh_episode_flags, episode.pk)
+
+
+def queue_full_flag_refresh() -> None:
+    """After a clinic's thresholds change: every episode's flags, recorded in the caller's
+    transaction (the outbox) and drained after commit, or by the sweep if that message is lost."""
+    outbox.request_full_refresh()
+    queue_on_commit(drain_flag_refreshes)
 
 
 def _start_active_treatment(episode: Episode, *, on: datetime.date, by) -> None:

@@ -16,7 +16,6 @@ from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
 from care.forms import TreatmentForms
 from carereg.forms import show_errors_on_form
-from carereg.tasks import queue_on_commit
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry import services
@@ -44,7 +43,6 @@ from registry.forms import (
 )
 from registry.models import CaseloadPreferences, ContactSubmission, Flag, RegistrySettings
 from registry.scoring import GAD7, PHQ9
-from registry.tasks import refresh_all_flags
 
 # Where each role's work is: the page CareReg opens on (docs/user-guide.md#where-each-role-starts).
 HOMES = {
@@ -314,7 +312,7 @@ def registry_settings(request: HttpRequest) -> HttpResponse:
         saved._history_user = request.user
         saved.save()
         messages.success(request, f"Settings of {clinic.name} saved; flags follow them from the next refresh.")
-        queue_on_commit(refresh_all_flags)
+        services.queue_full_flag_refresh()
         return redirect(f"{reverse('registry:settings')}?clinic={clinic.pk}")
     return render(request, "registry/settings.html", {"form": form, "clinic": clinic, "clinics": clinics})
 

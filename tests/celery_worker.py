@@ -10,11 +10,12 @@ import os
 import time
 
 import pytest
+from celery.beat import EmbeddedService
 from celery.contrib.testing.worker import start_worker
 from celery.worker import state as worker_state
 from django.db import OperationalError
 
-from carereg.celery import app
+from carereg.celery import app, beat_schedule
 from registry.tasks import refresh_episode_flags
 
 # Each checkout running the suite at once on one machine gives its own database number.
@@ -66,3 +67,22 @@ def wait_for(condition, seconds: float = 20) -> bool:
             pass
         time.sleep(0.1)
     return condition()
+
+
+@pytest.fixture
+def beat_every_second(settings, tmp_path):
+    """Start Celery beat (a thread in this process) with the sweep every second: call it once
+    the broker is up. Stopped at the end of the test."""
+    settings.CAREREG_FLAG_SWEEP_SECONDS = 1
+    saved, started = app.conf.beat_schedule, []
+
+    def start():
+        app.conf.beat_schedule = beat_schedule()
+        service = EmbeddedService(app, thread=True, schedule_filename=str(tmp_path / "celerybeat-schedule"))
+        service.start()
+        started.append(service)
+
+    yield start
+    for service in started:
+        service.stop()
+    app.conf.beat_schedule = saved

@@ -1,5 +1,7 @@
-"""Faults: the database connection lost during a save and between requests, Redis down, a flag
-job killed half way, a form posted twice, two people editing one patient.
+"""Faults: the database connection lost during a save and between requests; Redis down, a
+worker killed mid-job and PostgreSQL down past a task's retries, each followed by flags that are
+true within the sweep interval; a flag job killed half way, a form posted twice, two people
+editing one patient.
 
 Tests marked `postgresql` need PostgreSQL itself (pg_terminate_backend, row locks held between
 threads): tests/conftest.py deselects them on SQLite; CI's PostgreSQL run covers them. The
@@ -9,28 +11,43 @@ backend looks like to Django.
 
 import datetime
 import http.client
+import os
 import re
+import signal
+import subprocess
 import threading
+from contextlib import contextmanager
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
 import psycopg
 import pytest
-from django.db import connection
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_failure
+from django.db import OperationalError, connection
 from django.db.models.signals import post_save
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from carereg.celery import app
+from consults.models import Recommendation
 from patients.models import Episode, Patient
 from registry import flags
 from registry.flags import refresh_flags
-from registry.models import Contact, ContactSubmission, Flag, Measurement
-from registry.tasks import refresh_all_flags
+from registry.models import Contact, ContactSubmission, Flag, FlagRefreshRequest, Measurement
+from registry.tasks import refresh_all_flags, refresh_episode_flags
 from tests.celery_worker import NOWHERE, REDIS, use_broker, wait_for
 from tests.factories import ClinicFactory, EpisodeFactory, PatientFactory, UserFactory, record_contact, record_score
-from tests.test_celery_jobs import open_kinds, overdue_episode
+from tests.test_celery_jobs import (
+    REPO,
+    a_fresh_refresh_would_change,
+    database_url,
+    flags_are_true,
+    free_port,
+    open_kinds,
+    overdue_episode,
+)
 
 __all__ = ["overdue_episode"]  # a fixture shared with the Celery job tests
 
@@ -135,7 +152,7 @@ def test_connection_lost_during_a_contact_save_fails_cleanly_and_the_next_reques
         post_save.disconnect(dispatch_uid="fault-lose-connection", sender=Contact)
 
     assert killed, "the save never reached the contact"
-    assert status == 500
+    assert status == 503  # the database went away: try again in a minute (Retry-After)
     assert "Nothing you entered was half-saved" in page
     assert not Contact.objects.exists()  # the contact and its scores are one transaction
     assert not Measurement.objects.exists()
@@ -150,32 +167,215 @@ def test_connection_lost_during_a_contact_save_fails_cleanly_and_the_next_reques
     assert sorted(contact.measurements.values_list("instrument", "total")) == [("PHQ9", 9)]
 
 
-# --- Redis stopped: saves go on, the missed work runs later --------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_a_save_whose_next_page_meets_a_database_outage_says_what_was_saved(ward):
+    maria, patient, episode = ward
+    browser = Client(raise_request_exception=False)
+    browser.force_login(maria)
+    saved = browser.post(reverse("registry:record_contact", args=[patient.pk]), contact_post())
+    assert saved.status_code == 302
+    connection.close()
+
+    with database_unreachable():
+        next_page = browser.get(saved.url)
+
+    page = next_page.content.decode()
+    assert next_page.status_code == 503
+    assert next_page["Retry-After"] == "30"
+    assert re.search(r"Your change of \d\d:\d\d was saved", page)
+    assert "Contact saved with scores." in page
+    assert "You do not need to enter it again." in page
+    assert patient.last_name not in page and patient.first_name not in page
+    # The database is back: the page shows the save's own message, and the contact is there once.
+    assert "Contact saved with scores." in browser.get(saved.url).content.decode()
+    assert Contact.objects.filter(episode=episode).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outage_with_no_save_just_before_says_nothing_was_saved(ward):
+    maria, patient, _ = ward
+    browser = Client(raise_request_exception=False)
+    browser.force_login(maria)
+    browser.get(reverse("patients:detail", args=[patient.pk]))
+    connection.close()
+
+    with database_unreachable():
+        page = browser.get(reverse("patients:detail", args=[patient.pk]))
+
+    assert page.status_code == 503
+    assert "was saved" not in page.content.decode()
+    assert "cannot reach its database" in page.content.decode()
+
+
+# --- Flags true within the sweep interval after each fault ------------------------------------
+# Each test breaks the path from a save to its flag refresh, then lets the beat (a thread, the
+# sweep every second) and a worker run, and finds the flags exactly what a fresh full refresh
+# gives, with nothing left pending in the outbox.
+
+SWEEP_WAIT = 20  # seconds: the sweep runs every second; the rest is a busy machine's slack
+
+
+def active_patients(care_manager, count: int) -> list[Episode]:
+    """Active patients, initial assessment 60 days ago, seen 20 days ago, PHQ-9 40 days ago:
+    new patient, follow-up overdue and measurement overdue, with every flag removed as if no
+    refresh had ever run."""
+    clinic = care_manager.clinics.first()
+    episodes = []
+    for _ in range(count):
+        patient = PatientFactory(clinic=clinic, care_manager=care_manager)
+        episode = EpisodeFactory(patient=patient, enrolled_on=days_ago(60))
+        record_contact(episode, days_ago(60), care_manager, kind="initial_assessment")
+        record_score(episode, "PHQ9", 14, days_ago(40), care_manager)
+        record_contact(episode, days_ago(20), care_manager)
+        episodes.append(episode)
+    Flag.objects.all().delete()
+    FlagRefreshRequest.objects.all().delete()
+    return episodes
 
 
 @pytest.mark.celery
 @pytest.mark.django_db(transaction=True)
-def test_refresh_missed_while_redis_was_down_is_done_by_the_nightly_job_once_it_is_back(
-    client, overdue_episode, broker
+def test_saves_made_while_redis_is_down_have_true_flags_within_the_sweep_interval_once_it_is_back(
+    client, overdue_episode, broker, beat_every_second
 ):
     episode, care_manager = overdue_episode
+    others = active_patients(care_manager, 3)
+    refresh_flags()
     client.force_login(care_manager)
-    use_broker(NOWHERE)  # Redis is down: the save cannot queue its flag refresh
+    use_broker(NOWHERE)  # Redis is down: no save can queue its flag refresh
 
-    response = client.post(reverse("registry:record_contact", args=[episode.patient_id]), contact_post())
+    for patient in [episode.patient, *(e.patient for e in others)]:
+        response = client.post(reverse("registry:record_contact", args=[patient.pk]), contact_post())
+        assert response.status_code == 302
 
-    assert response.status_code == 302
-    assert Contact.objects.filter(episode=episode, contact_date=timezone.localdate()).exists()
-    assert open_kinds(episode) == {"followup_overdue", "new_patient", "safety"}  # not refreshed yet
+    # Saved, the safety flags raised with the answers; the other flags wait in the outbox.
+    assert open_kinds(episode) == {"followup_overdue", "new_patient", "safety"}
+    assert FlagRefreshRequest.objects.count() == 4
+    assert a_fresh_refresh_would_change() > 0
 
-    # Redis is back; the beat sends the nightly refresh and a worker runs it.
+    use_broker(REDIS)  # Redis is back: the beat's sweep reaches a worker
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
+        beat_every_second()
+        assert wait_for(flags_are_true, SWEEP_WAIT), FlagRefreshRequest.objects.count()
 
-    use_broker(REDIS)
-    from celery.contrib.testing.worker import start_worker
+    assert open_kinds(episode) == {"new_patient", "safety"}
+
+
+def worker_process(tmp_path, **env) -> subprocess.Popen:
+    """A Celery worker in its own process (one that can be killed), on the test database and
+    the test broker, started as the deployment's units start it."""
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "celery"), "-A", "carereg", "worker", "--pool", "solo", "--loglevel", "INFO"],
+        cwd=REPO,
+        env={**os.environ, "DATABASE_URL": database_url(), "CELERY_BROKER_URL": REDIS, **env},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    assert wait_for(lambda: "ready." in log.read_text() or worker.poll() is not None, 120), log.read_text()
+    assert worker.poll() is None, log.read_text()
+    return worker
+
+
+def backends_waiting_on(params: dict, table: str) -> list[int]:
+    with psycopg.connect(**params, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+            [f"%{table}%"],
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+@pytest.mark.celery
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_in_the_middle_of_a_whole_registry_refresh_leaves_true_flags_after_the_sweep(
+    overdue_episode, broker, beat_every_second, postgresql_params, settings, tmp_path
+):
+    _, care_manager = overdue_episode
+    episodes = active_patients(care_manager, 4)
+    settings.CAREREG_FLAG_REFRESH_LEASE_SECONDS = 2  # a dead worker's claim is taken over after 2 s
+    worker = worker_process(tmp_path, CAREREG_FLAG_REFRESH_LEASE_SECONDS="2")
+    # Hold the worker at the open-recommendation rule (the fifth of six): the rules before it
+    # are committed, the rest not yet run.
+    locker = psycopg.connect(**postgresql_params)
+    try:
+        locker.execute(f"LOCK TABLE {Recommendation._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        refresh_all_flags.delay()
+        assert wait_for(lambda: backends_waiting_on(postgresql_params, Recommendation._meta.db_table), 60)
+
+        worker.send_signal(signal.SIGKILL)  # in the middle of the job
+        worker.wait(timeout=10)
+    finally:
+        locker.rollback()
+        locker.close()
+
+    # Half done: the rules before the kill raised their flags, measurement overdue never ran.
+    assert all(open_kinds(e) == {"new_patient", "followup_overdue"} for e in episodes), open_kinds(episodes[0])
+    assert FlagRefreshRequest.objects.filter(episode=None).exists()  # the request outlived its worker
 
     with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
-        refresh_all_flags.delay()
-        assert wait_for(lambda: open_kinds(episode) == {"new_patient", "safety"}), open_kinds(episode)
+        beat_every_second()  # the replacement worker takes the request over once the lease is out
+        assert wait_for(flags_are_true, SWEEP_WAIT), FlagRefreshRequest.objects.values_list("claimed_until")
+
+    assert all(open_kinds(e) == {"new_patient", "followup_overdue", "measurement_overdue"} for e in episodes)
+
+
+@contextmanager
+def database_unreachable():
+    """New connections to the database fail, as while PostgreSQL is stopped: refused (nothing
+    listens on the port), or on SQLite the file cannot be opened. A connection open already
+    goes on; the worker threads connect afresh for each task."""
+    settings_dict = connection.settings_dict
+    key, nowhere = ("NAME", "/nonexistent/carereg.sqlite3") if connection.vendor == "sqlite" else ("PORT", free_port())
+    saved = settings_dict[key]
+    settings_dict[key] = nowhere
+    try:
+        yield
+    finally:
+        settings_dict[key] = saved
+
+
+@pytest.mark.celery
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_refresh_task_that_gave_up_while_postgresql_was_down_is_done_by_the_sweep_once_it_is_back(
+    client, overdue_episode, broker, beat_every_second, monkeypatch
+):
+    episode, care_manager = overdue_episode
+    refresh_flags()
+    client.force_login(care_manager)
+    # The task's retries as configured (five, backing off), their waits capped at a second.
+    task = app.tasks[refresh_episode_flags.name]
+    monkeypatch.setattr(task, "retry_backoff_max", 1)
+    gave_up = threading.Event()
+
+    def record_failure(sender=None, exception=None, **kwargs):
+        if sender.name == task.name and isinstance(exception, OperationalError):
+            gave_up.set()
+
+    task_failure.connect(record_failure, weak=False)
+    try:
+        response = client.post(reverse("registry:record_contact", args=[episode.patient_id]), contact_post())
+        assert response.status_code == 302  # saved; its refresh waits in the broker for a worker
+        connection.close()
+        with (
+            database_unreachable(),
+            start_worker(app, pool="solo", perform_ping_check=False, loglevel="CRITICAL", shutdown_timeout=30),
+        ):
+            assert gave_up.wait(60), "the refresh task never gave up"
+        assert task.max_retries == 5
+        # PostgreSQL is back; nothing will retry that task again.
+        assert open_kinds(episode) == {"followup_overdue", "new_patient", "safety"}
+        assert FlagRefreshRequest.objects.filter(episode=episode).exists()
+
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
+            beat_every_second()
+            assert wait_for(flags_are_true, SWEEP_WAIT)
+    finally:
+        task_failure.disconnect(record_failure)
+
+    assert open_kinds(episode) == {"new_patient", "safety"}
 
 
 # --- A flag job killed half way ------------------------------------------------------------
@@ -225,11 +425,13 @@ def test_flag_refresh_killed_half_way_then_rerun_leaves_exactly_the_right_flags(
     assert refresh_flags().changed == 0  # and a third run changes nothing
 
 
-def test_a_killed_task_is_given_to_another_worker_not_lost():
+def test_a_killed_task_is_given_to_another_worker_not_lost(settings):
     # Acknowledged only once done: a worker that dies mid-job leaves it in the broker.
     assert app.conf.task_acks_late is True
     assert app.conf.worker_prefetch_multiplier == 1
-    assert app.conf.task_time_limit < app.conf.broker_transport_options["visibility_timeout"]
+    assert app.conf.task_time_limit < settings.REDIS_VISIBILITY_TIMEOUT
+    # And its work is in the outbox, taken over by the sweep once the claim's lease is out.
+    assert settings.CAREREG_FLAG_REFRESH_LEASE_SECONDS < 10 * 60
 
 
 # --- A form posted twice ------------------------------------------------------------------

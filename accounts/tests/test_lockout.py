@@ -94,6 +94,7 @@ def test_a_successful_login_clears_the_earlier_failures(client, user):
 
 
 def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(client, user, settings):
+    settings.BEHIND_PROXY = True  # the proxy at 127.0.0.1, one of TRUSTED_PROXIES
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     settings.SECURE_SSL_REDIRECT = False
     for _ in range(5):  # the client forges the first entry; our proxy appends the real one

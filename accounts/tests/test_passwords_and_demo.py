@@ -1,5 +1,6 @@
 """Passwords the validators refuse in the admin's user form, and demo logins without a phone."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -7,9 +8,9 @@ from django.core.management import CommandError, call_command
 
 from accounts.mfa import demo_key
 from accounts.models import User
-from accounts.tests.helpers import password_step
+from accounts.tests.helpers import enroll_device, password_step
 from registry.demo import DEMO_PASSWORD, STAFF
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +98,51 @@ def test_demo_code_refuses_a_demo_username_whose_app_was_enrolled_for_real(setti
 
     with pytest.raises(CommandError, match="not a demo account"):
         demo_code("maria")
+
+
+# --- The code step shows a demo account's code, in a development set-up only -------------
+
+
+def code_step(client, username: str, password: str = DEMO_PASSWORD) -> str:
+    password_step(client, username, password)
+    return client.get("/account/two-factor/").content.decode()
+
+
+def shown_code(page: str) -> str | None:
+    found = re.search(r"data-demo-code>(\d{6})<", page)
+    return found.group(1) if found else None
+
+
+def test_with_debug_on_the_code_step_shows_a_demo_accounts_code_and_it_logs_in(client, settings):
+    settings.DEBUG = True
+    seed(settings)
+
+    code = shown_code(code_step(client, "maria"))
+    response = client.post("/account/two-factor/", {"code": code})
+
+    assert code == demo_code("maria")
+    assert response.status_code == 302 and response.url == "/"
+
+
+def test_with_debug_off_the_code_step_shows_no_code(client, settings):
+    seed(settings)
+    settings.DEBUG = False
+
+    page = code_step(client, "maria")
+
+    assert "Enter your code" in page
+    assert shown_code(page) is None
+
+
+def test_the_code_step_never_shows_the_code_of_an_account_that_is_not_a_demo_account(client, settings, clinic):
+    settings.DEBUG = True
+    seed(settings)
+    real = UserFactory(username="realperson", clinics=[clinic])
+    enroll_device(real)
+    maria_device = User.objects.get(username="maria").totpdevice_set.get()
+    maria_device.key = "00" * 20  # a demo username whose app was enrolled for real
+    maria_device.save()
+
+    assert shown_code(code_step(client, "realperson", PASSWORD)) is None
+    client.logout()
+    assert shown_code(code_step(client, "maria")) is None

@@ -95,6 +95,7 @@ def test_the_forwarded_address_is_used_only_behind_our_proxy(cm_client, patient,
     url = reverse("patients:detail", args=[patient.pk])
     forwarded = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9, 198.51.100.7"}
 
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
     settings.BEHIND_PROXY = False
     cm_client.get(url, **forwarded)
     settings.BEHIND_PROXY = True

@@ -43,11 +43,12 @@ def test_a_bad_value_fails_at_start_naming_the_variable(variable, value):
     assert variable in result.stderr.splitlines()[-1]
 
 
-def test_the_defaults_start_on_sqlite_with_tasks_in_process():
+def test_the_defaults_start_on_sqlite_with_the_embedded_broker_and_say_nothing_else():
     result = start(DEBUG="true")
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+    assert result.stderr == ""  # no broker warning (kombu's "No hostname was supplied")
 
 
 def test_serving_with_debug_off_refuses_the_development_secret_key():

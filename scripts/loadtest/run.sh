@@ -51,6 +51,7 @@ if "$VENV/bin/python" -c "import redis, sys; redis.Redis.from_url(sys.argv[1]).f
 else
   echo "Redis is not reachable: the flag refreshes run inside the requests"
   unset CELERY_BROKER_URL
+  export CAREREG_TASKS_IN_PROCESS=true
 fi
 "$VENV/bin/gunicorn" carereg.wsgi:application --bind "127.0.0.1:$PORT" --workers "${WORKERS:-4}" \
   --threads "${THREADS:-2}" --keep-alive 10 --access-logfile /dev/null --error-logfile "$out/gunicorn.log" >>"$out/gunicorn.log" 2>&1 &

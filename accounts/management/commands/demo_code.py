@@ -1,8 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.mfa import current_code, demo_key
+from accounts.mfa import current_code, demo_device
 from accounts.models import User
 
 
@@ -23,7 +22,7 @@ class Command(BaseCommand):
 
         demo_usernames = {row[0] for row in STAFF} | {"admin"}
         user = User.objects.filter(username=username).first() if username in demo_usernames else None
-        device = TOTPDevice.objects.filter(user=user, confirmed=True, key=demo_key(username)).first() if user else None
+        device = demo_device(user) if user else None
         if device is None:
             raise CommandError(f"{username!r} is not a demo account (load the demo with `manage.py seed_demo`).")
         self.stdout.write(current_code(device))

@@ -45,7 +45,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:10} {first} {last}, {label}, {', '.join(clinics)}")
         self.stdout.write(
             "\nAfter the password CareReg asks for a code from an authenticator app. The demo accounts'\n"
-            "authenticators come from a published demo seed: get the current code with\n"
+            "authenticators come from a published demo seed: with DEBUG on (as `make run` sets it) the\n"
+            "code page shows the current code; or get it with\n"
             "  DEBUG=true .venv/bin/python manage.py demo_code maria\n"
-            "(it refuses with DEBUG off, and for any account that is not a demo account)."
+            "(both refuse with DEBUG off, and for any account that is not a demo account)."
         )
