@@ -24,7 +24,9 @@ NOWHERE = "redis://127.0.0.1:6399/0"  # no broker listens here: Redis is "down"
 
 
 def use_broker(url: str) -> None:
-    app.conf.broker_url = url
+    # Celery reads app.conf.broker_url from the CELERY_BROKER_URL environment variable first (CI
+    # sets it), so setting it alone would not move the app; the read and write URLs come first.
+    app.conf.broker_url = app.conf.broker_read_url = app.conf.broker_write_url = url
     app.conf.task_always_eager = False
     app._pool = None  # connections to the previous broker must not be reused
     app.amqp._producer_pool = None
