@@ -206,6 +206,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CAREREG_BASE_URL = env_str("CAREREG_BASE_URL", "http://127.0.0.1:8000")
 
+# --- Cache: a store every web process shares (the FHIR rate limits count in it) -----------
+# Redis when one is configured (CACHE_URL, else the broker's); otherwise files in one
+# directory, shared by the processes of one host (the SQLite default runs on one host).
+CACHE_URL = env_redis_url("CACHE_URL") or CELERY_BROKER_URL
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": env_str("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+    }
+}
+
 # --- Mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "carereg@localhost")
@@ -245,3 +258,19 @@ CAREREG_EMERGENCY_ACCESS_HOURS = env_int("CAREREG_EMERGENCY_ACCESS_HOURS", 4)
 
 # --- Clinical defaults (clinical-rules.md); clinics may override where a field exists -----
 CAREREG_PAGE_SIZE = 50
+
+# --- FHIR interface (docs/fhir.md) ----------------------------------------------------------
+# Requests larger or deeper than this are refused (413, 400) before they are parsed.
+CAREREG_FHIR_MAX_BODY_BYTES = env_int("CAREREG_FHIR_MAX_BODY_BYTES", 1_000_000)
+CAREREG_FHIR_MAX_JSON_DEPTH = env_int("CAREREG_FHIR_MAX_JSON_DEPTH", 64)
+# Requests a minute, per API client and per client address (429 with Retry-After beyond).
+CAREREG_FHIR_RATE_PER_CLIENT = env_int("CAREREG_FHIR_RATE_PER_CLIENT", 600)
+CAREREG_FHIR_RATE_PER_ADDRESS = env_int("CAREREG_FHIR_RATE_PER_ADDRESS", 1200)
+# Search pages: the size without _count, and the most _count may ask for.
+CAREREG_FHIR_PAGE_SIZE = env_int("CAREREG_FHIR_PAGE_SIZE", 100)
+CAREREG_FHIR_MAX_COUNT = env_int("CAREREG_FHIR_MAX_COUNT", 500)
+# SMART Backend Services: access tokens live this long (the specification recommends 5 minutes).
+CAREREG_SMART_TOKEN_SECONDS = env_int("CAREREG_SMART_TOKEN_SECONDS", 300)
+# Bulk export files: where they are written, and how long they are kept after the export.
+CAREREG_BULK_EXPORT_DIR = env_str("CAREREG_BULK_EXPORT_DIR", str(BASE_DIR / "var" / "bulk-export"))
+CAREREG_BULK_EXPORT_RETENTION_HOURS = env_int("CAREREG_BULK_EXPORT_RETENTION_HOURS", 24)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from accounts.admin import ClinicScopedAdmin, ReadOnlyAdmin
@@ -8,24 +9,32 @@ from accounts.scoping import in_users_clinics
 from fhirapi.clients import issue_api_client, revoke_api_client
 from fhirapi.models import ApiCallLog, ApiClient
 
-ISSUED_FIELDS = ["service_account", "created_by", "created_at", "last_used_at", "revoked_at"]
+ISSUED_FIELDS = ["client_id", "service_account", "created_by", "created_at", "last_used_at", "revoked_at"]
 
 
 @admin.register(ApiClient)
 class ApiClientAdmin(ClinicScopedAdmin):
     """Issue a client here: its token is shown once, on the page after saving, and never again."""
 
-    list_display = ["name", "clinic", "scope", "created_at", "created_by", "last_used_at", "revoked_at"]
+    list_display = ["name", "clinic", "scope", "uses_keys", "created_at", "created_by", "last_used_at", "revoked_at"]
     list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter), ("clinic", RelatedOnly)]
     list_select_related = ["clinic", "created_by"]
     search_fields = ["name"]
     actions = ["revoke"]
 
     def get_fields(self, request, obj=None):
-        return ["name", "clinic", "scope"] + ([] if obj is None else ISSUED_FIELDS)
+        # A key set is registered when the client is added, and replaced (rotated) later only
+        # on a client that has one: a static-token client stays one.
+        if obj is None:
+            return ["name", "clinic", "scope", "jwks"]
+        return ["name", "clinic", "scope"] + (["jwks"] if obj.uses_keys else []) + ISSUED_FIELDS
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["clinic", *ISSUED_FIELDS]
+
+    @admin.display(boolean=True, description="SMART keys")
+    def uses_keys(self, obj: ApiClient) -> bool:
+        return obj.uses_keys
 
     @admin.display(description="Service account")
     def service_account(self, obj: ApiClient) -> str:
@@ -50,7 +59,8 @@ class ApiClientAdmin(ClinicScopedAdmin):
             "opts": self.opts,
             "client": obj,
             "token": request.issued_token,
-            "title": "API token issued",
+            "token_url": request.build_absolute_uri(reverse("fhirapi:token")),
+            "title": "API token issued" if request.issued_token else "API client registered",
         }
         response = TemplateResponse(request, "fhirapi/token_issued.html", context)
         add_never_cache_headers(response)

@@ -44,7 +44,12 @@ def test_metadata_is_a_capability_statement_without_a_token(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/fhir+json")
     statement = validated(response.json())
-    assert {r["type"] for r in statement["rest"][0]["resource"]} == {"Patient", "Observation", "QuestionnaireResponse"}
+    assert {r["type"] for r in statement["rest"][0]["resource"]} == {
+        "Patient",
+        "Group",
+        "Observation",
+        "QuestionnaireResponse",
+    }
 
 
 def test_patient_read_gives_the_patient_with_their_mrn(reader, patient, clinic):
@@ -149,14 +154,15 @@ def test_patient_search_by_post_keeps_the_mrn_out_of_the_url(reader, patient):
     assert validated(response.json())["entry"][0]["resource"]["id"] == str(patient.pk)
 
 
-def test_unknown_or_missing_search_parameters_are_refused_not_ignored(reader, patient):
-    unknown = reader.get("/fhir/Patient", {"name": "Zanetti"})
-    missing = reader.get("/fhir/Patient")
+def test_a_search_without_its_required_parameter_is_refused(reader, patient):
+    missing = reader.get("/fhir/Patient", {"name": "Zanetti"})
     no_patient = reader.get("/fhir/Observation", {"code": PHQ9_TOTAL})
+    no_patient_responses = reader.get("/fhir/QuestionnaireResponse")
 
-    assert unknown.status_code == missing.status_code == no_patient.status_code == 400
-    assert "Zanetti" not in unknown.content.decode()
-    assert "'name' is not supported" in validated(unknown.json())["issue"][0]["diagnostics"]
+    assert missing.status_code == no_patient.status_code == no_patient_responses.status_code == 400
+    assert "Zanetti" not in missing.content.decode()
+    assert "'identifier' is required" in validated(missing.json())["issue"][0]["diagnostics"]
+    assert "'patient' is required" in validated(no_patient.json())["issue"][0]["diagnostics"]
 
 
 def test_observation_search_gives_phq9_totals_as_screening_assessments(reader, patient, scores):

@@ -1,0 +1,28 @@
+"""Celery jobs of the FHIR interface (the periodic ones are scheduled in carereg/celery.py)."""
+
+import logging
+
+from carereg.tasks import task
+from fhirapi import bulk, smart
+
+log = logging.getLogger(__name__)
+
+
+@task
+def run_bulk_export(export_id: str) -> None:
+    bulk.run_export(export_id)
+
+
+@task
+def tidy_bulk_exports() -> None:
+    """Files past their retention deleted, stalled exports failed, lost ones queued again."""
+    tidied = bulk.tidy_exports()
+    for export_id in tidied.lost:
+        run_bulk_export.delay(str(export_id))
+    log.info("Bulk exports: %s expired, %s stalled, %s queued again", tidied.expired, tidied.stalled, len(tidied.lost))
+
+
+@task
+def forget_expired_smart_tokens() -> None:
+    tokens, assertions = smart.forget_expired()
+    log.info("Forgot %s expired access tokens and %s used assertions", tokens, assertions)
