@@ -38,7 +38,6 @@ def test_the_library_pages_through_every_score_with_a_small_count(fhir, patient,
 
 
 def test_the_library_sorts_by_date_and_filters_a_date_range(fhir, patient, scores):
-    phq9, gad7 = scores
 
     oldest_first = fhir.resources("Observation").search(patient=patient.pk).sort("date").limit(3).fetch_all()
     in_range = (
@@ -49,9 +48,7 @@ def test_the_library_sorts_by_date_and_filters_a_date_range(fhir, patient, score
 
     assert [o.effectiveDateTime for o in oldest_first] == sorted(o.effectiveDateTime for o in oldest_first)
     assert len(oldest_first) == 9
-    assert {o.effectiveDateTime for o in in_range} == {
-        days_ago(d).isoformat() for d in (40, 35, 30, 33, 32)
-    }
+    assert {o.effectiveDateTime for o in in_range} == {days_ago(d).isoformat() for d in (40, 35, 30, 33, 32)}
 
 
 def test_the_library_counts_with_a_parameter_we_do_not_know_thanks_to_lenient_handling(fhir, patient, scores):
