@@ -2,13 +2,16 @@
 
 import logging
 
-from carereg.tasks import task
+from carereg.celery import app
+from carereg.tasks import TASK_OPTIONS, task
 from fhirapi import bulk, smart
 
 log = logging.getLogger(__name__)
 
 
-@task
+# A clinic's whole population takes minutes, longer than the default limits allow: its own,
+# still under the broker's visibility timeout (settings.CELERY_BROKER_TRANSPORT_OPTIONS).
+@app.task(**TASK_OPTIONS, soft_time_limit=bulk.SOFT_TIME_LIMIT, time_limit=bulk.TIME_LIMIT)
 def run_bulk_export(export_id: str) -> None:
     bulk.run_export(export_id)
 

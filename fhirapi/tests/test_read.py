@@ -4,10 +4,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.urls.converters import IntConverter
 
 from fhirapi import codes
 from fhirapi import urls as fhir_urls
+from fhirapi.tests import test_bulk_export
 from fhirapi.tests.conftest import Api, days_ago, enroll, issue, validated
 from registry import services
 from tests.factories import UserFactory, record_score
@@ -91,14 +91,20 @@ ID_URLS = {
 }
 
 
-def test_every_fhir_url_with_an_id_is_checked_for_other_clinics():
-    with_ids = {
-        f"fhirapi:{p.name}"
-        for p in fhir_urls.urlpatterns
-        if any(isinstance(c, IntConverter) for c in p.pattern.converters.values())
-    }
+# The bulk export's URLs take a clinic code or an export's id: their 404 for another clinic (and
+# another client) is checked in test_bulk_export.py, by these tests.
+EXPORT_ID_URLS = {
+    "fhirapi:group_export": "test_group_export_of_the_tokens_clinic_and_404_for_another",
+    "fhirapi:export_status": "test_another_client_of_any_clinic_gets_404_for_the_status_and_the_files",
+    "fhirapi:export_file": "test_another_client_of_any_clinic_gets_404_for_the_status_and_the_files",
+}
 
-    assert with_ids == set(ID_URLS)
+
+def test_every_fhir_url_with_an_id_is_checked_for_other_clinics():
+    with_ids = {f"fhirapi:{p.name}" for p in fhir_urls.urlpatterns if getattr(p.pattern, "converters", None)}
+
+    assert with_ids == set(ID_URLS) | set(EXPORT_ID_URLS)
+    assert all(hasattr(test_bulk_export, test) for test in EXPORT_ID_URLS.values())
 
 
 @pytest.mark.parametrize("name", ID_URLS)
@@ -268,7 +274,10 @@ def _queries(api: Api, path: str, params: dict | None = None) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("path", ["/fhir/Observation?patient={pk}", "/fhir/Patient/{pk}/$everything"])
+@pytest.mark.parametrize(
+    "path",
+    ["/fhir/Observation?patient={pk}", "/fhir/QuestionnaireResponse?patient={pk}", "/fhir/Patient/{pk}/$everything"],
+)
 def test_searches_cost_the_same_queries_for_2_or_20_scores(client, clinic, care_manager, path):
     api = Api(client, issue(clinic)[1])
     few = enroll(clinic, care_manager, "FEW")
