@@ -148,7 +148,7 @@ def log_call(request: HttpRequest, client: ApiClient | None, resource_type: str,
         path=request.path[:200],  # only what our URL patterns matched: resource types and ids
         parameters=",".join(_parameter_names(request))[:200],
         resource_type=resource_type,
-        resource_id=str(kwargs.get("pk") or getattr(response, "audit_id", ""))[:64],
+        resource_id=str(kwargs.get("pk") or kwargs.get("key") or getattr(response, "audit_id", ""))[:64],
         status_code=response.status_code,
         remote_addr=request.META.get("REMOTE_ADDR") or None,
     )

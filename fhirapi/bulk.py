@@ -65,7 +65,7 @@ def file_path(export: BulkExport, name: str) -> Path:
     return export_directory(export) / name
 
 
-def run_export(export_id) -> None:
+def run_export(export_id: int) -> None:
     """Write the export's files. Only a queued export is started, and only by one worker: the
     claim is a single UPDATE, so a task delivered twice does the work once."""
     now = timezone.now()
@@ -192,7 +192,7 @@ def delete_files(export: BulkExport) -> None:
 
 def manifest(export: BulkExport, base_url: str) -> dict:
     """The completed export's manifest (Bulk Data Access v2, "Response - Complete Status")."""
-    status_url = f"{base_url}bulk-export/{export.pk}"
+    status_url = f"{base_url}bulk-export/{export.key}"
     return {
         "transactionTime": export.transaction_time.isoformat(),
         "request": export.request_url,

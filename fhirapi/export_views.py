@@ -46,13 +46,13 @@ def _kick_off(request: HttpRequest) -> HttpResponse:
         resource_types=resource_types,
         since=since,
     )
-    status_url = f"{base_url(request)}bulk-export/{export.pk}"
+    status_url = f"{base_url(request)}bulk-export/{export.key}"
     outcome = operation_outcome(
         [Issue("The export has started: poll the Content-Location URL for its progress.", "informational")],
         severity="information",
     )
     response = fhir_response(outcome, status=202, headers={"Content-Location": status_url})
-    response.audit_id = str(export.pk)
+    response.audit_id = str(export.key)
     return response
 
 
@@ -116,16 +116,16 @@ def _permitted_types(request: HttpRequest, asked: list[str]) -> list[str]:
     return types
 
 
-def _own_export(request: HttpRequest, pk) -> BulkExport:
-    export = BulkExport.objects.filter(pk=pk, client=request.api_client).first()
+def _own_export(request: HttpRequest, key) -> BulkExport:
+    export = BulkExport.objects.filter(key=key, client=request.api_client).first()
     if export is None or export.status in (BulkExport.Status.CANCELLED, BulkExport.Status.EXPIRED):
         raise not_found("The export")
     return export
 
 
 @api_view("bulk-export", methods=("GET", "DELETE"), needs=None)
-def export_status(request: HttpRequest, pk) -> HttpResponse:
-    export = _own_export(request, pk)
+def export_status(request: HttpRequest, key) -> HttpResponse:
+    export = _own_export(request, key)
     if request.method == "DELETE":
         cancel_export(export=export)
         outcome = operation_outcome([Issue("The export was cancelled.", "informational")], severity="information")
@@ -142,10 +142,10 @@ def export_status(request: HttpRequest, pk) -> HttpResponse:
 
 
 @api_view("bulk-export", needs=None)
-def export_file(request: HttpRequest, pk, name: str) -> HttpResponse:
+def export_file(request: HttpRequest, key, name: str) -> HttpResponse:
     """A file of a completed export, streamed from disk, with the same authorization as the
     kick-off: the token must be able to read the file's resource type."""
-    export = _own_export(request, pk)
+    export = _own_export(request, key)
     found = export.files.filter(name=name).first() if export.status == BulkExport.Status.COMPLETED else None
     if found is None:
         raise not_found("The file")

@@ -32,7 +32,7 @@ def start_export(*, client: ApiClient, request_url: str, resource_types: list[st
         resource_types=resource_types,
         since=since,
     )
-    queue_on_commit(run_bulk_export, str(export.pk))
+    queue_on_commit(run_bulk_export, export.pk)
     return export
 
 

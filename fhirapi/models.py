@@ -178,7 +178,8 @@ class UsedAssertion(models.Model):
 class BulkExport(models.Model):
     """One $export request (FHIR Bulk Data Access): its kick-off, its progress and its files.
 
-    The id is a random UUID: it is the status URL, seen only by the client that asked. The row
+    The key is a random UUID: it names the export in its status URL, seen only by the client
+    that asked (the id stays a number, which is what tasks take). The row
     stays after the files are deleted (expired) or the export is cancelled, as a record of what
     left the registry."""
 
@@ -190,7 +191,7 @@ class BulkExport(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired (files deleted)"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="exports")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
     request_url = models.CharField(max_length=1000, help_text="The kick-off request, as the manifest repeats it.")
@@ -209,7 +210,7 @@ class BulkExport(models.Model):
         verbose_name = "bulk export"
 
     def __str__(self) -> str:
-        return f"export {self.id} ({self.status})"
+        return f"export {self.key} ({self.status})"
 
     @property
     def is_active(self) -> bool:

@@ -18,8 +18,8 @@ urlpatterns = [
     path("QuestionnaireResponse/<int:pk>", views.questionnaire_response_read, name="questionnaire_response"),
     path("Patient/$export", export_views.patient_export, name="patient_export"),
     path("Group/<str:code>/$export", export_views.group_export, name="group_export"),
-    path("bulk-export/<uuid:pk>", export_views.export_status, name="export_status"),
-    path("bulk-export/<uuid:pk>/<str:name>", export_views.export_file, name="export_file"),
+    path("bulk-export/<uuid:key>", export_views.export_status, name="export_status"),
+    path("bulk-export/<uuid:key>/<str:name>", export_views.export_file, name="export_file"),
     # Last: any other URL under the base is a logged OperationOutcome, not Django's HTML 404.
     re_path(r"^(?P<path>.*)$", views.unknown_endpoint, name="unknown"),
 ]

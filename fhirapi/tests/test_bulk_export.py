@@ -290,9 +290,9 @@ def test_every_export_call_is_logged(reader, registry, django_capture_on_commit_
         "/fhir/Patient/$export",
         "_type",
         202,
-        str(export.pk),
+        str(export.key),
     )
-    assert (status.resource_type, status.resource_id, status.status_code) == ("bulk-export", str(export.pk), 200)
+    assert (status.resource_type, status.resource_id, status.status_code) == ("bulk-export", str(export.key), 200)
 
 
 def test_a_static_write_token_exports_too_and_no_token_is_401(client, registry, clinic):
