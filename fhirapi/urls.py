@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from fhirapi import export_views, smart_views, views
 
@@ -21,5 +21,5 @@ urlpatterns = [
     path("bulk-export/<uuid:key>", export_views.export_status, name="export_status"),
     path("bulk-export/<uuid:key>/<str:name>", export_views.export_file, name="export_file"),
     # Last: any other URL under the base is a logged OperationOutcome, not Django's HTML 404.
-    re_path(r"^(?P<path>.*)$", views.unknown_endpoint, name="unknown"),
+    path("<path:path>", views.unknown_endpoint, name="unknown"),
 ]
