@@ -140,6 +140,13 @@ PAGES: dict[str, Page | None] = {
     "fhirapi:observation": Page(Kind.API, "registry.Measurement"),
     "fhirapi:questionnaire_responses": API,
     "fhirapi:questionnaire_response": Page(Kind.API, "registry.Measurement"),
+    "fhirapi:smart_configuration": NOT_LOGGED,  # discovery: no patient in it
+    "fhirapi:token": NOT_LOGGED,  # the token endpoint: ApiCallLog keeps each request
+    "fhirapi:patient_export": EXPORT,  # the clinic's population, written by a worker
+    "fhirapi:group_export": EXPORT,
+    "fhirapi:export_status": NOT_LOGGED,  # progress and the manifest: file URLs, no patient data
+    "fhirapi:export_file": EXPORT,  # each download of an export's file
+    "fhirapi:unknown": NOT_LOGGED,  # an OperationOutcome saying there is no such endpoint
     # audit
     "audit:patient_access": REPORT,
     "audit:user_access": REPORT,

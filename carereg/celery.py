@@ -64,6 +64,19 @@ def beat_schedule() -> dict:
             "task": "interchange.tasks.purge_abandoned_imports",
             "schedule": crontab(minute=35),
         },
+        # Bulk export files hold a clinic's population: each is deleted once its retention
+        # (CAREREG_BULK_EXPORT_RETENTION_HOURS) is over; the same run fails exports whose worker
+        # died and queues again any the broker lost. Hourly keeps a file at most an hour over.
+        "tidy-bulk-exports-hourly": {
+            "task": "fhirapi.tasks.tidy_bulk_exports",
+            "schedule": crontab(minute=25),
+        },
+        # SMART access tokens live minutes and a used assertion's jti need only be kept until the
+        # assertion expires: the rows past that are deleted so the tables stay small.
+        "forget-expired-smart-tokens-hourly": {
+            "task": "fhirapi.tasks.forget_expired_smart_tokens",
+            "schedule": crontab(minute=45),
+        },
     }
     if settings.CAREREG_EMBEDDED_BROKER:
         # The SQLAlchemy transport keeps every delivered message; its file would grow forever.

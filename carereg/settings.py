@@ -251,6 +251,19 @@ CAREREG_BASE_URL = env_str("CAREREG_BASE_URL", "http://127.0.0.1:8000")
 CAREREG_FLAG_SWEEP_SECONDS = env_int("CAREREG_FLAG_SWEEP_SECONDS", 60)
 CAREREG_FLAG_REFRESH_LEASE_SECONDS = env_int("CAREREG_FLAG_REFRESH_LEASE_SECONDS", 300)
 
+# --- Cache: a store every web process shares (the FHIR rate limits count in it) -----------
+# Redis when one is configured (CACHE_URL, else the broker's); otherwise files in one
+# directory, shared by the processes of one host (the SQLite default runs on one host).
+CACHE_URL = env_redis_url("CACHE_URL") or CAREREG_REDIS_URL
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": env_str("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+    }
+}
+
 # --- Mail ---------------------------------------------------------------------------------
 # The console backend is for development: with DEBUG off, check --deploy refuses it (audit/checks.py).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -322,3 +335,19 @@ CAREREG_IMPORT_BACKGROUND_ROWS = env_int("CAREREG_IMPORT_BACKGROUND_ROWS", 500)
 # Where a background import's files wait for the worker: a folder the web server and the
 # workers both reach, readable by the app's user only. Each upload's files are deleted once imported.
 CAREREG_IMPORT_DIR = Path(env_str("CAREREG_IMPORT_DIR", str(BASE_DIR / "var" / "imports")))
+
+# --- FHIR interface (docs/fhir.md) ----------------------------------------------------------
+# Requests larger or deeper than this are refused (413, 400) before they are parsed.
+CAREREG_FHIR_MAX_BODY_BYTES = env_int("CAREREG_FHIR_MAX_BODY_BYTES", 1_000_000)
+CAREREG_FHIR_MAX_JSON_DEPTH = env_int("CAREREG_FHIR_MAX_JSON_DEPTH", 64)
+# Requests a minute, per API client and per client address (429 with Retry-After beyond).
+CAREREG_FHIR_RATE_PER_CLIENT = env_int("CAREREG_FHIR_RATE_PER_CLIENT", 600)
+CAREREG_FHIR_RATE_PER_ADDRESS = env_int("CAREREG_FHIR_RATE_PER_ADDRESS", 1200)
+# Search pages: the size without _count, and the most _count may ask for.
+CAREREG_FHIR_PAGE_SIZE = env_int("CAREREG_FHIR_PAGE_SIZE", 100)
+CAREREG_FHIR_MAX_COUNT = env_int("CAREREG_FHIR_MAX_COUNT", 500)
+# SMART Backend Services: access tokens live this long (the specification recommends 5 minutes).
+CAREREG_SMART_TOKEN_SECONDS = env_int("CAREREG_SMART_TOKEN_SECONDS", 300)
+# Bulk export files: where they are written, and how long they are kept after the export.
+CAREREG_BULK_EXPORT_DIR = env_str("CAREREG_BULK_EXPORT_DIR", str(BASE_DIR / "var" / "bulk-export"))
+CAREREG_BULK_EXPORT_RETENTION_HOURS = env_int("CAREREG_BULK_EXPORT_RETENTION_HOURS", 24)

@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter as RelatedOnly
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from accounts.admin_scoping import ClinicScopedAdmin, ClinicScopedHistoryAdmin, ReadOnlyAdmin
 from fhirapi.clients import issue_api_client, revoke_api_client
 from fhirapi.models import ApiCallLog, ApiClient
 
-ISSUED_FIELDS = ["service_account", "created_by", "created_at", "last_used_at", "revoked_at"]
+ISSUED_FIELDS = ["client_id", "service_account", "created_by", "created_at", "last_used_at", "revoked_at"]
 
 
 @admin.register(ApiClient)
@@ -16,17 +17,25 @@ class ApiClientAdmin(ClinicScopedHistoryAdmin):
 
     revertible = False  # a past version would bring a revoked token back to life
 
-    list_display = ["name", "clinic", "scope", "created_at", "created_by", "last_used_at", "revoked_at"]
+    list_display = ["name", "clinic", "scope", "uses_keys", "created_at", "created_by", "last_used_at", "revoked_at"]
     list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter), ("clinic", RelatedOnly)]
     list_select_related = ["clinic", "created_by"]
     search_fields = ["name"]
     actions = ["revoke"]
 
     def get_fields(self, request, obj=None):
-        return ["name", "clinic", "scope"] + ([] if obj is None else ISSUED_FIELDS)
+        # A key set is registered when the client is added, and replaced (rotated) later only
+        # on a client that has one: a static-token client stays one.
+        if obj is None:
+            return ["name", "clinic", "scope", "jwks"]
+        return ["name", "clinic", "scope"] + (["jwks"] if obj.uses_keys else []) + ISSUED_FIELDS
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["clinic", *ISSUED_FIELDS]
+
+    @admin.display(boolean=True, description="SMART keys")
+    def uses_keys(self, obj: ApiClient) -> bool:
+        return obj.uses_keys
 
     @admin.display(description="Service account")
     def service_account(self, obj: ApiClient) -> str:
@@ -46,7 +55,8 @@ class ApiClientAdmin(ClinicScopedHistoryAdmin):
             "opts": self.opts,
             "client": obj,
             "token": request.issued_token,
-            "title": "API token issued",
+            "token_url": request.build_absolute_uri(reverse("fhirapi:token")),
+            "title": "API token issued" if request.issued_token else "API client registered",
         }
         response = TemplateResponse(request, "fhirapi/token_issued.html", context)
         add_never_cache_headers(response)

@@ -21,6 +21,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_client_id() -> str:
+    """Public, but unguessable so that it names nothing: the `iss` and `sub` of assertions."""
+    return secrets.token_urlsafe(16)
+
+
 def _service_user(name: str, clinic: Clinic) -> User:
     """The account the client's writes are recorded under: it can write clinical rows in its
     clinic (a clinic admin role, so that it never shows up as anyone's care manager) and can
@@ -39,22 +44,24 @@ def _service_user(name: str, clinic: Clinic) -> User:
 
 
 @transaction.atomic
-def issue_api_client(*, client: ApiClient, by: User | None) -> str:
-    """Save a new client with a new token and its service account; returns the token, which is
-    shown once and never stored."""
+def issue_api_client(*, client: ApiClient, by: User | None) -> str | None:
+    """Save a new client with its service account. A client given a key set (SMART Backend
+    Services) gets a client_id and no static token, and None is returned; any other gets a new
+    static token, returned to be shown once and never stored."""
     if client.pk:
         raise ValidationError("This client already has a token; revoke it and issue a new client.")
     if not client.name.strip():
         raise ValidationError({"name": "Give the client a name, e.g. the system it is."})
     if client.scope not in ApiClient.Scope.values:
         raise ValidationError({"scope": f"Scope must be one of {', '.join(ApiClient.Scope.values)}."})
-    token = new_token()
-    client.token_hash = hash_token(token)
+    token = None if client.jwks else new_token()
+    client.token_hash = hash_token(token) if token else None
+    client.client_id = new_client_id() if client.jwks else None
     client.service_user = _service_user(client.name, client.clinic)
     client.created_by = by
     client.created_at = timezone.now()
     client._history_user = by
-    client.full_clean(exclude=["service_user", "created_by", "clinic"])
+    client.full_clean(exclude=["service_user", "created_by", "clinic", "token_hash", "client_id"])
     client.save()
     return token
 

@@ -5,6 +5,8 @@ its own audit trail. The token itself is never stored: only its SHA-256, so a co
 database does not give anyone access.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -12,6 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Clinic
 from accounts.scoping import in_users_clinics
+from fhirapi.jwks import validate_public_jwks
 
 
 class ApiClientQuerySet(models.QuerySet):
@@ -29,7 +32,23 @@ class ApiClient(models.Model):
     name = models.CharField(max_length=100, help_text="Which system this is, e.g. 'Epic interface'.")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="api_clients")
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Empty for a client that authenticates with its key set (SMART Backend Services) instead.
+    token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    client_id = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        editable=False,
+        help_text="SMART Backend Services: the client_id the system signs its assertions with.",
+    )
+    jwks = models.JSONField(
+        "public key set (JWKS)",
+        null=True,
+        blank=True,
+        validators=[validate_public_jwks],
+        help_text='SMART Backend Services: the system\'s public keys, {"keys": [...]}, RS384 or ES384, each '
+        "with a kid. Replace it to rotate keys. Leave empty for a client with a static token.",
+    )
     # Scores the client sends are recorded by this account, so history says which system did it.
     service_user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client", editable=False
@@ -65,8 +84,8 @@ class ApiClient(models.Model):
         return self.revoked_at is not None
 
     @property
-    def can_write(self) -> bool:
-        return self.scope == self.Scope.WRITE
+    def uses_keys(self) -> bool:
+        return self.client_id is not None
 
 
 class ApiCallLog(models.Model):
@@ -125,3 +144,91 @@ class ResponseIdentifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system}|{self.value}" if self.system else self.value
+
+
+class AccessToken(models.Model):
+    """A short-lived token issued at the SMART token endpoint. Only its SHA-256 is kept, as for
+    static tokens; `scopes` is what was granted, as the client asked for it."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="access_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"access token of {self.client_id} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class UsedAssertion(models.Model):
+    """The jti of each assertion a client has exchanged, kept until the assertion expires: the
+    unique key refuses a replay even when both copies arrive at once."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "jti"], name="usedassertion_jti_once_per_client")]
+
+    def __str__(self) -> str:
+        return f"{self.jti} of client {self.client_id}"
+
+
+class BulkExport(models.Model):
+    """One $export request (FHIR Bulk Data Access): its kick-off, its progress and its files.
+
+    The key is a random UUID: it names the export in its status URL, seen only by the client
+    that asked (the id stays a number, which is what tasks take). The row
+    stays after the files are deleted (expired) or the export is cancelled, as a record of what
+    left the registry."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired (files deleted)"
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="exports")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    request_url = models.CharField(max_length=1000, help_text="The kick-off request, as the manifest repeats it.")
+    resource_types = models.JSONField(help_text="The resource types exported, in order.")
+    since = models.DateTimeField(null=True, blank=True, help_text="_since: only resources changed after it.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.CharField(max_length=100, blank=True)
+    transaction_time = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "bulk export"
+
+    def __str__(self) -> str:
+        return f"export {self.key} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class BulkExportFile(models.Model):
+    """One NDJSON file of an export: one resource a line, all of one type."""
+
+    export = models.ForeignKey(BulkExport, on_delete=models.CASCADE, related_name="files")
+    resource_type = models.CharField(max_length=40)
+    name = models.CharField(max_length=100)
+    count = models.PositiveIntegerField(default=0)
+    size = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["export", "name"], name="bulkexportfile_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name

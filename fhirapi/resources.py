@@ -5,8 +5,10 @@ were made in). A measurement is both an Observation (its total) and a Questionna
 (its answers), under the same id.
 """
 
+from django.conf import settings
+
 from accounts.models import Clinic
-from fhirapi import codes
+from fhirapi import codes, search_specs
 from patients.models import Patient
 from registry.models import Measurement
 from registry.scoring import (
@@ -133,11 +135,15 @@ def _coded_item(link_id: str, text: str, code: str, display: str) -> dict:
     }
 
 
-def bundle(base_url: str, matches: list[dict], included: list[dict] = ()) -> dict:
-    """A searchset Bundle; `base_url` ends with a slash (e.g. https://host/fhir/)."""
-    entries = [_entry(base_url, resource, "match") for resource in matches]
-    entries += [_entry(base_url, resource, "include") for resource in included]
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(matches), "entry": entries}
+def bundle(base_url: str, matches: list[dict], *, total: int | None = None, links: list[dict] = ()) -> dict:
+    """A searchset Bundle; `base_url` ends with a slash (e.g. https://host/fhir/). `total` is the
+    number of matches of the whole search, of which `matches` may be one page."""
+    resource = {"resourceType": "Bundle", "type": "searchset", "total": len(matches) if total is None else total}
+    if links:
+        resource["link"] = list(links)
+    if matches:
+        resource["entry"] = [_entry(base_url, match, "match") for match in matches]
+    return resource
 
 
 def _entry(base_url: str, resource: dict, mode: str) -> dict:
@@ -148,51 +154,52 @@ def _entry(base_url: str, resource: dict, mode: str) -> dict:
     }
 
 
-def capability_statement(date: str) -> dict:
-    def search(name: str, kind: str, doc: str) -> dict:
-        return {"name": name, "type": kind, "documentation": doc}
-
+def capability_statement(date: str, base_url: str) -> dict:
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": date,
         "kind": "instance",
         "software": {"name": "CareReg"},
-        "implementation": {"description": "CareReg collaborative care registry: FHIR R4 interface"},
+        "implementation": {"description": "CareReg collaborative care registry: FHIR R4 interface", "url": base_url},
         "fhirVersion": FHIR_VERSION,
         "format": ["json"],
+        "instantiates": [BULK_DATA_CAPABILITY],
         "rest": [
             {
                 "mode": "server",
-                "security": {
-                    "description": "Per-client API token issued by a registry admin, sent as "
-                    "'Authorization: Bearer <token>'. Each token is limited to one clinic and to read or write."
-                },
+                "security": _security(base_url),
                 "resource": [
                     {
                         "type": "Patient",
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": [search("identifier", "token", "The MRN: value, or system|value.")],
+                        "searchParam": _search_parameters(search_specs.PATIENT),
                         "operation": [
                             {
                                 "name": "everything",
                                 "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                            }
+                            },
+                            {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/patient-export"},
+                        ],
+                    },
+                    {
+                        "type": "Group",
+                        "documentation": "Each clinic is a Group, its id the clinic's code: only for $export.",
+                        "operation": [
+                            {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/group-export"}
                         ],
                     },
                     {
                         "type": "Observation",
                         "supportedProfile": [codes.US_CORE_SCREENING_ASSESSMENT],
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": [
-                            search("patient", "reference", "Required: the patient's id."),
-                            search("code", "token", "http://loinc.org|44261-6 (PHQ-9) or |70274-6 (GAD-7)."),
-                        ],
+                        "searchParam": _search_parameters(search_specs.OBSERVATION),
                     },
                     {
                         "type": "QuestionnaireResponse",
-                        "interaction": [{"code": "read"}, {"code": "create"}],
+                        "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "create"}],
                         "conditionalCreate": True,
+                        "searchParam": _search_parameters(search_specs.QUESTIONNAIRE_RESPONSE),
                         "documentation": "PHQ-9 (http://loinc.org/q/44249-1) and GAD-7 (http://loinc.org/q/69737-5), "
                         "items by LOINC linkId, answers as LOINC answer codes or integers 0-3. "
                         "Create is safe to retry with If-None-Exist: identifier=system|value (or identifier=value), "
@@ -202,3 +209,37 @@ def capability_statement(date: str) -> dict:
             }
         ],
     }
+
+
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
+BULK_DATA_CAPABILITY = f"{BULK_DATA}/CapabilityStatement/bulk-data"
+SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+
+
+def _security(base_url: str) -> dict:
+    return {
+        "extension": [{"url": SMART_OAUTH_URIS, "extension": [{"url": "token", "valueUri": f"{base_url}auth/token"}]}],
+        "service": [{"coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}]}],
+        "description": "SMART Backend Services (system/ scopes; see .well-known/smart-configuration), or a "
+        "per-client static token issued by a registry admin, sent as 'Authorization: Bearer <token>'. "
+        "Every token is limited to one clinic.",
+    }
+
+
+def _search_parameters(spec) -> list[dict]:
+    found = [{"name": p.name, "type": p.type, "documentation": p.documentation} for p in spec.parameters]
+    found.append(
+        {
+            "name": "_count",
+            "type": "number",
+            "documentation": f"Page size: {settings.CAREREG_FHIR_PAGE_SIZE} when not given, at most "
+            f"{settings.CAREREG_FHIR_MAX_COUNT} (a larger _count is lowered to it). Follow the Bundle's "
+            "next and previous links for the other pages; _count=0 is _summary=count.",
+        }
+    )
+    if spec.sorts:
+        keys = ", ".join(f"{key}, -{key}" for key in spec.sorts)
+        found.append({"name": "_sort", "type": "special", "documentation": f"{keys}. Newest first by default."})
+    found.append({"name": "_summary", "type": "special", "documentation": "count: the total only."})
+    return found

@@ -2,12 +2,21 @@ import datetime
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
 from fhirapi.clients import issue_api_client
 from fhirapi.models import ApiClient
 from patients import services as patient_services
+
+
+@pytest.fixture(autouse=True)
+def _rate_counters_start_at_zero():
+    """The rate limits count in the shared cache: each test starts with none counted."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def days_ago(days: int) -> datetime.date:

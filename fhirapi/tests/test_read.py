@@ -4,10 +4,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.urls.converters import IntConverter
 
 from fhirapi import codes
 from fhirapi import urls as fhir_urls
+from fhirapi.tests import test_bulk_export
 from fhirapi.tests.conftest import Api, days_ago, enroll, issue, validated
 from registry import services
 from tests.factories import UserFactory, record_score
@@ -44,7 +44,12 @@ def test_metadata_is_a_capability_statement_without_a_token(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/fhir+json")
     statement = validated(response.json())
-    assert {r["type"] for r in statement["rest"][0]["resource"]} == {"Patient", "Observation", "QuestionnaireResponse"}
+    assert {r["type"] for r in statement["rest"][0]["resource"]} == {
+        "Patient",
+        "Group",
+        "Observation",
+        "QuestionnaireResponse",
+    }
 
 
 def test_patient_read_gives_the_patient_with_their_mrn(reader, patient, clinic):
@@ -86,14 +91,21 @@ ID_URLS = {
 }
 
 
-def test_every_fhir_url_with_an_id_is_checked_for_other_clinics():
-    with_ids = {
-        f"fhirapi:{p.name}"
-        for p in fhir_urls.urlpatterns
-        if any(isinstance(c, IntConverter) for c in p.pattern.converters.values())
-    }
+# (fhirapi:unknown takes any path and answers 404 to everyone.) The bulk export's URLs take a
+# clinic code or an export's key: their 404 for another clinic (and
+# another client) is checked in test_bulk_export.py, by these tests.
+EXPORT_ID_URLS = {
+    "fhirapi:group_export": "test_group_export_of_the_tokens_clinic_and_404_for_another",
+    "fhirapi:export_status": "test_another_client_of_any_clinic_gets_404_for_the_status_and_the_files",
+    "fhirapi:export_file": "test_another_client_of_any_clinic_gets_404_for_the_status_and_the_files",
+}
 
-    assert with_ids == set(ID_URLS)
+
+def test_every_fhir_url_with_an_id_is_checked_for_other_clinics():
+    with_ids = {f"fhirapi:{p.name}" for p in fhir_urls.urlpatterns if p.pattern.converters} - {"fhirapi:unknown"}
+
+    assert with_ids == set(ID_URLS) | set(EXPORT_ID_URLS)
+    assert all(hasattr(test_bulk_export, test) for test in EXPORT_ID_URLS.values())
 
 
 @pytest.mark.parametrize("name", ID_URLS)
@@ -149,14 +161,15 @@ def test_patient_search_by_post_keeps_the_mrn_out_of_the_url(reader, patient):
     assert validated(response.json())["entry"][0]["resource"]["id"] == str(patient.pk)
 
 
-def test_unknown_or_missing_search_parameters_are_refused_not_ignored(reader, patient):
-    unknown = reader.get("/fhir/Patient", {"name": "Zanetti"})
-    missing = reader.get("/fhir/Patient")
+def test_a_search_without_its_required_parameter_is_refused(reader, patient):
+    missing = reader.get("/fhir/Patient", {"name": "Zanetti"})
     no_patient = reader.get("/fhir/Observation", {"code": PHQ9_TOTAL})
+    no_patient_responses = reader.get("/fhir/QuestionnaireResponse")
 
-    assert unknown.status_code == missing.status_code == no_patient.status_code == 400
-    assert "Zanetti" not in unknown.content.decode()
-    assert "'name' is not supported" in validated(unknown.json())["issue"][0]["diagnostics"]
+    assert missing.status_code == no_patient.status_code == no_patient_responses.status_code == 400
+    assert "Zanetti" not in missing.content.decode()
+    assert "'identifier' is required" in validated(missing.json())["issue"][0]["diagnostics"]
+    assert "'patient' is required" in validated(no_patient.json())["issue"][0]["diagnostics"]
 
 
 def test_observation_search_gives_phq9_totals_as_screening_assessments(reader, patient, scores):
@@ -262,7 +275,10 @@ def _queries(api: Api, path: str, params: dict | None = None) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("path", ["/fhir/Observation?patient={pk}", "/fhir/Patient/{pk}/$everything"])
+@pytest.mark.parametrize(
+    "path",
+    ["/fhir/Observation?patient={pk}", "/fhir/QuestionnaireResponse?patient={pk}", "/fhir/Patient/{pk}/$everything"],
+)
 def test_searches_cost_the_same_queries_for_2_or_20_scores(client, clinic, care_manager, path):
     api = Api(client, issue(clinic)[1])
     few = enroll(clinic, care_manager, "FEW")

@@ -1,10 +1,11 @@
 """The patient pages: enrollment, demographics, status and re-enrollment, through the test client."""
 
 import datetime
+import uuid
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.urls.converters import IntConverter
+from django.urls.converters import IntConverter, UUIDConverter
 from django.utils import timezone
 
 from accounts.models import Role
@@ -119,6 +120,8 @@ def _dummy_value(converter):
         return 1
     if isinstance(converter, MonthConverter):
         return datetime.date(2026, 11, 1)
+    if isinstance(converter, UUIDConverter):
+        return uuid.UUID(int=1)
     return "PHQ9"
 
 
@@ -126,6 +129,9 @@ def _dummy_value(converter):
 # bearer token (401 without one, fhirapi/tests), and the patient's self-report pages the
 # single-use token in their path (an unknown one is a 404, selfreport/tests).
 WITHOUT_LOGIN = {"fhirapi": (200, 401), "selfreport-public": (404,), "sms-webhooks": (403,)}
+# The SMART token endpoint answers OAuth errors (400); any other URL under /fhir/ is a 404.
+FHIR_OWN_ANSWERS = {"fhirapi:token": (400,), "fhirapi:unknown": (404,)}
+FHIR_PUBLIC = {"fhirapi:metadata", "fhirapi:smart_configuration"}  # no patient data, no token
 PATIENT_SELF_REPORT_PAGES = {"selfreport:start", "selfreport:language", "selfreport:questions", "selfreport:done"}
 # Twilio's webhooks carry its signature instead of a session: unsigned, a 403 (selfreport/tests).
 SMS_WEBHOOKS = {"selfreport:sms_inbound", "selfreport:sms_status"}
@@ -133,7 +139,7 @@ SMS_WEBHOOKS = {"selfreport:sms_inbound", "selfreport:sms_status"}
 
 def _own_key(name: str) -> tuple[int, ...] | None:
     if name.startswith("fhirapi:"):
-        return WITHOUT_LOGIN["fhirapi"]
+        return WITHOUT_LOGIN["fhirapi"] + FHIR_OWN_ANSWERS.get(name, ())
     if name in PATIENT_SELF_REPORT_PAGES:
         return WITHOUT_LOGIN["selfreport-public"]
     if name in SMS_WEBHOOKS:
@@ -157,7 +163,7 @@ def test_anonymous_request_for_any_page_redirects_to_login(client, care_manager,
 
         if _own_key(name):
             assert response.status_code in (*_own_key(name), 405), f"{method.__name__.upper()} {url}"
-            assert response.status_code != 200 or name == "fhirapi:metadata"
+            assert response.status_code != 200 or name in FHIR_PUBLIC
         else:
             assert response.status_code == 302, f"{method.__name__.upper()} {url}"
             assert response["Location"] == f"/login/?next={url}"

@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -9,7 +12,8 @@ from fhirapi.models import ApiClient
 class Command(BaseCommand):
     help = (
         "Issue a FHIR API client for one clinic and print its token, once: the registry keeps only "
-        "a hash. Revoke it in the admin."
+        "a hash. With --jwks, register a SMART Backend Services client instead and print its client_id. "
+        "Revoke it in the admin."
     )
 
     def add_arguments(self, parser):
@@ -17,8 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("--clinic", required=True, help="Clinic code")
         parser.add_argument("--scope", required=True, help="read, or write (may also create questionnaire responses)")
         parser.add_argument("--by", help="Username of the person issuing it (recorded as created by)")
+        parser.add_argument(
+            "--jwks",
+            type=Path,
+            help='A JSON file holding the client\'s public key set, {"keys": [...]} (RS384 or ES384)',
+        )
 
-    def handle(self, *args, name, clinic, scope, by, **options):
+    def handle(self, *args, name, clinic, scope, by, jwks, **options):
         if scope not in ApiClient.Scope.values:
             raise CommandError(f"Unknown scope {scope!r}: use read or write.")
         chosen = Clinic.objects.filter(code=clinic).first()
@@ -31,9 +40,21 @@ class Command(BaseCommand):
             issuer = User.objects.filter(username=by, is_active=True).first()
             if issuer is None:
                 raise CommandError(f"No active account {by!r}.")
+        client = ApiClient(name=name, clinic=chosen, scope=scope, jwks=_key_set(jwks) if jwks else None)
         try:
-            token = issue_api_client(client=ApiClient(name=name, clinic=chosen, scope=scope), by=issuer)
+            token = issue_api_client(client=client, by=issuer)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
+        if token is None:
+            self.stderr.write(f"Registered {scope} client {name!r} at {chosen.code} with its keys. Its client_id:")
+            self.stdout.write(client.client_id)
+            return
         self.stderr.write(f"Issued {scope} token for {name!r} at {chosen.code}. It is shown only now:")
         self.stdout.write(token)
+
+
+def _key_set(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise CommandError(f"Could not read a JSON key set from {path}: {error}") from None
