@@ -406,7 +406,7 @@ class Checks:
         enrolled = browser.post("/account/two-factor/set-up/", {"code": totp(self.secret)})
         expect(enrolled.status == 302, f"enrollment answered {enrolled.status}")
         expect(browser.get("/account/two-factor/backup-codes/").status == 200, "no backup codes page")
-        expect(browser.on(PINNED_PORTS[1]).get("/").status == 200, "the dashboard refused the verified session")
+        expect(browser.on(PINNED_PORTS[1]).get("/caseload/").status == 200, "the caseload refused the verified session")
         session_cookie, csrf_cookie = browser.cookie_flags["sessionid"], browser.cookie_flags["csrftoken"]
         expect("Secure" in session_cookie and "HttpOnly" in session_cookie, f"session cookie: {session_cookie}")
         expect("Secure" in csrf_cookie, f"CSRF cookie: {csrf_cookie}")
@@ -424,7 +424,7 @@ class Checks:
         return f"patient {patient}: saved through :{WEB_PORTS[0]}, shown by :{WEB_PORTS[1]}"
 
     def patient_id(self, browser: Browser) -> int:
-        dashboard = browser.get("/?team=all")
+        dashboard = browser.get("/caseload/?team=all")
         ids = re.findall(r'href="/patients/(\d+)/"', dashboard.body)
         expect(ids, "no patient on the dashboard")
         return int(ids[0])
@@ -560,7 +560,7 @@ class Checks:
         from registry.models import Contact
 
         browser = self.session.on(HTTPS_PORT)
-        patients = list(dict.fromkeys(re.findall(r'href="/patients/(\d+)/"', browser.get("/?team=all").body)))
+        patients = list(dict.fromkeys(re.findall(r'href="/patients/(\d+)/"', browser.get("/caseload/?team=all").body)))
         results, lock = [], threading.Lock()
         stop_at = time.monotonic() + 12
 
