@@ -34,7 +34,7 @@ def _fast_passwords_and_static(settings):
 @pytest.fixture(autouse=True)
 def _tasks_run_in_process():
     """Tasks queued by saves run at once, in-process, unless a test switches to a real broker
-    and worker (tests/test_celery_jobs.py): no stray tasks pile up in the CI run's broker."""
+    and worker (tests/celery_worker.py): no stray tasks pile up in the CI run's broker."""
     from carereg.celery import app
 
     eager = app.conf.task_always_eager

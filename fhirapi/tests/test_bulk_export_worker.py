@@ -10,8 +10,8 @@ import pytest
 from fhirapi.models import BulkExport
 from fhirapi.tests.conftest import days_ago, enroll
 from fhirapi.tests.test_bulk_export import ASYNC
+from tests.celery_worker import wait_for
 from tests.factories import record_score
-from tests.test_celery_jobs import broker, wait_for, worker  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +30,7 @@ def scored_patients(clinic, care_manager):
     return patients
 
 
-def test_export_runs_through_the_worker_and_its_files_download(reader, scored_patients, worker):  # noqa: F811
+def test_export_runs_through_the_worker_and_its_files_download(reader, scored_patients, worker):
     auth = {"HTTP_AUTHORIZATION": f"Bearer {reader.token}"}
 
     started = reader.http.get("/fhir/Patient/$export", headers=ASYNC, **auth)
