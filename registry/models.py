@@ -560,7 +560,7 @@ class FlagRefreshRequest(models.Model):
     the change does; the Celery message queued after commit is only the fast path. A worker
     claims a row for a while (`claimed_until`, a lease) and deletes it after the refresh, only
     if no new request came meanwhile (a new request clears the claim). A row whose worker died
-    is claimed again once the lease has passed (registry/outbox.py, docs/deployment.md#flags).
+    is claimed again once the lease has passed (registry/outbox.py, docs/deployment.md#flags-after-a-fault).
     Not a clinical record: no history.
     """
 
