@@ -4,7 +4,7 @@ true within the sweep interval; a flag job killed half way, a form posted twice,
 editing one patient.
 
 Tests marked `postgresql` need PostgreSQL itself (pg_terminate_backend, row locks held between
-threads): tests/conftest.py deselects them on SQLite; CI's PostgreSQL run covers them. The
+threads): the root conftest.py deselects them on SQLite; CI's PostgreSQL run covers them. The
 PostgreSQL server is never restarted (the suite runs on it): its restart is what a terminated
 backend looks like to Django.
 """
