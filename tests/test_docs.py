@@ -68,12 +68,34 @@ E = other("FIVE")
     assert variables_read_by(source) == {"ONE", "TWO", "THREE", "FOUR"}
 
 
+def documented_variables() -> set[str]:
+    """Names written as code in docs/configuration.md (`NAME`, or `NAME=value` in the text)."""
+    spans = INLINE_CODE.findall((DOCS / "configuration.md").read_text())
+    return {name for span in spans for name in re.findall(r"\b[A-Z][A-Z0-9_]{2,}\b", span)}
+
+
 def test_every_environment_variable_settings_reads_is_in_configuration_md():
     read = variables_read_by((REPO / "carereg" / "settings.py").read_text())
-    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", (DOCS / "configuration.md").read_text()))
 
     assert {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"} <= read  # the reader sees settings.py
-    assert sorted(read - documented) == []
+    assert sorted(read - documented_variables()) == []
+
+
+def test_every_variable_the_commands_scripts_and_gunicorn_read_is_in_configuration_md():
+    python = [
+        *REPO.glob("carereg/*.py"),
+        REPO / "deploy" / "gunicorn.conf.py",
+        *REPO.glob("scripts/**/*.py"),
+        *REPO.glob("*/management/commands/*.py"),
+    ]
+    read = set().union(*(variables_read_by(path.read_text()) for path in python))
+    # A shell script's settings are the variables it gives a default: ${NAME:-default}.
+    shell = [*REPO.glob("scripts/**/*.sh"), REPO / ".ci" / "run"]
+    read |= {name for path in shell for name in re.findall(r"\$\{([A-Z][A-Z0-9_]*):?-", path.read_text())}
+    read |= set(re.findall(r"^([A-Z][A-Z0-9_]*)\s*\?=", (REPO / "Makefile").read_text(), re.MULTILINE))
+
+    assert {"GUNICORN_WORKERS", "CAREREG_PASSWORD", "BACKUP_DIR", "PORT"} <= read
+    assert sorted(read - documented_variables()) == []
 
 
 # --- (b) links in README.md and docs/, (c) citations in the code -----------------------------
