@@ -228,7 +228,8 @@ def due_today(open_episodes: QuerySet[Episode], today: datetime.date) -> QuerySe
 
 
 def caseload_aggregates(today: datetime.date) -> dict:
-    """The caseload statistics as aggregates over open episodes (clinical-rules 4 and 5; README defines each)."""
+    """The caseload statistics as aggregates over open episodes (clinical-rules 4 and 5), each defined in
+    docs/clinical-definitions.md#caseload-statistics."""
     month_start, _ = month_bounds(today)
     followed_phq9 = Q(phq9_baseline__gte=10, phq9_latest_on__gt=F("phq9_baseline_on"))
     return {
