@@ -45,3 +45,14 @@ def test_the_units_run_the_shipped_gunicorn_settings_and_the_celery_app():
     nginx = (REPO / "deploy" / "nginx" / "carereg.conf").read_text()
     assert "server 127.0.0.1:8001" in nginx and "server 127.0.0.1:8002" in nginx
     assert "non_idempotent" not in nginx.replace('no "non_idempotent"', "")
+
+
+def test_every_unit_under_a_read_only_system_can_write_the_folders_the_template_puts_under_var_lib():
+    """ProtectSystem=strict makes /var read-only: the import uploads, bulk-export files and the
+    file cache the environment template puts under /var/lib/carereg need the unit's StateDirectory."""
+    template = TEMPLATE.read_text()
+    assert "=/var/lib/carereg/imports" in template and "=/var/lib/carereg/bulk-export" in template
+    for unit in (REPO / "deploy" / "systemd").glob("*.service"):
+        text = unit.read_text()
+        if "ProtectSystem=strict" in text:
+            assert "StateDirectory=carereg\n" in text, unit.name
