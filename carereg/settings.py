@@ -111,7 +111,15 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite keeps no pooled connections, and its test database should live in memory.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA foreign_keys=ON;", "timeout": 20}
+    # The web server and the embedded worker write to the same file. IMMEDIATE makes a
+    # transaction take the write lock when it begins, so a second writer waits out the timeout;
+    # a deferred transaction that reads and then writes fails at once with "database is locked"
+    # when another holds the lock. WAL lets pages read while a job writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA foreign_keys=ON; PRAGMA journal_mode=WAL;",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
     # Tests use a file, not memory: an in-memory database shared between threads (live
     # server, Celery worker) fails a writer at once instead of waiting for the lock.
     DATABASES["default"]["TEST"] = {"NAME": f"{tempfile.gettempdir()}/carereg-test-{os.getpid()}.sqlite3"}
