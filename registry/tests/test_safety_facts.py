@@ -112,3 +112,19 @@ def test_facts_for_many_episodes_cost_two_queries(clinic, care_manager, django_a
 
     assert [facts[e.pk].assessment is not None for e in episodes] == [False, True] * 3
     assert all(facts[e.pk].flag for e in episodes)
+
+
+def test_item_answers_carry_each_items_own_labels_and_a_legacy_total_has_none(episode, care_manager):
+    from registry.templatetags.registry_tags import item_answers
+
+    cssrs = services.record_measurement(
+        episode=episode, answers=Answers("CSSRS", [1, 0, 0, 0, 0, 2]), taken_on=today(), by=care_manager
+    )
+    legacy = services.record_total_only_measurement(
+        episode=episode, instrument_code="PHQ9", total=14, taken_on=today(), by=care_manager
+    )
+
+    rows = item_answers(cssrs)
+    assert rows[0][2:] == (1, "Yes")
+    assert rows[5][2:] == (2, "Yes, in the past 3 months")
+    assert item_answers(legacy) == []
