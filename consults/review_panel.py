@@ -30,9 +30,10 @@ def review_panel(episode: Episode, *, today: datetime.date | None = None) -> dic
         .prefetch_related("amendments", Prefetch("recommendations", queryset=Recommendation.objects.order_by("pk")))
     )
     last_review = signed[0] if signed else None
+    since = last_review.reviewed_on if last_review else episode.enrolled_on
     contacts = list(
         Contact.objects.valid()
-        .filter(episode=episode, contact_date__gte=last_review.reviewed_on if last_review else episode.enrolled_on)
+        .filter(episode=episode, contact_date__gte=since)
         .prefetch_related(Prefetch("measurements", queryset=Measurement.objects.valid().order_by("instrument")))
     )
     measurements = list(Measurement.objects.valid().filter(episode=episode))
@@ -48,6 +49,8 @@ def review_panel(episode: Episode, *, today: datetime.date | None = None) -> dic
         "diagnoses": last_review.diagnosis_labels() if last_review else [],
         "charts": episode_charts(episode, measurements),
         "contacts_since_review": contacts,
+        # Self-reports and imports come without a contact: an item 9 answered there counts as much.
+        "scores_since_review": [m for m in measurements if m.contact_id is None and m.taken_on >= since],
         "interventions": [
             (Intervention(code).label, n) for code, n in interventions.most_common() if code in Intervention.values
         ],

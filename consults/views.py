@@ -2,7 +2,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Case, Exists, OuterRef, Prefetch, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +20,7 @@ from consults.models import Agenda, AgendaItem, CaseReview
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry.models import Flag
+from registry.safety import attach_safety_facts, safety_awaits_review
 
 
 def can_edit_agenda(user, agenda: Agenda) -> bool:
@@ -53,12 +54,46 @@ AWAITING_REVIEW = [Flag.Kind.SAFETY, Flag.Kind.NOT_IMPROVING, Flag.Kind.NEW_PATI
 
 
 def _consultant_home(consultant, today) -> dict:
-    awaiting = (
+    """Every list scoped by the clinics the consultant has now (accounts/scoping.py): one
+    removed from a clinic no longer sees its patients, drafts or sessions."""
+    awaiting = list(awaiting_review(consultant)[:200])
+    attach_safety_facts(awaiting, today)
+    return {
+        "next_sessions": Agenda.objects.visible_to(consultant)
+        .filter(consultant=consultant, week_of__gte=today - datetime.timedelta(days=6))
+        .select_related("care_manager", "clinic")
+        .order_by("week_of"),
+        "awaiting": awaiting,
+        "drafts": CaseReview.objects.visible_to(consultant)
+        .filter(consultant=consultant, signed_at__isnull=True)
+        .select_related("episode__patient"),
+    }
+
+
+def awaiting_review(consultant):
+    """The consultant's open patients with a reason for review, most urgent first: a safety
+    event not yet reviewed, then not improving, then new, then the rest; by name, then MRN
+    (two "Lee, Dmitri" are told apart by it)."""
+    open_flag = Flag.objects.filter(episode=OuterRef("pk"), resolved_at__isnull=True)
+    return (
         Episode.objects.visible_to(consultant)
         .open()
         .filter(patient__psychiatric_consultant=consultant)
-        .filter(flags__resolved_at__isnull=True, flags__kind__in=AWAITING_REVIEW)
-        .distinct()
+        .alias(
+            safety=safety_awaits_review(),
+            awaiting=Exists(open_flag.filter(kind__in=AWAITING_REVIEW)),
+            not_improving=Exists(open_flag.filter(kind=Flag.Kind.NOT_IMPROVING)),
+            new=Exists(open_flag.filter(kind=Flag.Kind.NEW_PATIENT)),
+        )
+        .filter(Q(awaiting=True) | Q(safety=True))
+        .annotate(
+            urgency=Case(
+                When(safety=True, then=Value(0)),
+                When(not_improving=True, then=Value(1)),
+                When(new=True, then=Value(2)),
+                default=Value(3),
+            )
+        )
         .select_related("patient", "patient__care_manager")
         .prefetch_related(
             Prefetch(
@@ -67,17 +102,8 @@ def _consultant_home(consultant, today) -> dict:
                 to_attr="open_flags",
             )
         )
-        .order_by("patient__care_manager__last_name", "patient__last_name")
+        .order_by("urgency", "patient__last_name", "patient__first_name", "patient__mrn")
     )
-    return {
-        "next_sessions": Agenda.objects.filter(consultant=consultant, week_of__gte=today - datetime.timedelta(days=6))
-        .select_related("care_manager", "clinic")
-        .order_by("week_of"),
-        "awaiting": awaiting[:200],
-        "drafts": CaseReview.objects.filter(consultant=consultant, signed_at__isnull=True).select_related(
-            "episode__patient"
-        ),
-    }
 
 
 def report(request: HttpRequest) -> HttpResponse:
@@ -141,6 +167,7 @@ def agenda_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     )
     on_agenda = [item for item in items if item.removed_at is None]
+    attach_safety_facts(item.episode for item in on_agenda)
     editable = can_edit_agenda(request.user, agenda)
     addable = (
         Episode.objects.open()
@@ -240,4 +267,4 @@ def record_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
         else:
             messages.success(request, "Case review recorded.")
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "consults/record_review.html", {"patient": patient, "form": form})
+    return render(request, "consults/record_review.html", {"patient": patient, "episode": episode, "form": form})

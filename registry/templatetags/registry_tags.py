@@ -1,8 +1,10 @@
 import datetime
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from registry import safety
 from registry.models import Flag
 from registry.scoring import INSTRUMENTS
 
@@ -93,3 +95,37 @@ def flag_labels(kinds) -> list[str]:
 def instrument_names(codes) -> list[str]:
     """Instrument codes ("PHQ9") as their names ("PHQ-9")."""
     return [INSTRUMENTS[code].name if code in INSTRUMENTS else code for code in codes]
+
+
+@register.filter
+def short_date(value) -> str:
+    """ "3 Dec" this year, "3 Dec 2025" another; a moment in the viewer's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value).date()
+    return safety.short_date(value)
+
+
+@register.inclusion_tag("registry/_safety_facts.html")
+def safety_facts(episode, compact: bool = False) -> dict:
+    """The episode's safety facts (registry/safety.py). Lists attach them to their episodes
+    first (attach_safety_facts: one load for all rows); a page about one patient loads them here.
+    compact: a list row, shown only while a safety event awaits the consultant's review."""
+    facts = getattr(episode, "safety_facts", None)
+    if facts is None:
+        facts = safety.safety_facts_for([episode.pk])[episode.pk]
+    return {"facts": facts, "compact": compact, "shown": facts.awaits_review if compact else bool(facts)}
+
+
+@register.filter
+def item_answers(measurement) -> list[tuple[int, str, int, str]]:
+    """Each item of a measurement as (number, question, answer, answer's label); none for a
+    legacy total without answers."""
+    if measurement.total_only:
+        return []
+    instrument = INSTRUMENTS[measurement.instrument]
+    return [
+        (number, question, answer, instrument.labels_for(number)[answer] if answer is not None else "")
+        for number, (question, answer) in enumerate(zip(instrument.items, measurement.answers, strict=True), start=1)
+    ]

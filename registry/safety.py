@@ -1,0 +1,133 @@
+"""The safety facts of an episode, wherever someone decides about the patient (clinical-rules 2).
+
+One home for them: the answer that raised the safety flag and when, the latest C-SSRS, the
+latest safety assessment (risk, what was done, who, when) and how long the flag has been open.
+Loaded for any number of episodes in three queries; the template tag `safety_facts` draws them
+(templates/registry/_safety_facts.html) on the review page, the agenda, the consultant's
+awaiting list and the patient page.
+
+A safety event waits for the consultant until a signed case review follows it: an open
+safety flag, or one raised (and perhaps already closed by the care manager's assessment)
+after the last signed note. Such a patient comes first on the consultant's lists.
+"""
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from consults.models import CaseReview
+from patients.models import Episode
+from registry.models import Flag, Measurement, SafetyAssessment
+from registry.scoring import CSSRS, INSTRUMENTS, PHQ9, SAFETY_ITEM
+
+
+def unreviewed_safety_flags() -> QuerySet[Flag]:
+    """Safety flags still open, or raised since the episode's last signed case review."""
+    reviewed_since = CaseReview.objects.filter(
+        episode=OuterRef("episode"), signed_at__isnull=False, signed_at__gte=OuterRef("raised_at")
+    )
+    return Flag.objects.filter(kind=Flag.Kind.SAFETY).filter(Q(resolved_at__isnull=True) | ~Exists(reviewed_since))
+
+
+def safety_awaits_review() -> Exists:
+    """For an Episode queryset: a safety event the consultant has not yet reviewed."""
+    return Exists(unreviewed_safety_flags().filter(episode=OuterRef("pk")))
+
+
+def answer_that_raised(flag: Flag) -> str:
+    """ "PHQ-9 item 9 = 2 on 3 Dec", "C-SSRS high risk on 3 Dec"; the flag's reason when a
+    person raised it without a score."""
+    measurement = flag.measurement
+    if measurement is None:
+        return flag.reason
+    when = short_date(measurement.taken_on)
+    if measurement.instrument == CSSRS.code:
+        return f"{CSSRS.name} {measurement.band} on {when}"
+    if measurement.instrument == PHQ9.code:
+        return f"{PHQ9.name} item {SAFETY_ITEM} = {measurement.item_9} on {when}"
+    return f"{INSTRUMENTS[measurement.instrument].name} {measurement.total} on {when}"
+
+
+def short_date(day: datetime.date, today: datetime.date | None = None) -> str:
+    """ "3 Dec" this year, "3 Dec 2025" another."""
+    today = today or timezone.localdate()
+    return f"{day.day} {day:%b}" if day.year == today.year else f"{day.day} {day:%b %Y}"
+
+
+@dataclass
+class SafetyFacts:
+    today: datetime.date
+    flag: Flag | None = None  # the open safety flag, else the latest one
+    awaits_review: bool = False  # open, or raised since the last signed case review
+    assessment: SafetyAssessment | None = None  # the latest
+    cssrs: Measurement | None = None  # the latest valid C-SSRS screener
+
+    def __bool__(self) -> bool:
+        return bool(self.flag or self.assessment or self.cssrs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.flag is not None and self.flag.resolved_at is None
+
+    @property
+    def raised_by_answer(self) -> str:
+        return answer_that_raised(self.flag) if self.flag else ""
+
+    @property
+    def raised_on(self) -> datetime.date | None:
+        return timezone.localdate(self.flag.raised_at) if self.flag else None
+
+    @property
+    def assessed_since_raised(self) -> bool:
+        """An open flag with no assessment after it waits for one; an older assessment is history."""
+        if not (self.assessment and self.flag):
+            return False
+        return self.assessment.flag_id == self.flag.pk or self.assessment.assessed_at >= self.flag.raised_at
+
+    @property
+    def open_for(self) -> str:
+        """ "open since today", "open 1 day", "open 3 days"."""
+        if not self.is_open:
+            return ""
+        days = (self.today - self.raised_on).days
+        if days <= 0:
+            return "open since today"
+        return f"open {days} day{'s' if days != 1 else ''}"
+
+
+def safety_facts_for(episode_ids: Iterable[int], today: datetime.date | None = None) -> dict[int, SafetyFacts]:
+    """Episode id -> its safety facts, in two queries whatever the number of episodes: every
+    assessment belongs to a safety flag, so the flags bring them along."""
+    today = today or timezone.localdate()
+    ids = list(set(episode_ids))
+    facts = {pk: SafetyFacts(today=today) for pk in ids}
+    if not ids:
+        return facts
+    flags = (
+        Flag.objects.filter(episode_id__in=ids, kind=Flag.Kind.SAFETY)
+        .annotate(awaits_review=Exists(unreviewed_safety_flags().filter(pk=OuterRef("pk"))))
+        .select_related("measurement", "safety_assessment__assessed_by")
+        .order_by("episode_id", "-raised_at")
+    )
+    for flag in flags:
+        current = facts[flag.episode_id]
+        if current.flag is None or (flag.resolved_at is None and current.flag.resolved_at is not None):
+            current.flag = flag
+        current.awaits_review = current.awaits_review or flag.awaits_review
+        assessment = getattr(flag, "safety_assessment", None)  # none yet: RelatedObjectDoesNotExist
+        if assessment and (current.assessment is None or assessment.assessed_at > current.assessment.assessed_at):
+            current.assessment = assessment
+    for screener in Measurement.objects.valid().filter(episode_id__in=ids, instrument=CSSRS.code):
+        facts[screener.episode_id].cssrs = facts[screener.episode_id].cssrs or screener  # newest first
+    return facts
+
+
+def attach_safety_facts(episodes: Iterable[Episode], today: datetime.date | None = None) -> None:
+    """Give each episode of a list its `safety_facts`, for the template tag: one load for the list."""
+    episodes = list(episodes)
+    facts = safety_facts_for((episode.pk for episode in episodes), today)
+    for episode in episodes:
+        episode.safety_facts = facts[episode.pk]
