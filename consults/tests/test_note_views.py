@@ -116,6 +116,16 @@ def note_post(**fields) -> dict:
     }
 
 
+def error_beside(response, field: str) -> str:
+    """The error shown under the field (crispy's or the note editor's own), as the user reads it."""
+    shown = page(response)
+    found = re.search(rf'<p id="error_\d+_id_{field}"><strong>(.*?)</strong>', shown) or re.search(
+        rf'<div class="invalid-feedback d-block" id="id_{field}_error">(.*?)</div>', shown
+    )
+    assert found, f"no error shown beside {field}"
+    return found.group(1)
+
+
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
@@ -314,11 +324,15 @@ def test_adding_a_recommendation_keeps_the_text_typed_beside_it(client, session_
 def test_a_medication_recommendation_without_a_drug_is_refused_and_the_text_is_kept(client, session_note):
     response = client.post(
         save_url(session_note),
-        note_post(assessment="Still typed.", add_recommendation="1", kind="change_medication", drug=""),
-        follow=True,
+        note_post(assessment="Still typed.", add_recommendation="1", kind="change_medication", drug="", dose="75 mg"),
     )
 
-    assert "Name the medication." in messages_of(response)
+    assert response.status_code == 400  # the page again, not a redirect that empties the form
+    assert error_beside(response, "drug") == "Name the medication."
+    assert "Draft saved." in messages_of(response)
+    assert response.context["note_form"]["assessment"].value() == "Still typed."
+    assert response.context["recommendation_form"]["dose"].value() == "75 mg"
+    assert 'value="75 mg"' in page(response)
     session_note.refresh_from_db()
     assert session_note.assessment == "Still typed."
     assert not session_note.recommendations.exists()
@@ -367,20 +381,50 @@ def test_signing_goes_on_to_the_next_patient(client, session_note, agenda):
 
 
 def test_signing_without_an_assessment_is_refused_and_stays_on_the_note(client, session_note):
-    response = client.post(save_url(session_note), note_post(assessment="", sign="1"))
+    response = client.post(save_url(session_note), note_post(assessment="", summary="Reasoning kept.", sign="1"))
 
-    assert response["Location"] == workspace_url(session_note.agenda_item) + "#note"
+    assert response.status_code == 400
+    assert response.templates[0].name == "consults/workspace.html"
     assert not CaseReview.objects.get(pk=session_note.pk).is_signed
-    assert "Write the assessment before signing." in messages_of(client.get(response["Location"]))
+    assert error_beside(response, "assessment") == "Write the assessment before signing."
+    assert "Reasoning kept." in page(response)
 
 
-def test_a_code_that_is_not_icd10_is_named_and_nothing_is_saved(client, session_note):
-    response = client.post(save_url(session_note), note_post(assessment="Not kept.", diagnoses="F33.1, sad", sign="1"))
+def test_an_icd10_typo_keeps_everything_typed_with_the_error_beside_the_codes_and_saves_nothing(client, session_note):
+    """The issue's own example: "F33.1, nonsense" and Save draft emptied Assessment, Reasoning and Minutes."""
+    typed = note_post(
+        assessment="Assessment typed.", diagnoses="F33.1, nonsense", summary="Reasoning typed.", minutes="25"
+    )
 
-    shown = client.get(response["Location"])
-    assert "'sad' is not an ICD-10 code such as F33.1 or F41.1." in messages_of(shown)
+    response = client.post(save_url(session_note), {**typed, "save": ""})
+
+    assert response.status_code == 400
+    assert response.templates[0].name == "consults/workspace.html"
+    assert error_beside(response, "diagnoses") == "'nonsense' is not an ICD-10 code such as F33.1 or F41.1."
+    form = response.context["note_form"]
+    assert {name: form[name].value() for name in ("assessment", "diagnoses", "summary", "minutes")} == {
+        "assessment": "Assessment typed.",
+        "diagnoses": "F33.1, nonsense",
+        "summary": "Reasoning typed.",
+        "minutes": "25",
+    }
+    assert "Assessment typed." in page(response) and "Reasoning typed." in page(response)
     session_note.refresh_from_db()
     assert (session_note.assessment, session_note.diagnoses, session_note.is_signed) == ("", [], False)
+
+
+def test_a_note_outside_a_session_is_drawn_again_on_its_own_page(client, clinic, care_manager, consultant):
+    note = notes.start_note(episode=patient_of(clinic, care_manager, consultant), consultant=consultant, by=consultant)
+
+    response = login(client, consultant).post(
+        save_url(note), note_post(assessment="Curbside, typed.", minutes="-3", save="")
+    )
+
+    assert response.status_code == 400
+    assert response.templates[0].name == "consults/note.html"
+    assert error_beside(response, "minutes") == "Ensure this value is greater than or equal to 0."
+    assert "Curbside, typed." in page(response)
+    assert CaseReview.objects.get(pk=note.pk).assessment == ""
 
 
 @pytest.mark.parametrize("who", ["care_manager", "pcp", "colleague"])
@@ -397,9 +441,11 @@ def test_only_the_notes_consultant_saves_it(client, session_note, care_manager, 
 def test_a_signed_note_is_not_saved_again_through_the_form(client, session_note):
     client.post(save_url(session_note), note_post(assessment="As signed.", sign="1"))
 
-    response = client.post(save_url(session_note), note_post(assessment="Changed afterwards."), follow=True)
+    response = client.post(save_url(session_note), note_post(assessment="Changed afterwards."))
 
-    assert "A signed note is never edited: add an amendment instead." in messages_of(response)
+    assert response.status_code == 400
+    assert "A signed note is never edited: add an amendment instead." in page(response)
+    assert "Changed afterwards." in page(response)  # to copy into an amendment
     assert CaseReview.objects.get(pk=session_note.pk).assessment == "As signed."
 
 
@@ -468,6 +514,16 @@ def test_amending_a_signed_note_through_its_page(client, clinic, care_manager, c
     assert list(Amendment.objects.values_list("text", "amended_by")) == [("Lithium level 0.6, not 1.6.", consultant.pk)]
     assert "Lithium level 0.6, not 1.6." in page(note_page)
     assert note_page.context["editable"] is False
+
+
+def test_an_empty_amendment_is_refused_beside_its_field(client, clinic, care_manager, consultant):
+    note = signed_note(patient_of(clinic, care_manager, consultant), consultant)
+
+    response = login(client, consultant).post(reverse("consults:amend_note", args=[note.pk]), {"text": "   "})
+
+    assert response.status_code == 400
+    assert error_beside(response, "text") == "This field is required."
+    assert not Amendment.objects.exists()
 
 
 # --- the printable summary ----------------------------------------------------------------
@@ -637,20 +693,39 @@ def test_a_refusal_without_a_reason_and_a_time_in_the_future_are_refused_with_th
     recommendation = team["mine"]
     tomorrow = timezone.localtime(timezone.now() + DAY).strftime("%Y-%m-%dT%H:%M")
 
-    declined = cm_client.post(act_url("respond", recommendation), {"response": "declined", "note": ""}, follow=True)
-    future = cm_client.post(act_url("communicate", recommendation), {"when": tomorrow, "how": "phone"}, follow=True)
+    declined = cm_client.post(act_url("respond", recommendation), {"response": "declined", "note": ""})
+    future = cm_client.post(act_url("communicate", recommendation), {"when": tomorrow, "how": "phone"})
 
-    assert "Say what was changed, or why it was declined." in messages_of(declined)
-    assert "That time is in the future." in messages_of(future)
+    assert (declined.status_code, future.status_code) == (400, 400)
+    assert error_beside(declined, "note") == "Say what was changed, or why it was declined."
+    assert error_beside(future, "when") == "That time is in the future."
     assert Recommendation.objects.get(pk=recommendation.pk).status == Status.PENDING
 
 
-def test_the_actions_are_posts_only(cm_client, team):
-    statuses = {
-        cm_client.get(act_url(name, team["mine"])).status_code for name in ("communicate", "respond", "implemented")
-    }
+def test_a_refused_step_comes_back_with_what_was_typed_and_where_it_came_from(client, team, pcp):
+    recommendation = team["mine"]
+    login(client, pcp)
+    home = reverse("consults:pcp_home")
 
-    assert statuses == {405}
+    response = client.post(
+        act_url("respond", recommendation), {"response": "", "note": "Typed by the PCP.", "next": home}
+    )
+
+    assert response.status_code == 400
+    assert error_beside(response, "response") == (
+        "Choose the PCP's response: accepted, accepted with changes, or declined."
+    )
+    assert "Typed by the PCP." in page(response)
+    assert f'name="next" value="{home}"' in page(response)
+    assert Recommendation.objects.get(pk=recommendation.pk).status == Status.PENDING
+
+
+def test_each_step_has_a_page_of_its_own_that_changes_nothing(cm_client, team):
+    pages = {name: cm_client.get(act_url(name, team["mine"])) for name in ("communicate", "respond", "implemented")}
+
+    assert {name: response.status_code for name, response in pages.items()} == dict.fromkeys(pages, 200)
+    assert 'name="when"' in page(pages["communicate"]) and 'name="on"' in page(pages["implemented"])
+    assert Recommendation.objects.get(pk=team["mine"].pk).status == Status.PENDING
 
 
 def test_after_an_action_only_a_local_next_address_is_followed(cm_client, team):
