@@ -17,6 +17,7 @@ from consults.forms import (
     AmendmentForm,
     CommunicateForm,
     ImplementedForm,
+    ImplementedMedicationForm,
     NoteForm,
     RecommendationForm,
     ResponseForm,
@@ -274,14 +275,9 @@ def _recommendation_for_user(request: HttpRequest, pk: int) -> Recommendation:
     return get_object_or_404(_recommendations_for(request.user), pk=pk)
 
 
-def _act(
-    request: HttpRequest, pk: int, form_class, action, allowed: bool, what: str, initial: dict | None = None
-) -> HttpResponse:
+def _act(request: HttpRequest, recommendation: Recommendation, form, action, what: str) -> HttpResponse:
     """A step of a recommendation on its own page. The lists post their one-line forms here; a
     refused one comes back on this page with what was typed and each error beside its field."""
-    recommendation = _recommendation_for_user(request, pk)
-    require(allowed, what)
-    form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             action(recommendation=recommendation, by=request.user, **form.cleaned_data)
@@ -301,27 +297,34 @@ def _next_page(request: HttpRequest) -> str:
     return back
 
 
+def _step_of(request: HttpRequest, pk: int, allowed: bool, what: str) -> Recommendation:
+    recommendation = _recommendation_for_user(request, pk)
+    require(allowed, what)
+    return recommendation
+
+
 @require_http_methods(["GET", "POST"])
 def communicate(request: HttpRequest, pk: int) -> HttpResponse:
-    allowed = can_write_clinical(request.user)
+    recommendation = _step_of(request, pk, can_write_clinical(request.user), "communicate recommendations")
     now = timezone.localtime().replace(second=0, microsecond=0)
-    return _act(request, pk, CommunicateForm, notes.communicate, allowed, "communication to the PCP", {"when": now})
+    form = CommunicateForm(request.POST or None, initial={"when": now})
+    return _act(request, recommendation, form, notes.communicate, "communication to the PCP")
 
 
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, pk: int) -> HttpResponse:
     allowed = can_write_clinical(request.user) or request.user.role == Role.MEDICAL_PROVIDER
-    return _act(request, pk, ResponseForm, notes.respond, allowed, "PCP response")
+    recommendation = _step_of(request, pk, allowed, "record the PCP's response")
+    return _act(request, recommendation, ResponseForm(request.POST or None), notes.respond, "PCP response")
 
 
 @require_http_methods(["GET", "POST"])
 def implemented(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        ImplementedForm,
-        notes.mark_implemented,
-        can_write_clinical(request.user),
-        "implementation",
-        {"on": timezone.localdate()},
-    )
+    """A medication recommendation's step offers the medication list's change with it, filled in."""
+    recommendation = _step_of(request, pk, can_write_clinical(request.user), "mark recommendations implemented")
+    initial = {"on": timezone.localdate()}
+    if recommendation.kind in Recommendation.MEDICATION_KINDS:
+        form = ImplementedMedicationForm(request.POST or None, initial=initial, recommendation=recommendation)
+        return _act(request, recommendation, form, notes.mark_implemented_with_medication, "implementation")
+    form = ImplementedForm(request.POST or None, initial=initial)
+    return _act(request, recommendation, form, notes.mark_implemented, "implementation")

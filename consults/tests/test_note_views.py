@@ -7,12 +7,15 @@ import html
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from care import services as care_services
+from care.models import Medication
 from consults import notes, services
 from consults.agenda import build_agendas
 from consults.figures import DEFINITIONS, review_figures
@@ -942,3 +945,166 @@ def test_another_clinics_note_is_not_found(client, consultant):
     }
 
     assert statuses == {"note": 404, "print_note": 404}
+
+
+# --- implemented, with the medication list in the same step ----------------------------------
+
+
+def accepted(recommendation, pcp):
+    notes.respond(recommendation=recommendation, by=pcp, response="accepted")
+    recommendation.refresh_from_db()
+    return recommendation
+
+
+def implemented_post(**fields) -> dict:
+    return {"on": today().isoformat(), "update_list": "on", **fields}
+
+
+def test_implementing_start_sertraline_offers_the_medication_filled_in_and_records_both(cm_client, team, pcp):
+    """The issue's example: "Start sertraline 50 mg" implemented left "No current medications recorded"."""
+    recommendation = accepted(team["mine"], pcp)
+    patient_page = reverse("patients:detail", args=[recommendation.episode.patient_id])
+    assert "No current medications recorded" in page(cm_client.get(patient_page))
+
+    offered = cm_client.get(act_url("implemented", recommendation))
+    form = offered.context["form"]
+    response = cm_client.post(
+        act_url("implemented", recommendation),
+        implemented_post(name=form["name"].value(), dose=form["dose"].value(), instructions="Once daily"),
+    )
+
+    assert {name: form[name].value() for name in ("update_list", "name", "dose")} == {
+        "update_list": True,
+        "name": "sertraline",
+        "dose": "50 mg",
+    }
+    assert response["Location"] == reverse("consults:recommendations")
+    recommendation.refresh_from_db()
+    assert (recommendation.status, recommendation.implemented_on) == (Status.IMPLEMENTED, today())
+    medication = Medication.objects.get(episode=recommendation.episode)
+    assert (medication.name, medication.dose, medication.instructions) == ("sertraline", "50 mg", "Once daily")
+    assert (medication.started_on, medication.prescriber, medication.is_current) == (today(), pcp, True)
+    shown = page(cm_client.get(patient_page))
+    assert "No current medications recorded" not in shown
+    assert "sertraline" in shown
+
+
+def test_the_list_leads_a_medication_recommendation_to_its_step_and_others_keep_the_one_line_form(
+    cm_client, clinic, team, care_manager, consultant, pcp
+):
+    medication = accepted(team["mine"], pcp)
+    episode = patient_of(clinic, care_manager, consultant, pcp, last_name="Other")
+    other = accepted(signed_note(episode, consultant, ("continue", "")).recommendations.get(), pcp)
+
+    shown = page(cm_client.get(reverse("consults:recommendations")))
+
+    assert f'href="{act_url("implemented", medication)}?next=' in shown
+    assert f'action="{act_url("implemented", medication)}"' not in shown
+    assert f'action="{act_url("implemented", other)}"' in shown
+
+
+def test_a_dose_adjustment_changes_the_medication_on_the_list_and_keeps_the_old_dose_in_its_history(
+    cm_client, clinic, care_manager, consultant, pcp
+):
+    episode = patient_of(clinic, care_manager, consultant, pcp)
+    taking = care_services.add_medication(
+        episode=episode,
+        by=care_manager,
+        name="Sertraline",
+        dose="50 mg",
+        instructions="Mornings",
+        started_on=today() - 30 * DAY,
+    )
+    recommendation = accepted(
+        signed_note(episode, consultant, ("adjust_dose", "sertraline")).recommendations.get(), pcp
+    )
+    Recommendation.objects.filter(pk=recommendation.pk).update(dose="100 mg")
+
+    form = cm_client.get(act_url("implemented", recommendation)).context["form"]
+    cm_client.post(
+        act_url("implemented", recommendation),
+        implemented_post(
+            medication=str(taking.pk), name="Sertraline", dose=form["dose"].value(), instructions="Mornings"
+        ),
+    )
+
+    assert (form["medication"].value(), form["instructions"].value()) == (taking.pk, "Mornings")
+    taking.refresh_from_db()
+    assert (taking.dose, taking.started_on, Medication.objects.filter(episode=episode).count()) == (
+        "100 mg",
+        today() - 30 * DAY,
+        1,
+    )
+    assert [v.dose for v in taking.history.order_by("history_id")] == ["50 mg", "100 mg"]
+    assert Recommendation.objects.get(pk=recommendation.pk).status == Status.IMPLEMENTED
+
+
+def test_a_stop_recommendation_stops_the_medication_with_the_reason_filled_in(
+    cm_client, clinic, care_manager, consultant, pcp
+):
+    episode = patient_of(clinic, care_manager, consultant, pcp)
+    taking = care_services.add_medication(
+        episode=episode, by=care_manager, name="paroxetine", dose="20 mg", started_on=today() - 30 * DAY
+    )
+    recommendation = accepted(
+        signed_note(episode, consultant, ("stop_medication", "paroxetine")).recommendations.get(), pcp
+    )
+
+    form = cm_client.get(act_url("implemented", recommendation)).context["form"]
+    cm_client.post(
+        act_url("implemented", recommendation),
+        implemented_post(medication=str(taking.pk), stop_reason=form["stop_reason"].value()),
+    )
+
+    assert form["medication"].value() == taking.pk
+    taking.refresh_from_db()
+    assert (taking.stopped_on, taking.stop_reason) == (
+        today(),
+        f"On the psychiatric consultant's recommendation of {today():%Y-%m-%d}.",
+    )
+
+
+def test_implemented_and_the_medication_change_are_saved_both_or_neither(
+    cm_client, clinic, care_manager, consultant, pcp
+):
+    episode = patient_of(clinic, care_manager, consultant, pcp)
+    stopped = care_services.add_medication(
+        episode=episode, by=care_manager, name="paroxetine", dose="20 mg", started_on=today() - 30 * DAY
+    )
+    care_services.stop_medication(medication=stopped, by=care_manager, stopped_on=today() - DAY, reason="Nausea.")
+    recommendation = accepted(
+        signed_note(episode, consultant, ("stop_medication", "paroxetine")).recommendations.get(), pcp
+    )
+
+    with pytest.raises(ValidationError):  # the medication refuses: the implementation goes with it
+        notes.mark_implemented_with_medication(
+            recommendation=recommendation,
+            by=care_manager,
+            on=today(),
+            update_list=True,
+            medication=stopped,
+            stop_reason="Done.",
+        )
+    blank_dose = cm_client.post(
+        act_url("implemented", accepted(team_start(episode, consultant, pcp), pcp)),
+        implemented_post(name="sertraline", dose=""),
+    )
+
+    assert Recommendation.objects.get(pk=recommendation.pk).status == Status.ACCEPTED
+    assert blank_dose.status_code == 400
+    assert error_beside(blank_dose, "dose") == "Give the medication and its dose, or leave the list as it is."
+    assert not Medication.objects.filter(name="sertraline").exists()
+    assert not Recommendation.objects.filter(status=Status.IMPLEMENTED).exists()
+
+
+def team_start(episode, consultant, pcp):
+    return signed_note(episode, consultant, ("start_medication", "sertraline")).recommendations.get()
+
+
+def test_leaving_the_list_as_it_is_marks_only_the_implementation(cm_client, team, pcp):
+    recommendation = accepted(team["mine"], pcp)
+
+    cm_client.post(act_url("implemented", recommendation), {"on": today().isoformat(), "name": "sertraline"})
+
+    assert Recommendation.objects.get(pk=recommendation.pk).status == Status.IMPLEMENTED
+    assert not Medication.objects.exists()
