@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from django.apps import apps
 from django.forms import BaseForm
-from django.urls import reverse
+from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.models import Role
 from consults import notes
@@ -105,10 +105,20 @@ EXEMPT = {
 }
 
 
+def every_pattern(resolver=None, namespace: str = "", prefix: str = ""):
+    """(name, pattern) for every URL pattern, recursively; one without a name goes by its route."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from every_pattern(entry, inner, prefix + str(entry.pattern))
+        else:
+            yield (f"{namespace}{entry.name}" if entry.name else f"{namespace}/{prefix}{entry.pattern}"), entry
+
+
 def views_taking_a_post() -> dict[str, object]:
     return {
         name: pattern
-        for name, pattern in named_patterns()
+        for name, pattern in every_pattern()
         if name.split(":")[0] not in EXEMPT_NAMESPACES and takes_a_post(pattern.callback)
     }
 
@@ -264,6 +274,7 @@ def test_the_finder_sees_posts_read_by_helpers_and_decorators_but_not_plain_page
 
     assert {"consults:save_note", "care:medication_entered_in_error", "care:edit_topic", "login"} <= found.keys()
     assert not {"patients:detail", "consults:workspace", "registry:today", "consults:note"} & found.keys()
+    assert "/admin/login/" in dict(every_pattern())  # patterns without a name are walked too
 
 
 # --- Reading a page's form as a browser does ------------------------------------------------
