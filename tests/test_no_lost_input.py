@@ -88,8 +88,8 @@ EXEMPT = {
     "consults/tests/test_agenda.py covers them.",
     "consults:set_question": "The agenda page's row forms belong to the live agenda change (saved together); "
     "consults/tests/test_agenda.py covers them.",
-    "consults:update_session": "A form of the agenda page, which the live agenda change rewrites; "
-    "consults/tests/test_note_views.py covers its refusal.",
+    "consults:update_session": "A form of the agenda page, which the live agenda change rewrites (it still "
+    "redirects with a message today); cover it here with that change.",
     "patients:plan_change_from_recommendation": "A button (record the implemented recommendation as a plan "
     "change): nothing typed.",
     "patients:discharge_for_no_contact": "A confirmation button: nothing typed.",
@@ -130,10 +130,11 @@ def views_taking_a_post() -> dict[str, object]:
 class Case:
     """How to reach a form view: who posts, with which URL arguments, from which page.
 
-    setup(world, client) -> (post URL, page URL) when the generic kwargs (tests/test_access.py)
-    and the view's own page do not do. invalid: fields given an invalid value by hand, when the
-    form has no date, number or length-limited field to spoil. already_invalid: the page's own
+    setup(world, client, name) -> (post URL, page URL) when the generic kwargs (tests/test_access.py)
+    and the view's own page do not do. invalid: fields given an invalid value by hand, where the
+    generic spoiling (_spoil) would not make the form invalid. already_invalid: the page's own
     form is invalid as offered (a required radio with none chosen, a password not known).
+    extra: fields a browser adds, such as the button pressed.
     """
 
     user: str | None = "care_manager"
