@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Role, User
+from care.models import Medication
 from consults.models import Recommendation
 from consults.notes import clean_diagnoses
 from patients.forms import DATE_INPUT
@@ -105,3 +106,61 @@ class ResponseForm(forms.Form):
 
 class ImplementedForm(forms.Form):
     on = forms.DateField(label="Implemented on", widget=DATE_INPUT)
+
+
+class ImplementedMedicationForm(ImplementedForm):
+    """A medication recommendation implemented, and the medication list changed to match in the
+    same step: the change is offered filled in from the recommendation (docs/user-guide.md#recommendations)."""
+
+    update_list = forms.BooleanField(label="Change the medication list to match", required=False, initial=True)
+    medication = forms.ModelChoiceField(
+        label="Medication on the list", queryset=Medication.objects.none(), required=False
+    )
+    name = forms.CharField(label="Medication", max_length=200, required=False)
+    dose = forms.CharField(max_length=100, required=False)
+    instructions = forms.CharField(label="Frequency / instructions", max_length=200, required=False)
+    stop_reason = forms.CharField(label="Why stopped", max_length=300, required=False)
+
+    def __init__(self, *args, recommendation: Recommendation, **kwargs):
+        self.kind = recommendation.kind
+        current = Medication.objects.valid().filter(episode=recommendation.episode, stopped_on__isnull=True)
+        same = next((m for m in current if m.name.strip().lower() == recommendation.drug.strip().lower()), None)
+        kwargs["initial"] = {**self._filled_in(recommendation, same), **(kwargs.get("initial") or {})}
+        super().__init__(*args, **kwargs)
+        self.fields["medication"].queryset = current.order_by("name", "pk")
+        Kind = Recommendation.Kind
+        if self.kind == Kind.START_MEDICATION:
+            del self.fields["medication"], self.fields["stop_reason"]
+        elif self.kind == Kind.STOP_MEDICATION:
+            del self.fields["name"], self.fields["dose"], self.fields["instructions"]
+            self.fields["medication"].label = "Medication stopped"
+        else:
+            del self.fields["stop_reason"]
+            self.fields["medication"].empty_label = "None of these: add it to the list"
+
+    @staticmethod
+    def _filled_in(recommendation: Recommendation, same: Medication | None) -> dict:
+        return {
+            "medication": same,
+            "name": recommendation.drug,
+            "dose": recommendation.dose,
+            "instructions": same.instructions if same else "",
+            "stop_reason": (
+                f"On the psychiatric consultant's recommendation of {recommendation.recommended_on:%Y-%m-%d}."
+            ),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("update_list"):
+            return data
+        if self.kind == Recommendation.Kind.STOP_MEDICATION:
+            if not data.get("medication"):
+                self.add_error("medication", "Choose the medication that was stopped.")
+            if not data.get("stop_reason", "").strip():
+                self.add_error("stop_reason", "Say why the medication was stopped.")
+            return data
+        for name in ("name", "dose"):
+            if name in self.fields and not data.get(name, "").strip():
+                self.add_error(name, "Give the medication and its dose, or leave the list as it is.")
+        return data

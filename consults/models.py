@@ -202,6 +202,10 @@ class Recommendation(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN
 
+    @property
+    def changes_medication(self) -> bool:
+        return self.kind in self.MEDICATION_KINDS
+
 
 class AgendaQuerySet(models.QuerySet):
     def visible_to(self, user):

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role
+from care import services as care_services
+from care.models import Medication
 from consults.models import ICD10, AgendaItem, Amendment, CaseReview, Recommendation
 from patients.models import Episode
 from registry.models import Flag
@@ -243,3 +245,49 @@ def mark_implemented(*, recommendation: Recommendation, by, on: datetime.date) -
     recommendation.status = Status.IMPLEMENTED
     recommendation.implemented_on, recommendation.implemented_by = on, by
     return _save(recommendation, by, ["implemented_on", "implemented_by"])
+
+
+@transaction.atomic
+def mark_implemented_with_medication(
+    *,
+    recommendation: Recommendation,
+    by,
+    on: datetime.date,
+    update_list: bool = False,
+    medication: Medication | None = None,
+    name: str = "",
+    dose: str = "",
+    instructions: str = "",
+    stop_reason: str = "",
+) -> Recommendation:
+    """Implemented, and the episode's medication list changed to match: both or neither. A start
+    adds the medication (prescribed by the patient's PCP, from the implementation date); a change
+    or a dose adjustment edits the medication on the list (history keeps the old dose), or adds
+    it when it is not there; a stop stops it."""
+    recommendation = mark_implemented(recommendation=recommendation, by=by, on=on)
+    if not update_list:
+        return recommendation
+    episode = recommendation.episode
+    if medication is not None and medication.episode_id != episode.pk:
+        raise ValidationError({"medication": "That medication is not on this episode's list."})
+    if recommendation.kind == Recommendation.Kind.STOP_MEDICATION:
+        if medication is None:
+            raise ValidationError({"medication": "Choose the medication that was stopped."})
+        care_services.stop_medication(medication=medication, by=by, stopped_on=on, reason=stop_reason)
+    elif medication is not None:
+        care_services.update_medication(
+            medication=medication,
+            by=by,
+            name=name,
+            dose=dose,
+            instructions=instructions,
+            started_on=medication.started_on,
+            prescriber=medication.prescriber,
+            prescriber_name=medication.prescriber_name,
+        )
+    else:
+        pcp = _current(episode).patient.pcp
+        care_services.add_medication(
+            episode=episode, by=by, name=name, dose=dose, instructions=instructions, started_on=on, prescriber=pcp
+        )
+    return recommendation

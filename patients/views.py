@@ -67,6 +67,11 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def detail(request: HttpRequest, pk: int, episode_pk: int | None = None) -> HttpResponse:
     patient = get_patient_for_user(request.user, pk, allow_emergency=True)
+    return _detail_page(request, patient, episode_pk)
+
+
+def _detail_page(request: HttpRequest, patient, episode_pk: int | None = None, **forms) -> HttpResponse:
+    """The patient page; forms given are the ones just refused, drawn with what was typed (status 400)."""
     today = timezone.localdate()
     episodes = list(with_plans(patient.episodes.all(), today))  # the plan panels read them from here
     if episode_pk is not None:
@@ -90,7 +95,8 @@ def detail(request: HttpRequest, pk: int, episode_pk: int | None = None) -> Http
             plans_context(request, episode, writer=context["can_write"], case_reviews=context["case_reviews"])
         )
         context["charts"] = episode_charts(episode, context.pop("measurements"), treatment_markers(context))
-    return render(request, "patients/detail.html", context)
+    context.update(forms)
+    return render(request, "patients/detail.html", context, status=400 if forms else 200)
 
 
 def treatment_markers(context: dict) -> list[Marker]:
@@ -169,12 +175,11 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.change_status(episode=episode, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            show_errors_on_form(form, error)
         else:
             messages.success(request, f"Status changed to {episode.Status(form.cleaned_data['status']).label.lower()}.")
-    else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    return redirect("patients:detail", pk=patient.pk)
+            return redirect("patients:detail", pk=patient.pk)
+    return _detail_page(request, patient, episode.pk, status_form=form)
 
 
 @require_POST
@@ -186,9 +191,8 @@ def reenroll(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.start_episode(patient=patient, enrolled_on=form.cleaned_data["enrolled_on"], by=request.user)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            show_errors_on_form(form, error)
         else:
             messages.success(request, "A new episode of care has begun.")
-    else:
-        messages.error(request, "Enter a valid enrollment date.")
-    return redirect("patients:detail", pk=patient.pk)
+            return redirect("patients:detail", pk=patient.pk)
+    return _detail_page(request, patient, reenroll_form=form)

@@ -7,12 +7,15 @@ import html
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from care import services as care_services
+from care.models import Medication
 from consults import notes, services
 from consults.agenda import build_agendas
 from consults.figures import DEFINITIONS, review_figures
@@ -114,6 +117,16 @@ def note_post(**fields) -> dict:
         "minutes": "",
         **fields,
     }
+
+
+def error_beside(response, field: str) -> str:
+    """The error shown under the field (crispy's or the note editor's own), as the user reads it."""
+    shown = page(response)
+    found = re.search(rf'<p id="error_\d+_id_{field}"><strong>(.*?)</strong>', shown) or re.search(
+        rf'<div class="invalid-feedback d-block" id="id_{field}_error">(.*?)</div>', shown
+    )
+    assert found, f"no error shown beside {field}"
+    return found.group(1)
 
 
 def messages_of(response) -> list[str]:
@@ -314,11 +327,15 @@ def test_adding_a_recommendation_keeps_the_text_typed_beside_it(client, session_
 def test_a_medication_recommendation_without_a_drug_is_refused_and_the_text_is_kept(client, session_note):
     response = client.post(
         save_url(session_note),
-        note_post(assessment="Still typed.", add_recommendation="1", kind="change_medication", drug=""),
-        follow=True,
+        note_post(assessment="Still typed.", add_recommendation="1", kind="change_medication", drug="", dose="75 mg"),
     )
 
-    assert "Name the medication." in messages_of(response)
+    assert response.status_code == 400  # the page again, not a redirect that empties the form
+    assert error_beside(response, "drug") == "Name the medication."
+    assert "Draft saved." in messages_of(response)
+    assert response.context["note_form"]["assessment"].value() == "Still typed."
+    assert response.context["recommendation_form"]["dose"].value() == "75 mg"
+    assert 'value="75 mg"' in page(response)
     session_note.refresh_from_db()
     assert session_note.assessment == "Still typed."
     assert not session_note.recommendations.exists()
@@ -367,20 +384,50 @@ def test_signing_goes_on_to_the_next_patient(client, session_note, agenda):
 
 
 def test_signing_without_an_assessment_is_refused_and_stays_on_the_note(client, session_note):
-    response = client.post(save_url(session_note), note_post(assessment="", sign="1"))
+    response = client.post(save_url(session_note), note_post(assessment="", summary="Reasoning kept.", sign="1"))
 
-    assert response["Location"] == workspace_url(session_note.agenda_item) + "#note"
+    assert response.status_code == 400
+    assert response.templates[0].name == "consults/workspace.html"
     assert not CaseReview.objects.get(pk=session_note.pk).is_signed
-    assert "Write the assessment before signing." in messages_of(client.get(response["Location"]))
+    assert error_beside(response, "assessment") == "Write the assessment before signing."
+    assert "Reasoning kept." in page(response)
 
 
-def test_a_code_that_is_not_icd10_is_named_and_nothing_is_saved(client, session_note):
-    response = client.post(save_url(session_note), note_post(assessment="Not kept.", diagnoses="F33.1, sad", sign="1"))
+def test_an_icd10_typo_keeps_everything_typed_with_the_error_beside_the_codes_and_saves_nothing(client, session_note):
+    """The issue's own example: "F33.1, nonsense" and Save draft emptied Assessment, Reasoning and Minutes."""
+    typed = note_post(
+        assessment="Assessment typed.", diagnoses="F33.1, nonsense", summary="Reasoning typed.", minutes="25"
+    )
 
-    shown = client.get(response["Location"])
-    assert "'sad' is not an ICD-10 code such as F33.1 or F41.1." in messages_of(shown)
+    response = client.post(save_url(session_note), {**typed, "save": ""})
+
+    assert response.status_code == 400
+    assert response.templates[0].name == "consults/workspace.html"
+    assert error_beside(response, "diagnoses") == "'nonsense' is not an ICD-10 code such as F33.1 or F41.1."
+    form = response.context["note_form"]
+    assert {name: form[name].value() for name in ("assessment", "diagnoses", "summary", "minutes")} == {
+        "assessment": "Assessment typed.",
+        "diagnoses": "F33.1, nonsense",
+        "summary": "Reasoning typed.",
+        "minutes": "25",
+    }
+    assert "Assessment typed." in page(response) and "Reasoning typed." in page(response)
     session_note.refresh_from_db()
     assert (session_note.assessment, session_note.diagnoses, session_note.is_signed) == ("", [], False)
+
+
+def test_a_note_outside_a_session_is_drawn_again_on_its_own_page(client, clinic, care_manager, consultant):
+    note = notes.start_note(episode=patient_of(clinic, care_manager, consultant), consultant=consultant, by=consultant)
+
+    response = login(client, consultant).post(
+        save_url(note), note_post(assessment="Curbside, typed.", minutes="-3", save="")
+    )
+
+    assert response.status_code == 400
+    assert response.templates[0].name == "consults/note.html"
+    assert error_beside(response, "minutes") == "Ensure this value is greater than or equal to 0."
+    assert "Curbside, typed." in page(response)
+    assert CaseReview.objects.get(pk=note.pk).assessment == ""
 
 
 @pytest.mark.parametrize("who", ["care_manager", "pcp", "colleague"])
@@ -397,9 +444,11 @@ def test_only_the_notes_consultant_saves_it(client, session_note, care_manager, 
 def test_a_signed_note_is_not_saved_again_through_the_form(client, session_note):
     client.post(save_url(session_note), note_post(assessment="As signed.", sign="1"))
 
-    response = client.post(save_url(session_note), note_post(assessment="Changed afterwards."), follow=True)
+    response = client.post(save_url(session_note), note_post(assessment="Changed afterwards."))
 
-    assert "A signed note is never edited: add an amendment instead." in messages_of(response)
+    assert response.status_code == 400
+    assert "A signed note is never edited: add an amendment instead." in page(response)
+    assert "Changed afterwards." in page(response)  # to copy into an amendment
     assert CaseReview.objects.get(pk=session_note.pk).assessment == "As signed."
 
 
@@ -468,6 +517,16 @@ def test_amending_a_signed_note_through_its_page(client, clinic, care_manager, c
     assert list(Amendment.objects.values_list("text", "amended_by")) == [("Lithium level 0.6, not 1.6.", consultant.pk)]
     assert "Lithium level 0.6, not 1.6." in page(note_page)
     assert note_page.context["editable"] is False
+
+
+def test_an_empty_amendment_is_refused_beside_its_field(client, clinic, care_manager, consultant):
+    note = signed_note(patient_of(clinic, care_manager, consultant), consultant)
+
+    response = login(client, consultant).post(reverse("consults:amend_note", args=[note.pk]), {"text": "   "})
+
+    assert response.status_code == 400
+    assert error_beside(response, "text") == "This field is required."
+    assert not Amendment.objects.exists()
 
 
 # --- the printable summary ----------------------------------------------------------------
@@ -637,20 +696,39 @@ def test_a_refusal_without_a_reason_and_a_time_in_the_future_are_refused_with_th
     recommendation = team["mine"]
     tomorrow = timezone.localtime(timezone.now() + DAY).strftime("%Y-%m-%dT%H:%M")
 
-    declined = cm_client.post(act_url("respond", recommendation), {"response": "declined", "note": ""}, follow=True)
-    future = cm_client.post(act_url("communicate", recommendation), {"when": tomorrow, "how": "phone"}, follow=True)
+    declined = cm_client.post(act_url("respond", recommendation), {"response": "declined", "note": ""})
+    future = cm_client.post(act_url("communicate", recommendation), {"when": tomorrow, "how": "phone"})
 
-    assert "Say what was changed, or why it was declined." in messages_of(declined)
-    assert "That time is in the future." in messages_of(future)
+    assert (declined.status_code, future.status_code) == (400, 400)
+    assert error_beside(declined, "note") == "Say what was changed, or why it was declined."
+    assert error_beside(future, "when") == "That time is in the future."
     assert Recommendation.objects.get(pk=recommendation.pk).status == Status.PENDING
 
 
-def test_the_actions_are_posts_only(cm_client, team):
-    statuses = {
-        cm_client.get(act_url(name, team["mine"])).status_code for name in ("communicate", "respond", "implemented")
-    }
+def test_a_refused_step_comes_back_with_what_was_typed_and_where_it_came_from(client, team, pcp):
+    recommendation = team["mine"]
+    login(client, pcp)
+    home = reverse("consults:pcp_home")
 
-    assert statuses == {405}
+    response = client.post(
+        act_url("respond", recommendation), {"response": "", "note": "Typed by the PCP.", "next": home}
+    )
+
+    assert response.status_code == 400
+    assert error_beside(response, "response") == (
+        "Choose the PCP's response: accepted, accepted with changes, or declined."
+    )
+    assert "Typed by the PCP." in page(response)
+    assert f'name="next" value="{home}"' in page(response)
+    assert Recommendation.objects.get(pk=recommendation.pk).status == Status.PENDING
+
+
+def test_each_step_has_a_page_of_its_own_that_changes_nothing(cm_client, team):
+    pages = {name: cm_client.get(act_url(name, team["mine"])) for name in ("communicate", "respond", "implemented")}
+
+    assert {name: response.status_code for name, response in pages.items()} == dict.fromkeys(pages, 200)
+    assert 'name="when"' in page(pages["communicate"]) and 'name="on"' in page(pages["implemented"])
+    assert Recommendation.objects.get(pk=team["mine"].pk).status == Status.PENDING
 
 
 def test_after_an_action_only_a_local_next_address_is_followed(cm_client, team):
@@ -868,3 +946,166 @@ def test_another_clinics_note_is_not_found(client, consultant):
     }
 
     assert statuses == {"note": 404, "print_note": 404}
+
+
+# --- implemented, with the medication list in the same step ----------------------------------
+
+
+def accepted(recommendation, pcp):
+    notes.respond(recommendation=recommendation, by=pcp, response="accepted")
+    recommendation.refresh_from_db()
+    return recommendation
+
+
+def implemented_post(**fields) -> dict:
+    return {"on": today().isoformat(), "update_list": "on", **fields}
+
+
+def test_implementing_start_sertraline_offers_the_medication_filled_in_and_records_both(cm_client, team, pcp):
+    """The issue's example: "Start sertraline 50 mg" implemented left "No current medications recorded"."""
+    recommendation = accepted(team["mine"], pcp)
+    patient_page = reverse("patients:detail", args=[recommendation.episode.patient_id])
+    assert "No current medications recorded" in page(cm_client.get(patient_page))
+
+    offered = cm_client.get(act_url("implemented", recommendation))
+    form = offered.context["form"]
+    response = cm_client.post(
+        act_url("implemented", recommendation),
+        implemented_post(name=form["name"].value(), dose=form["dose"].value(), instructions="Once daily"),
+    )
+
+    assert {name: form[name].value() for name in ("update_list", "name", "dose")} == {
+        "update_list": True,
+        "name": "sertraline",
+        "dose": "50 mg",
+    }
+    assert response["Location"] == reverse("consults:recommendations")
+    recommendation.refresh_from_db()
+    assert (recommendation.status, recommendation.implemented_on) == (Status.IMPLEMENTED, today())
+    medication = Medication.objects.get(episode=recommendation.episode)
+    assert (medication.name, medication.dose, medication.instructions) == ("sertraline", "50 mg", "Once daily")
+    assert (medication.started_on, medication.prescriber, medication.is_current) == (today(), pcp, True)
+    shown = page(cm_client.get(patient_page))
+    assert "No current medications recorded" not in shown
+    assert "sertraline" in shown
+
+
+def test_the_list_leads_a_medication_recommendation_to_its_step_and_others_keep_the_one_line_form(
+    cm_client, clinic, team, care_manager, consultant, pcp
+):
+    medication = accepted(team["mine"], pcp)
+    episode = patient_of(clinic, care_manager, consultant, pcp, last_name="Other")
+    other = accepted(signed_note(episode, consultant, ("continue", "")).recommendations.get(), pcp)
+
+    shown = page(cm_client.get(reverse("consults:recommendations")))
+
+    assert f'href="{act_url("implemented", medication)}?next=' in shown
+    assert f'action="{act_url("implemented", medication)}"' not in shown
+    assert f'action="{act_url("implemented", other)}"' in shown
+
+
+def test_a_dose_adjustment_changes_the_medication_on_the_list_and_keeps_the_old_dose_in_its_history(
+    cm_client, clinic, care_manager, consultant, pcp
+):
+    episode = patient_of(clinic, care_manager, consultant, pcp)
+    taking = care_services.add_medication(
+        episode=episode,
+        by=care_manager,
+        name="Sertraline",
+        dose="50 mg",
+        instructions="Mornings",
+        started_on=today() - 30 * DAY,
+    )
+    recommendation = accepted(
+        signed_note(episode, consultant, ("adjust_dose", "sertraline")).recommendations.get(), pcp
+    )
+    Recommendation.objects.filter(pk=recommendation.pk).update(dose="100 mg")
+
+    form = cm_client.get(act_url("implemented", recommendation)).context["form"]
+    cm_client.post(
+        act_url("implemented", recommendation),
+        implemented_post(
+            medication=str(taking.pk), name="Sertraline", dose=form["dose"].value(), instructions="Mornings"
+        ),
+    )
+
+    assert (form["medication"].value(), form["instructions"].value()) == (taking.pk, "Mornings")
+    taking.refresh_from_db()
+    assert (taking.dose, taking.started_on, Medication.objects.filter(episode=episode).count()) == (
+        "100 mg",
+        today() - 30 * DAY,
+        1,
+    )
+    assert [v.dose for v in taking.history.order_by("history_id")] == ["50 mg", "100 mg"]
+    assert Recommendation.objects.get(pk=recommendation.pk).status == Status.IMPLEMENTED
+
+
+def test_a_stop_recommendation_stops_the_medication_with_the_reason_filled_in(
+    cm_client, clinic, care_manager, consultant, pcp
+):
+    episode = patient_of(clinic, care_manager, consultant, pcp)
+    taking = care_services.add_medication(
+        episode=episode, by=care_manager, name="paroxetine", dose="20 mg", started_on=today() - 30 * DAY
+    )
+    recommendation = accepted(
+        signed_note(episode, consultant, ("stop_medication", "paroxetine")).recommendations.get(), pcp
+    )
+
+    form = cm_client.get(act_url("implemented", recommendation)).context["form"]
+    cm_client.post(
+        act_url("implemented", recommendation),
+        implemented_post(medication=str(taking.pk), stop_reason=form["stop_reason"].value()),
+    )
+
+    assert form["medication"].value() == taking.pk
+    taking.refresh_from_db()
+    assert (taking.stopped_on, taking.stop_reason) == (
+        today(),
+        f"On the psychiatric consultant's recommendation of {today():%Y-%m-%d}.",
+    )
+
+
+def test_implemented_and_the_medication_change_are_saved_both_or_neither(
+    cm_client, clinic, care_manager, consultant, pcp
+):
+    episode = patient_of(clinic, care_manager, consultant, pcp)
+    stopped = care_services.add_medication(
+        episode=episode, by=care_manager, name="paroxetine", dose="20 mg", started_on=today() - 30 * DAY
+    )
+    care_services.stop_medication(medication=stopped, by=care_manager, stopped_on=today() - DAY, reason="Nausea.")
+    recommendation = accepted(
+        signed_note(episode, consultant, ("stop_medication", "paroxetine")).recommendations.get(), pcp
+    )
+
+    with pytest.raises(ValidationError):  # the medication refuses: the implementation goes with it
+        notes.mark_implemented_with_medication(
+            recommendation=recommendation,
+            by=care_manager,
+            on=today(),
+            update_list=True,
+            medication=stopped,
+            stop_reason="Done.",
+        )
+    blank_dose = cm_client.post(
+        act_url("implemented", accepted(team_start(episode, consultant, pcp), pcp)),
+        implemented_post(name="sertraline", dose=""),
+    )
+
+    assert Recommendation.objects.get(pk=recommendation.pk).status == Status.ACCEPTED
+    assert blank_dose.status_code == 400
+    assert error_beside(blank_dose, "dose") == "Give the medication and its dose, or leave the list as it is."
+    assert not Medication.objects.filter(name="sertraline").exists()
+    assert not Recommendation.objects.filter(status=Status.IMPLEMENTED).exists()
+
+
+def team_start(episode, consultant, pcp):
+    return signed_note(episode, consultant, ("start_medication", "sertraline")).recommendations.get()
+
+
+def test_leaving_the_list_as_it_is_marks_only_the_implementation(cm_client, team, pcp):
+    recommendation = accepted(team["mine"], pcp)
+
+    cm_client.post(act_url("implemented", recommendation), {"on": today().isoformat(), "name": "sertraline"})
+
+    assert Recommendation.objects.get(pk=recommendation.pk).status == Status.IMPLEMENTED
+    assert not Medication.objects.exists()

@@ -5,6 +5,7 @@ import datetime
 import re
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -117,3 +118,29 @@ def test_a_consultant_reviews_two_patients_and_signs_a_note_with_a_recommendatio
         assert list(review.recommendations.values_list("kind", "drug", "dose", "status")) == [
             ("start_medication", drug, dose, "pending")
         ]
+
+
+def test_an_icd10_typo_keeps_the_note_as_typed_with_the_error_beside_the_codes(page, session):
+    """The issue's example: "F33.1, nonsense" and Save draft emptied Assessment, Reasoning and Minutes."""
+    first = session.items.order_by("position").first()
+    log_in(page, "drchen", PASSWORD)
+    page.goto(reverse("consults:workspace", args=[session.pk, first.pk]))
+    page.get_by_label("Assessment", exact=True).fill("Moderate MDD, typed once.")
+    page.get_by_label("Diagnostic impression (ICD-10)").fill("F33.1, nonsense")
+    page.get_by_label("Reasoning").fill("Start an SSRI.")
+    page.get_by_label("Minutes discussed").fill("15")
+    page.get_by_role("button", name="Save draft").click()
+
+    codes = page.get_by_label("Diagnostic impression (ICD-10)")
+    error = "'nonsense' is not an ICD-10 code such as F33.1 or F41.1."
+    expect(page.locator("#error_1_id_diagnoses")).to_have_text(error)
+    expect(codes).to_have_value("F33.1, nonsense")
+    expect(page.get_by_label("Assessment", exact=True)).to_have_value("Moderate MDD, typed once.")
+    expect(page.get_by_label("Reasoning")).to_have_value("Start an SSRI.")
+    expect(page.get_by_label("Minutes discussed")).to_have_value("15")
+    assert CaseReview.objects.get().assessment == ""
+
+    codes.fill("F33.1")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Draft saved.")).to_be_visible()
+    assert CaseReview.objects.get().assessment == "Moderate MDD, typed once."
