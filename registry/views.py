@@ -16,6 +16,7 @@ from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
 from care.forms import TreatmentForms
 from carereg.forms import show_errors_on_form
+from consults.agenda import put_on_next_agenda
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry import services
@@ -268,11 +269,17 @@ def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
     form = RequestReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.request_case_review(episode=episode, by=request.user, reason=form.cleaned_data["reason"])
+            with transaction.atomic():
+                services.request_case_review(episode=episode, by=request.user, reason=form.cleaned_data["reason"])
+                agenda = put_on_next_agenda(episode, request.user)
         except ValidationError as error:
             show_errors_on_form(form, error)
         else:
-            messages.success(request, "The patient will be on the next caseload review agenda.")
+            if agenda is None:
+                messages.warning(request, "Asked. The patient has no care manager, so no agenda yet: assign one.")
+            else:
+                meets = f"{agenda.meets_on:%a %Y-%m-%d}"
+                messages.success(request, f"The patient is on the caseload review agenda of {meets}.")
             return redirect("patients:detail", pk=patient.pk)
     return render(request, "registry/request_review.html", {"patient": patient, "form": form})
 
