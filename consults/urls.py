@@ -29,4 +29,7 @@ urlpatterns = [
     path("recommendations/<int:pk>/implemented/", note_views.implemented, name="implemented"),
     path("report/", views.report, name="report"),
     path("pcp/", pcp_views.pcp_home, name="pcp_home"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/read/", views.mark_notification_read, name="notification_read"),
+    path("notifications/read/", views.mark_all_notifications_read, name="notifications_read"),
 ]

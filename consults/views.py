@@ -17,7 +17,8 @@ from consults import services
 from consults.agenda import build_agendas, clinic_today, reconcile
 from consults.figures import DEFINITIONS, review_figures
 from consults.forms import AddToAgendaForm, CaseReviewForm, QuestionForm, QuestionsForm, SessionForm
-from consults.models import Agenda, AgendaItem, CaseReview
+from consults.models import Agenda, AgendaItem, CaseReview, Notification
+from consults.safety_review import awaits_safety_review
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry.models import Flag
@@ -58,7 +59,8 @@ def _consultant_home(consultant, today) -> dict:
         Episode.objects.visible_to(consultant)
         .open()
         .filter(patient__psychiatric_consultant=consultant)
-        .filter(flags__resolved_at__isnull=True, flags__kind__in=AWAITING_REVIEW)
+        .annotate(safety_review=awaits_safety_review())  # told after a safety assessment: first
+        .filter(Q(safety_review=True) | Q(flags__resolved_at__isnull=True, flags__kind__in=AWAITING_REVIEW))
         .distinct()
         .select_related("patient", "patient__care_manager")
         .prefetch_related(
@@ -68,7 +70,7 @@ def _consultant_home(consultant, today) -> dict:
                 to_attr="open_flags",
             )
         )
-        .order_by("patient__care_manager__last_name", "patient__last_name")
+        .order_by("-safety_review", "patient__care_manager__last_name", "patient__last_name")
     )
     return {
         "next_sessions": Agenda.objects.filter(consultant=consultant, week_of__gte=today - datetime.timedelta(days=6))
@@ -351,3 +353,27 @@ def record_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
             messages.success(request, "Case review recorded.")
             return redirect("patients:detail", pk=patient.pk)
     return render(request, "consults/record_review.html", {"patient": patient, "form": form})
+
+
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The user's own notices, newest first; unread ones marked."""
+    notices = Notification.objects.for_user(request.user).select_related("clinic")[:200]
+    return render(request, "consults/notifications.html", {"notices": notices})
+
+
+@require_POST
+def mark_notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    notice = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
+    if notice.read_at is None:
+        notice.read_at = timezone.now()
+        notice.save(update_fields=["read_at"])
+    if request.POST.get("open") and notice.link.startswith("/"):
+        return redirect(notice.link)  # only a path of this site: never another
+    return redirect("consults:notifications")
+
+
+@require_POST
+def mark_all_notifications_read(request: HttpRequest) -> HttpResponse:
+    count = Notification.objects.for_user(request.user).unread().update(read_at=timezone.now())
+    messages.success(request, f"{count} notice{'s' if count != 1 else ''} marked read.")
+    return redirect("consults:notifications")
