@@ -13,12 +13,12 @@ import zoneinfo
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Clinic
-from consults.models import Agenda, AgendaItem
+from consults.models import Agenda, AgendaItem, CaseReview
 from consults.safety_review import pending_safety_reviews
 from consults.services import add_to_agenda
 from patients.models import Episode
@@ -101,7 +101,8 @@ def _merge(agenda: Agenda, episodes: dict[int, list[str]]) -> None:
     """Set-based: one read of the items, one update of those whose reasons changed, one insert
     of the newly flagged, at the end in order of urgency. Hand-added and removed items are the
     care manager's and stay as they are."""
-    existing = {item.episode_id: item for item in agenda.items.all()}
+    discussed = Exists(CaseReview.objects.filter(agenda_item=OuterRef("pk")))
+    existing = {item.episode_id: item for item in agenda.items.annotate(discussed=discussed)}
     now = timezone.now()
     changed = [item for item in existing.values() if _follow_flags(item, episodes.get(item.episode_id, []), now)]
     if changed:
@@ -119,8 +120,8 @@ def _merge(agenda: Agenda, episodes: dict[int, list[str]]) -> None:
 def _follow_flags(item: AgendaItem, kinds: list[str], now: datetime.datetime) -> bool:
     """Update an item the flags put here to its current reasons; True when it changed. When
     every reason has cleared the item keeps them, marked cleared, for the meeting to see."""
-    if item.added_by_id is not None or item.removed_at is not None:
-        return False
+    if item.added_by_id is not None or item.removed_at is not None or getattr(item, "discussed", False):
+        return False  # the care manager's, or discussed at this meeting: as they are
     if kinds and (kinds != item.reasons or item.reason_cleared_at):
         item.reasons, item.reason_cleared_at = kinds, None
         return True

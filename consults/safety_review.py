@@ -2,8 +2,8 @@
 consultant: first on the awaiting list and on the next agenda (reason safety), until a signed
 case review dated on or after the assessment (docs/user-guide.md#safety-follow-through)."""
 
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models.functions import Cast, TruncDate
 
 from registry.models import SafetyAssessment
 
@@ -12,8 +12,13 @@ NOTIFIED = SafetyAssessment.Action.CONSULTANT_NOTIFIED
 
 def pending_safety_reviews():
     """The safety assessments that told the consultant and have no signed review since."""
-    return SafetyAssessment.objects.filter(actions__contains=[NOTIFIED]).filter(
-        Q(episode__last_case_review_on__isnull=True) | Q(episode__last_case_review_on__lt=TruncDate("assessed_at"))
+    # The JSON list read as its text: one lookup that PostgreSQL and SQLite both run.
+    return (
+        SafetyAssessment.objects.annotate(actions_text=Cast("actions", TextField()))
+        .filter(actions_text__contains=f'"{NOTIFIED}"')
+        .filter(
+            Q(episode__last_case_review_on__isnull=True) | Q(episode__last_case_review_on__lt=TruncDate("assessed_at"))
+        )
     )
 
 
