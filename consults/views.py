@@ -316,9 +316,11 @@ def set_question(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     item = _item_of(agenda, item_pk)
     form = QuestionForm(request.POST)
     if not form.is_valid():
-        questions = QuestionsForm({QuestionsForm.key(item): request.POST.get("note", "")}, items=[item])
+        items = _agenda_items(agenda)
+        typed = {QuestionsForm.key(item): request.POST.get("note", "")}
+        questions = QuestionsForm(typed, items=[each for each in items if each.removed_at is None])
         questions.is_valid()
-        return _agenda_page(request, agenda, questions=questions, status=400)
+        return _agenda_page(request, agenda, items=items, questions=questions, status=400)
     services.set_item_question(item=item, by=request.user, note=form.cleaned_data["note"])
     return redirect("consults:agenda", pk=pk)
 

@@ -281,3 +281,14 @@ def test_an_invalid_patient_to_add_keeps_the_typed_question(cm_client, agenda):
     assert response.status_code == 400
     assert 'value="Why now?"' in response.content.decode()
     assert "Choose a patient." in response.content.decode()
+
+
+def test_one_rows_question_too_long_comes_back_beside_its_row(cm_client, agenda):
+    item = agenda.items.order_by("position").last()
+
+    response = cm_client.post(reverse("consults:set_question", args=[agenda.pk, item.pk]), {"note": "y" * 301})
+
+    assert response.status_code == 400
+    assert "y" * 301 in response.content.decode()
+    item.refresh_from_db()
+    assert item.note == ""

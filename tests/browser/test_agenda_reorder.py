@@ -49,7 +49,7 @@ def test_reordering_by_keyboard_and_drag_keeps_the_page_and_the_typed_questions(
     page.get_by_label("Question for the consultant about Baker").fill("Lithium level?")
     page.get_by_label("Question for the consultant about Carver").fill("Switch to sertraline?")
 
-    page.get_by_role("button", name="Move Carver to the top").focus()
+    page.get_by_role("button", name="Move to top: Carver").focus()
     page.keyboard.press("Enter")
 
     expect(page.locator("#agenda")).to_have_attribute("data-saved", "1")
