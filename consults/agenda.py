@@ -66,8 +66,8 @@ def _flagged_episodes(clinic: Clinic, team: Team | None = None) -> dict[Team, di
 
 
 @transaction.atomic
-def build_agendas(clinic: Clinic, week_of: datetime.date) -> list[Agenda]:
-    now = timezone.now()
+def build_agendas(clinic: Clinic, week_of: datetime.date, now: datetime.datetime | None = None) -> list[Agenda]:
+    now = now or timezone.now()
     agendas = []
     for (care_manager_id, consultant_id), episodes in _flagged_episodes(clinic).items():
         agenda, _ = Agenda.objects.get_or_create(
@@ -80,6 +80,8 @@ def build_agendas(clinic: Clinic, week_of: datetime.date) -> list[Agenda]:
         if not agenda.is_held:
             _merge(agenda, episodes)
         agendas.append(agenda)
+    # Those made earlier (by a request, for its team alone) count as built now: build_due_agendas.
+    Agenda.objects.filter(pk__in=[agenda.pk for agenda in agendas], built_at__lt=now).update(built_at=now)
     return agendas
 
 
@@ -190,8 +192,10 @@ def build_due_agendas(now: datetime.datetime | None = None) -> int:
         local = timezone.localtime(now, timezone=zoneinfo.ZoneInfo(clinic.timezone))
         if local.weekday() != settings.agenda_weekday or local.hour < settings.agenda_hour:
             continue
-        if Agenda.objects.filter(clinic=clinic, week_of=local.date()).exists():
+        # Built today from the hour on; an agenda a request made earlier, for one team, does not count.
+        from_hour = local.replace(hour=settings.agenda_hour, minute=0, second=0, microsecond=0)
+        if Agenda.objects.filter(clinic=clinic, week_of=local.date(), built_at__gte=from_hour).exists():
             continue
-        build_agendas(clinic, local.date())
+        build_agendas(clinic, local.date(), now)
         built += 1
     return built

@@ -258,16 +258,22 @@ def add_item(request: HttpRequest, pk: int) -> HttpResponse:
 def remove_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     agenda = _agenda_for_editor(request, pk)
     item = _item_of(agenda, item_pk)
-    return _change_agenda(request, agenda, lambda: services.remove_from_agenda(item=item, by=request.user) and None)
+
+    def remove():
+        services.remove_from_agenda(item=item, by=request.user)
+
+    return _change_agenda(request, agenda, remove)
 
 
 @require_POST
 def restore_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     agenda = _agenda_for_editor(request, pk)
     item = _item_of(agenda, item_pk)
-    return _change_agenda(
-        request, agenda, lambda: services.add_to_agenda(agenda=agenda, episode=item.episode, by=request.user) and None
-    )
+
+    def put_back():
+        services.add_to_agenda(agenda=agenda, episode=item.episode, by=request.user)
+
+    return _change_agenda(request, agenda, put_back)
 
 
 MOVES = {

@@ -3,15 +3,18 @@ patients' current flags and requests; a request always lands on the next meeting
 changes in one request; every row's question is saved together, none dropped."""
 
 import datetime
+import zoneinfo
+from unittest.mock import patch
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from consults import services
-from consults.agenda import build_agendas, clinic_today
+from consults.agenda import build_agendas, build_due_agendas, clinic_today, put_on_next_agenda
 from consults.models import Agenda, AgendaItem
 from patients.models import Episode
 from registry import services as registry_services
@@ -292,3 +295,19 @@ def test_one_rows_question_too_long_comes_back_beside_its_row(cm_client, agenda)
     assert "y" * 301 in response.content.decode()
     item.refresh_from_db()
     assert item.note == ""
+
+
+def test_a_request_before_the_agenda_hour_does_not_stop_the_days_build(clinic, care_manager, consultant):
+    zone = zoneinfo.ZoneInfo(clinic.timezone)
+    monday_5, monday_6 = (datetime.datetime(2025, 3, 10, hour, 0, tzinfo=zone) for hour in (5, 6))
+    requested = patient_of(clinic, care_manager, consultant, Kind.NEEDS_DISCUSSION)
+    colleague = UserFactory(clinics=[clinic])
+    other_team = patient_of(clinic, colleague, consultant, Kind.NEW_PATIENT)
+    with patch.object(timezone, "now", return_value=monday_5):
+        made_early = put_on_next_agenda(requested, care_manager)
+
+    built = build_due_agendas(monday_6)
+
+    assert made_early.week_of == datetime.date(2025, 3, 10) and built == 1
+    assert on_agenda(Agenda.objects.get(care_manager=colleague)) == [other_team.pk]
+    assert build_due_agendas(monday_6 + datetime.timedelta(minutes=30)) == 0  # still once a day
