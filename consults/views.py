@@ -105,14 +105,14 @@ def update_session(request: HttpRequest, pk: int) -> HttpResponse:
     """The meeting's date and format, set by its care manager or consultant."""
     agenda = agenda_for_user(request.user, pk)
     require(can_edit_agenda(request.user, agenda) or request.user.pk == agenda.consultant_id, "change this session")
+    require(not agenda.is_held, "change a session already held")
     form = SessionForm(request.POST)
-    if form.is_valid():
-        agenda.meeting_on, agenda.format = form.cleaned_data["meeting_on"], form.cleaned_data["format"]
-        agenda._history_user = request.user
-        agenda.save(update_fields=["meeting_on", "format"])
-        messages.success(request, "Session updated.")
-    else:
-        messages.error(request, "Give the meeting date and format.")
+    if not form.is_valid():  # the page again, the date as typed and the error beside it
+        return _agenda_page(request, agenda, session_form=form, status=400)
+    agenda.meeting_on, agenda.format = form.cleaned_data["meeting_on"], form.cleaned_data["format"]
+    agenda._history_user = request.user
+    agenda.save(update_fields=["meeting_on", "format"])
+    messages.success(request, "Session updated.")
     return redirect("consults:agenda", pk=agenda.pk)
 
 
@@ -157,6 +157,7 @@ def _agenda_page(
     items: list[AgendaItem] | None = None,
     questions: QuestionsForm | None = None,
     add_form: AddToAgendaForm | None = None,
+    session_form: SessionForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The agenda page; after an invalid post, with everything typed and each error beside its field."""
@@ -182,9 +183,17 @@ def _agenda_page(
             "can_set_session": not agenda.is_held
             and (can_edit_agenda(request.user, agenda) or request.user.pk == agenda.consultant_id),
             "formats": Agenda._meta.get_field("format").choices,
+            "session": _session_values(agenda, session_form),
         },
         status=status,
     )
+
+
+def _session_values(agenda: Agenda, form: SessionForm | None) -> dict:
+    """The session form's values: as typed after an invalid post, else the agenda's."""
+    if form is None:
+        return {"meeting_on": agenda.meets_on.isoformat(), "format": agenda.format, "errors": {}}
+    return {"meeting_on": form.data.get("meeting_on", ""), "format": form.data.get("format", ""), "errors": form.errors}
 
 
 def _addable(agenda: Agenda, on_agenda: list[AgendaItem]):
