@@ -86,6 +86,12 @@ PAGES: dict[str, Page | None] = {
     "consults:set_question": Page(Kind.RECORD, "consults.AgendaItem", "item_pk"),
     "consults:record_review": BY_PATIENT_PK,
     "consults:update_session": LIST,
+    "consults:save_questions": LIST,
+    "consults:reorder": LIST,
+    "consults:hold_meeting": LIST,
+    "consults:notifications": LIST,  # the user's notices name patients
+    "consults:notification_read": LIST,
+    "consults:notifications_read": LIST,
     "consults:workspace": Page(Kind.RECORD, "consults.AgendaItem", "item_pk"),
     "consults:note": Page(Kind.RECORD, "consults.CaseReview"),
     "consults:save_note": Page(Kind.RECORD, "consults.CaseReview"),

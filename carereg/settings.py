@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.permissions.template_permissions",
+                "consults.context_processors.unread_notices",
             ],
         },
     },

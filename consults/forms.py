@@ -22,7 +22,11 @@ class CaseReviewForm(forms.Form):
 
 
 class AddToAgendaForm(forms.Form):
-    episode = forms.ModelChoiceField(label="Patient", queryset=None)
+    episode = forms.ModelChoiceField(
+        label="Patient",
+        queryset=None,
+        error_messages={"invalid_choice": "Choose a patient from the caseload.", "required": "Choose a patient."},
+    )
     note = forms.CharField(label="Question for the consultant", max_length=300, required=False)
 
     def __init__(self, *args, episodes, **kwargs):
@@ -35,6 +39,37 @@ class AddToAgendaForm(forms.Form):
 
 class QuestionForm(forms.Form):
     note = forms.CharField(label="Question for the consultant", max_length=300, required=False)
+
+
+class QuestionsForm(forms.Form):
+    """The question of every row still on an agenda, saved together (by the page's one Save, or
+    with any other button of the page): a question typed in one row is never dropped because
+    another row was saved. A row the post does not carry keeps its question."""
+
+    def __init__(self, data=None, *, items):
+        self.items = list(items)
+        if data is not None:
+            data = data.copy()
+            for item in self.items:
+                data.setdefault(self.key(item), item.note)
+        super().__init__(data, initial={self.key(item): item.note for item in self.items})
+        for item in self.items:
+            patient = item.episode.patient
+            self.fields[self.key(item)] = forms.CharField(
+                label=f"Question for the consultant about {patient.last_name}, {patient.first_name}",
+                max_length=300,
+                required=False,
+            )
+
+    @staticmethod
+    def key(item) -> str:
+        return f"note-{item.pk}"
+
+    def questions(self) -> dict[int, str]:
+        return {item.pk: self.cleaned_data[self.key(item)] for item in self.items}
+
+    def field_for(self, item):
+        return self[self.key(item)]
 
 
 class SessionForm(forms.Form):

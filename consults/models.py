@@ -228,6 +228,12 @@ class Agenda(models.Model):
         choices=[("in_person", "In person"), ("phone", "Phone"), ("video", "Video")],
         default="video",
     )
+    # Until the meeting is held the agenda follows the patients' current flags and requests
+    # (consults.agenda.reconcile); once held it is the record of the meeting and never changes.
+    held_at = models.DateTimeField(null=True, blank=True)
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     history = HistoricalRecords()
 
     objects = AgendaQuerySet.as_manager()
@@ -252,6 +258,10 @@ class Agenda(models.Model):
     def meets_on(self):
         return self.meeting_on or self.week_of
 
+    @property
+    def is_held(self) -> bool:
+        return self.held_at is not None
+
 
 class AgendaItem(models.Model):
     """A patient on an agenda, in the order it will be discussed. Removing keeps the row."""
@@ -270,6 +280,9 @@ class AgendaItem(models.Model):
     )
     note = models.CharField(max_length=300, blank=True, help_text="The care manager's question.")
     minutes = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Minutes the patient took.")
+    reason_cleared_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the flags that put the patient here had all cleared (reasons kept)."
+    )
     removed_at = models.DateTimeField(null=True, blank=True)
     removed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -282,3 +295,34 @@ class AgendaItem(models.Model):
 
     def __str__(self) -> str:
         return f"Agenda item {self.position}"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """A user's own notices, of the clinics they still belong to."""
+        return in_users_clinics(self.filter(recipient=user), user, "clinic")
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """An in-app notice to one user, e.g. a consultant told a patient needs a safety review.
+    The text may name the patient (only its recipient, signed in, reads it); its e-mail never does."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    text = models.CharField(max_length=300)
+    link = models.CharField(max_length=200, blank=True, help_text="A path in CareReg to act on it.")
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self) -> str:
+        return f"Notification {self.created_at:%Y-%m-%d %H:%M}"

@@ -12,6 +12,9 @@ urlpatterns = [
     path("<int:pk>/items/<int:item_pk>/restore/", views.restore_item, name="restore_item"),
     path("<int:pk>/items/<int:item_pk>/move/<str:direction>/", views.move_item, name="move_item"),
     path("<int:pk>/items/<int:item_pk>/question/", views.set_question, name="set_question"),
+    path("<int:pk>/questions/", views.save_questions, name="save_questions"),
+    path("<int:pk>/order/", views.reorder, name="reorder"),
+    path("<int:pk>/held/", views.hold_meeting, name="hold_meeting"),
     path("patients/<int:patient_pk>/review/", views.record_review, name="record_review"),
     path("<int:pk>/session/", views.update_session, name="update_session"),
     path("<int:pk>/items/<int:item_pk>/", note_views.workspace, name="workspace"),
@@ -26,4 +29,7 @@ urlpatterns = [
     path("recommendations/<int:pk>/implemented/", note_views.implemented, name="implemented"),
     path("report/", views.report, name="report"),
     path("pcp/", pcp_views.pcp_home, name="pcp_home"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/read/", views.mark_notification_read, name="notification_read"),
+    path("notifications/read/", views.mark_all_notifications_read, name="notifications_read"),
 ]

@@ -1,4 +1,6 @@
+import datetime
 import uuid
+import zoneinfo
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
@@ -113,9 +115,10 @@ class ContactForm(forms.ModelForm):
             "minutes": forms.NumberInput(attrs={"min": 0, "max": MAX_CONTACT_MINUTES}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, clinic=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["contact_date"].initial = timezone.localdate
+        self.clinic = clinic
+        self.fields["contact_date"].initial = lambda: self._now().date()
         self.fields["minutes"].help_text = "Care manager time for CoCM billing."
         self.fields["reached"].help_text = "Untick for an outreach attempt that did not reach the patient."
         self.helper = FormHelper()
@@ -130,11 +133,23 @@ class ContactForm(forms.ModelForm):
             "submission",
         )
 
+    def _now(self) -> datetime.datetime:
+        """Now on the clinic's clock (the patient's clinic, whichever clinic the user opened first)."""
+        zone = zoneinfo.ZoneInfo(self.clinic.timezone) if self.clinic else None
+        return timezone.localtime(timezone=zone)
+
     def clean_contact_date(self):
         day = self.cleaned_data["contact_date"]
-        if day > timezone.localdate():
+        if day > self._now().date():
             raise forms.ValidationError("The contact date cannot be in the future.")
         return day
+
+    def clean(self):
+        data = super().clean()
+        day, time, now = data.get("contact_date"), data.get("contact_time"), self._now()
+        if day == now.date() and time and time > now.time().replace(second=59, microsecond=999999):
+            self.add_error("contact_time", f"The contact time cannot be in the future (it is {now:%H:%M} now).")
+        return data
 
 
 class SafetyAssessmentForm(forms.ModelForm):
@@ -151,15 +166,42 @@ class SafetyAssessmentForm(forms.ModelForm):
         }
         labels = {"note": "Assessment and plan", "assessed_at": "Assessed at"}
 
+    follow_up_in_days = forms.IntegerField(
+        label="Close follow-up in (days)",
+        min_value=1,
+        max_value=30,
+        required=False,
+        help_text="The next contact becomes due this many days after the assessment.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assessed_at"].initial = lambda: timezone.localtime().replace(second=0, microsecond=0)
+        self.order_fields(["assessed_at", "risk_level", "actions", "follow_up_in_days", "note"])
 
     def clean_assessed_at(self):
         when = self.cleaned_data["assessed_at"]
         if when > timezone.now():
             raise forms.ValidationError("The assessment time cannot be in the future.")
         return when
+
+    def clean(self):
+        data = super().clean()
+        actions, days = data.get("actions") or [], data.get("follow_up_in_days")
+        scheduled = SafetyAssessment.Action.FOLLOW_UP_SCHEDULED
+        if scheduled in actions and not days and "follow_up_in_days" not in self.errors:
+            self.add_error("follow_up_in_days", "Say in how many days the close follow-up is.")
+        elif days and scheduled not in actions and "actions" in data:
+            data["actions"] = [*actions, scheduled]  # a number of days is a follow-up scheduled
+        return data
+
+    def assessment_fields(self) -> dict:
+        """What the service takes: the follow-up as a date, counted from the assessment's day."""
+        fields = {name: self.cleaned_data[name] for name in ("assessed_at", "risk_level", "actions", "note")}
+        days = self.cleaned_data.get("follow_up_in_days")
+        day = timezone.localtime(fields["assessed_at"]).date()
+        fields["follow_up_on"] = day + datetime.timedelta(days=days) if days else None
+        return fields
 
 
 class EnteredInErrorForm(forms.Form):

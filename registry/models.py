@@ -350,6 +350,12 @@ class SafetyAssessment(models.Model):
     risk_level = models.CharField(max_length=16, choices=Risk.choices)
     actions = models.JSONField(default=list)
     note = models.TextField()
+    follow_up_on = models.DateField(
+        "Close follow-up by",
+        null=True,
+        blank=True,
+        help_text="The episode's next contact is due by then, until a contact after the assessment.",
+    )
     history = HistoricalRecords()
 
     class Meta:

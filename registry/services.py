@@ -316,9 +316,17 @@ def raise_flag(
 
 @transaction.atomic
 def resolve_safety_flag(
-    *, flag: Flag, by, risk_level: str, actions: Iterable[str], note: str, assessed_at: datetime.datetime
+    *,
+    flag: Flag,
+    by,
+    risk_level: str,
+    actions: Iterable[str],
+    note: str,
+    assessed_at: datetime.datetime,
+    follow_up_on: datetime.date | None = None,
 ) -> SafetyAssessment:
-    """Close a safety flag with the documented safety assessment that justifies it (clinical-rules 2)."""
+    """Close a safety flag with the documented safety assessment that justifies it (clinical-rules 2).
+    A close follow-up date makes the episode's next contact due by then (registry.summaries)."""
     flag = Flag.objects.select_for_update().get(pk=flag.pk)
     if flag.kind != Flag.Kind.SAFETY:
         raise ValidationError("Only a safety flag is closed with a safety assessment.")
@@ -336,6 +344,7 @@ def resolve_safety_flag(
         risk_level=risk_level,
         actions=list(actions),
         note=note,
+        follow_up_on=follow_up_on,
     )
     assessment._history_user = by
     assessment.full_clean(exclude=["episode", "flag", "assessed_by"])
@@ -344,6 +353,8 @@ def resolve_safety_flag(
     flag.resolution_note = f"Safety assessment: {assessment.get_risk_level_display()} risk. {note}"
     flag._history_user = by
     flag.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
+    if follow_up_on:
+        episode_changed(flag.episode)
     return assessment
 
 

@@ -5,12 +5,12 @@ and over a whole queryset after bulk loads. One UPDATE with correlated subquerie
 set-based statement whether it touches one episode or a hundred thousand.
 """
 
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Least, TruncDate
 
 from consults.models import CaseReview, Recommendation
 from patients.models import Episode
-from registry.models import Contact, Measurement
+from registry.models import Contact, Measurement, SafetyAssessment
 
 
 def _first(queryset: QuerySet, field: str) -> Subquery:
@@ -38,12 +38,32 @@ def summary_expressions() -> dict:
     return {
         "initial_assessment_on": _first(first_assessment, "contact_date"),
         "last_contact_on": _first(last, "contact_date"),
-        "next_contact_on": _first(last, "next_contact_on"),
+        "next_contact_on": _sooner(_first(last, "next_contact_on"), _safety_follow_up()),
         "completed_contacts": Coalesce(Subquery(count), Value(0)),
         **_scores("PHQ9"),
         **_scores("GAD7"),
         **_reviews(),
     }
+
+
+def _safety_follow_up() -> Subquery:
+    """The close follow-up a safety assessment set, until a completed contact on a later day
+    (docs/user-guide.md#safety-follow-through)."""
+    contact_since = Contact.objects.valid().filter(
+        episode=OuterRef("episode"), reached=True, contact_date__gt=OuterRef("assessed_on")
+    )
+    pending = (
+        SafetyAssessment.objects.filter(episode=OuterRef("pk"), follow_up_on__isnull=False)
+        .annotate(assessed_on=TruncDate("assessed_at"))
+        .exclude(Exists(contact_since.values("pk").order_by()))
+        .order_by("follow_up_on")
+    )
+    return _first(pending, "follow_up_on")
+
+
+def _sooner(first, second):
+    """The earlier of two dates, either of which may be missing (on every database)."""
+    return Least(Coalesce(first, second), Coalesce(second, first))
 
 
 def _reviews() -> dict:

@@ -16,6 +16,8 @@ from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
 from care.forms import TreatmentForms
 from carereg.forms import show_errors_on_form
+from consults.agenda import put_on_next_agenda
+from consults.notifications import notify_consultant_of_safety
 from patients.access import get_patient_for_user
 from patients.models import Episode
 from registry import services
@@ -41,8 +43,8 @@ from registry.forms import (
     ResolveFlagForm,
     SafetyAssessmentForm,
 )
-from registry.models import CaseloadPreferences, ContactSubmission, Flag, RegistrySettings
-from registry.scoring import GAD7, PHQ9
+from registry.models import CaseloadPreferences, ContactSubmission, Flag, RegistrySettings, SafetyAssessment
+from registry.scoring import CSSRS, GAD7, INSTRUMENTS, PHQ9, raises_safety_flag
 
 # Where each role's work is: the page CareReg opens on (docs/user-guide.md#where-each-role-starts).
 HOMES = {
@@ -158,7 +160,7 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
     data = request.POST or None
     if data is not None and _saved_submission(data.get("submission")):
         return _already_saved(request, patient)
-    form = ContactForm(data)
+    form = ContactForm(data, clinic=patient.clinic)
     score_forms = [
         ItemAnswersForm(data, instrument=PHQ9, required=False),
         ItemAnswersForm(data, instrument=GAD7, required=False),
@@ -189,12 +191,23 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
             messages.success(
                 request, "Contact saved" + (" with scores" if scores else "") + (" and treatment." if details else ".")
             )
+            safety = _safety_flag_raised(episode, scores)
+            if safety:  # the answer calls for a safety assessment now: straight to it
+                messages.warning(request, f"{safety.reason} Record the safety assessment now.")
+                return redirect("registry:resolve_flag", pk=safety.pk)
             return redirect("patients:detail", pk=patient.pk)
     return render(
         request,
         "registry/record_contact.html",
         {"patient": patient, "episode": episode, "form": form, "score_forms": score_forms, "treatment": treatment},
     )
+
+
+def _safety_flag_raised(episode: Episode, scores) -> Flag | None:
+    """The open safety flag, when an answer of these scores calls for one (clinical-rules 2)."""
+    if not any(raises_safety_flag(INSTRUMENTS[answers.instrument], answers.answers) for answers in scores):
+        return None
+    return Flag.objects.filter(episode=episode, kind=Flag.Kind.SAFETY, resolved_at__isnull=True).first()
 
 
 def _saved_submission(token) -> ContactSubmission | None:
@@ -235,7 +248,8 @@ def record_measurement(request: HttpRequest, patient_pk: int, instrument: str) -
 
 
 def resolve_flag(request: HttpRequest, pk: int) -> HttpResponse:
-    """Close an open flag: a safety flag with a documented safety assessment, any other with a note."""
+    """Close an open flag: a safety flag with a documented safety assessment (and the C-SSRS
+    screener when the clinic uses it), any other with a note."""
     flag = get_flag_for_user(request.user, pk)
     if not flag.is_open:
         raise Http404("This flag is already resolved.")
@@ -243,12 +257,14 @@ def resolve_flag(request: HttpRequest, pk: int) -> HttpResponse:
     require(can_resolve_safety(request.user) if safety else can_write_clinical(request.user), "resolve this flag")
     patient = flag.episode.patient
     form = (SafetyAssessmentForm if safety else ResolveFlagForm)(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    screener = _cssrs_form(patient, request.POST or None) if safety else None
+    if request.method == "POST" and form.is_valid() and (screener is None or screener.is_valid()):
         try:
-            if safety:
-                services.resolve_safety_flag(flag=flag, by=request.user, **form.cleaned_data)
-            else:
-                services.resolve_flag(flag=flag, by=request.user, note=form.cleaned_data["note"])
+            with transaction.atomic():
+                if safety:
+                    _record_safety_assessment(request, flag, form, screener)
+                else:
+                    services.resolve_flag(flag=flag, by=request.user, note=form.cleaned_data["note"])
         except ValidationError as error:
             show_errors_on_form(form, error)
         else:
@@ -256,8 +272,29 @@ def resolve_flag(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, done)
             return redirect("patients:detail", pk=patient.pk)
     return render(
-        request, "registry/resolve_flag.html", {"flag": flag, "patient": patient, "form": form, "safety": safety}
+        request,
+        "registry/resolve_flag.html",
+        {"flag": flag, "patient": patient, "form": form, "safety": safety, "screener": screener},
     )
+
+
+def _cssrs_form(patient, data) -> ItemAnswersForm | None:
+    """The C-SSRS screener, offered beside the safety assessment when the clinic uses it."""
+    if CSSRS not in RegistrySettings.for_clinic(patient.clinic).offered_instruments():
+        return None
+    return ItemAnswersForm(data, instrument=CSSRS, required=False)
+
+
+def _record_safety_assessment(request: HttpRequest, flag: Flag, form, screener) -> None:
+    """The screener (if answered), the assessment, and the consultant told when ticked: together or not at all."""
+    fields = form.assessment_fields()
+    answers = screener.answers() if screener else None
+    if answers:
+        taken_on = timezone.localtime(fields["assessed_at"]).date()
+        services.record_measurement(episode=flag.episode, answers=answers, taken_on=taken_on, by=request.user)
+    assessment = services.resolve_safety_flag(flag=flag, by=request.user, **fields)
+    if SafetyAssessment.Action.CONSULTANT_NOTIFIED in assessment.actions:
+        notify_consultant_of_safety(assessment, request.user)
 
 
 def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
@@ -268,11 +305,17 @@ def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
     form = RequestReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.request_case_review(episode=episode, by=request.user, reason=form.cleaned_data["reason"])
+            with transaction.atomic():
+                services.request_case_review(episode=episode, by=request.user, reason=form.cleaned_data["reason"])
+                agenda = put_on_next_agenda(episode, request.user)
         except ValidationError as error:
             show_errors_on_form(form, error)
         else:
-            messages.success(request, "The patient will be on the next caseload review agenda.")
+            if agenda is None:
+                messages.warning(request, "Asked. The patient has no care manager, so no agenda yet: assign one.")
+            else:
+                meets = f"{agenda.meets_on:%a %Y-%m-%d}"
+                messages.success(request, f"The patient is on the caseload review agenda of {meets}.")
             return redirect("patients:detail", pk=patient.pk)
     return render(request, "registry/request_review.html", {"patient": patient, "form": form})
 

@@ -23,7 +23,7 @@ from care.models import EducationGiven, EducationTopic, InterventionSession, Med
 from consults import notes
 from consults import urls as consults_urls
 from consults.agenda import build_agendas
-from consults.models import Agenda, AgendaItem, CaseReview, Recommendation
+from consults.models import Agenda, AgendaItem, CaseReview, Notification, Recommendation
 from consults.services import record_case_review
 from interchange import urls as interchange_urls
 from interchange.models import ImportJob
@@ -222,6 +222,10 @@ def _takes_an_id(pattern: URLPattern) -> bool:
 URLS_WITH_IDS = [name for name, pattern in _patterns().items() if _takes_an_id(pattern)]
 
 
+def notice_for(user: User, clinic: Clinic) -> Notification:
+    return Notification.objects.create(recipient=user, clinic=clinic, text="A notice.", created_at=timezone.now())
+
+
 def kwargs_for(name: str, records: ClinicRecords) -> dict:
     """Every URL that takes an id, given one of a real object."""
     patient, episode = records.patient.pk, records.episode.pk
@@ -245,6 +249,10 @@ def kwargs_for(name: str, records: ClinicRecords) -> dict:
         "consults:set_question": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk},
         "consults:record_review": {"patient_pk": patient},
         "consults:update_session": {"pk": records.agenda.pk},
+        "consults:save_questions": {"pk": records.agenda.pk},
+        "consults:reorder": {"pk": records.agenda.pk},
+        "consults:hold_meeting": {"pk": records.agenda.pk},
+        "consults:notification_read": {"pk": notice_for(records.care_manager, records.patient.clinic).pk},
         "consults:workspace": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk},
         "consults:note": {"pk": records.case_review.pk},
         "consults:save_note": {"pk": records.case_review.pk},

@@ -174,7 +174,9 @@ def test_building_again_adds_the_newly_flagged_at_the_end_and_keeps_the_care_man
     assert on_agenda(agenda) == [overdue.pk, new.pk, later_safety.pk, later_overdue.pk]
     items = {item.episode_id: item for item in agenda.items.all()}
     assert items[overdue.pk].reasons == [Kind.SAFETY, Kind.FOLLOWUP_OVERDUE]
-    assert items[new.pk].reasons == []
+    assert items[new.pk].reasons == [Kind.NEW_PATIENT]  # kept, and marked cleared: not silently dropped
+    assert items[new.pk].reason_cleared_at is not None
+    assert items[overdue.pk].reason_cleared_at is None
     assert items[removed.pk].removed_at is not None
     assert items[removed.pk].removed_by == care_manager
     assert Agenda.objects.count() == 1

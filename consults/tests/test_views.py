@@ -189,8 +189,10 @@ def test_adding_a_patient_with_a_question(cm_client, agenda, clinic, care_manage
 def test_adding_a_patient_from_another_caseload_is_refused(cm_client, agenda, clinic):
     stranger = patient_of(clinic, UserFactory(clinics=[clinic]))
 
-    response = cm_client.post(reverse("consults:add_item", args=[agenda.pk]), {"episode": stranger.pk}, follow=True)
+    response = cm_client.post(reverse("consults:add_item", args=[agenda.pk]), {"episode": stranger.pk})
 
+    assert response.status_code == 400  # the page again, the error beside the field
+    assert response.context["add_form"].errors["episode"] == ["Choose a patient from the caseload."]
     assert "Choose a patient from the caseload." in response.content.decode()
     assert not agenda.items.filter(episode=stranger).exists()
 
