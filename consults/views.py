@@ -206,12 +206,14 @@ def _agenda_page(
             "removed": [item for item in items if item.removed_at is not None],
             "editable": editable,
             "add_form": add_form if editable else None,
+            "questions": questions if editable else None,  # each row draws its own field of it
             "questions_errors": " ".join(questions.non_field_errors()) if editable else "",
             "can_write_notes": request.user.role == Role.PSYCHIATRIC_CONSULTANT,
             "can_set_session": not agenda.is_held
             and (can_edit_agenda(request.user, agenda) or request.user.pk == agenda.consultant_id),
             "formats": Agenda._meta.get_field("format").choices,
             "session": _session_values(agenda, session_form),
+            "session_form": session_form,  # bound after an invalid post: its errors are the page's
         },
         status=status,
     )

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from django.apps import apps
 from django.forms import BaseForm
-from django.urls import URLResolver, get_resolver, reverse
+from django.urls import URLResolver, get_resolver, resolve, reverse
 
 from accounts.models import Role
 from consults import notes
@@ -84,12 +84,14 @@ EXEMPT = {
     "consults:remove_item": "A button on the agenda page: nothing typed.",
     "consults:restore_item": "A button on the agenda page: nothing typed.",
     "consults:move_item": "A button on the agenda page: nothing typed.",
-    "consults:add_item": "The agenda page's row forms belong to the live agenda change (saved together); "
-    "consults/tests/test_agenda.py covers them.",
-    "consults:set_question": "The agenda page's row forms belong to the live agenda change (saved together); "
-    "consults/tests/test_agenda.py covers them.",
-    "consults:update_session": "A form of the agenda page, which the live agenda change rewrites (it still "
-    "redirects with a message today); cover it here with that change.",
+    "consults:set_question": "The one-row question address of agenda pages drawn before the rows were "
+    "saved together: today's page posts its questions to save_questions (covered); an invalid one here "
+    "draws the whole agenda again (consults/tests/test_live_agenda.py).",
+    "consults:reorder": "The agenda's drag and keyboard reordering posts the whole order as JSON: nothing "
+    "typed; a stale or foreign order is answered 409/400 and changes nothing (consults/tests/test_live_agenda.py).",
+    "consults:hold_meeting": "A button (mark the meeting held): nothing typed.",
+    "consults:notification_read": "A button (mark one notice read): nothing typed.",
+    "consults:notifications_read": "A button (mark every notice read): nothing typed.",
     "patients:plan_change_from_recommendation": "A button (record the implemented recommendation as a plan "
     "change): nothing typed.",
     "patients:discharge_for_no_contact": "A confirmation button: nothing typed.",
@@ -134,7 +136,8 @@ class Case:
     and the view's own page do not do. invalid: fields given an invalid value by hand, where the
     generic spoiling (_spoil) would not make the form invalid. already_invalid: the page's own
     form is invalid as offered (a required radio with none chosen, a password not known).
-    extra: fields a browser adds, such as the button pressed.
+    extra: fields a browser adds, such as the button pressed. spoil: the start of the names of the
+    fields to spoil one of, where the page's form also carries fields of other views.
     """
 
     user: str | None = "care_manager"
@@ -142,6 +145,7 @@ class Case:
     invalid: dict = field(default_factory=dict)
     already_invalid: bool = False
     extra: dict = field(default_factory=dict)
+    spoil: str = ""
 
 
 def _on_page(page: str, **page_kwargs) -> Callable:
@@ -151,6 +155,12 @@ def _on_page(page: str, **page_kwargs) -> Callable:
         return own_url(name, world), reverse(page, kwargs={k: v(world) for k, v in page_kwargs.items()})
 
     return setup
+
+
+def _on_agenda_page(world, client, name):
+    """The agenda page holds one form for its questions, the patient to add and the meeting."""
+    url = own_url(name, world)
+    return url, reverse("consults:agenda", args=[resolve(url).kwargs["pk"]])
 
 
 def _draft_note(world, client, name):
@@ -233,6 +243,9 @@ FORM_VIEWS = {
     "consults:record_review": Case(),
     "consults:save_note": Case(user="consultant", setup=_draft_note, extra={"save": ""}),
     "consults:amend_note": Case(user="consultant", setup=_signed_note, invalid={"text": ""}),
+    "consults:add_item": Case(setup=_on_agenda_page),
+    "consults:save_questions": Case(setup=_on_agenda_page, spoil="note-"),
+    "consults:update_session": Case(setup=_on_agenda_page),
     "consults:communicate": Case(),
     "consults:respond": Case(),
     "consults:implemented": Case(),
@@ -309,6 +322,9 @@ class FormReader(HTMLParser):
         if tag == "form" and a.get("method", "").lower() == "post":
             self._fields = []
             self.forms.append((a.get("action", ""), self._fields))
+        if self._fields is not None and tag in ("button", "input") and "formaction" in a:
+            # A button that posts its form elsewhere: the same fields, to another view.
+            self.forms.append((a["formaction"], self._fields))
         if self._fields is None or ("name" not in a and tag != "option"):
             return
         if tag == "input":
@@ -377,7 +393,7 @@ def typed(fields: list[Field], case: Case) -> tuple[dict, list[str]]:
             value = f.value
         data.setdefault(f.name, []).append(value)
     data.update({name: [value] for name, value in case.extra.items()})
-    spoiled = case.invalid or ({} if case.already_invalid else _spoil(fields))
+    spoiled = case.invalid or ({} if case.already_invalid else _spoil(fields, case.spoil))
     assert spoiled or case.already_invalid, "say in FORM_VIEWS how to make this form invalid"
     for name, value in spoiled.items():
         data[name] = [value]
@@ -385,10 +401,11 @@ def typed(fields: list[Field], case: Case) -> tuple[dict, list[str]]:
     return data, markers
 
 
-def _spoil(fields: list[Field]) -> dict[str, str]:
+def _spoil(fields: list[Field], only: str = "") -> dict[str, str]:
     """One invalid value: an impossible date, a number that is not one, a choice the form does not
     offer (as a stale page or a tampered post sends), or text longer than any field takes (the
     pages set no maxlength: the server refuses over-long text with a message, never cuts it)."""
+    fields = [f for f in fields if f.name.startswith(only)]
     for kind, value in (("date", "2026-02-31"), ("datetime-local", "2026-02-31T10:00"), ("number", "many")):
         for f in fields:
             if f.type == kind:
