@@ -198,14 +198,15 @@ def _scope(episodes: QuerySet[Episode], **columns) -> tuple[str, list]:
     )
 
 
-def _ids(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
-    return episodes.order_by().values("pk")
+def _columns(rows: QuerySet, *columns: str) -> tuple[str, list]:
+    """The SQL of `rows` (valid measurements, contacts) with episode_id and `columns`. Not
+    restricted to the episodes in view: the queries join them to those, and the planner, which
+    cannot count a CTE's rows, would probe an index once per episode to restrict them first."""
+    return _sql(rows.order_by().values("episode_id", *columns))
 
 
-def _phq9_rows(episodes: QuerySet[Episode], **filters) -> tuple[str, list]:
-    """The valid PHQ-9s of the episodes in view: episode_id, taken_on, total, id."""
-    phq9s = Measurement.objects.valid().filter(instrument="PHQ9", episode__in=_ids(episodes), **filters)
-    return _sql(phq9s.order_by().values("episode_id", "taken_on", "total", "id"))
+def _phq9s(**filters) -> QuerySet[Measurement]:
+    return Measurement.objects.valid().filter(instrument="PHQ9", **filters)
 
 
 def _when(condition: str) -> str:
@@ -215,18 +216,24 @@ def _when(condition: str) -> str:
 def _outcome_counts(figures: Figures, episodes: QuerySet[Episode], period: Period, today: datetime.date) -> None:
     """Response and remission at 6 and 12 months, in one query (docs/clinical-definitions.md)."""
     scope_sql, scope_params = _scope(episodes.exclude(EXCLUDED))
-    phq9_sql, phq9_params = _phq9_rows(episodes.exclude(EXCLUDED))
-    ctes, params, sums = [], [], []
+    above_9 = _phq9s(total__gt=9)
+    in_period_sql, in_period_params = _columns(
+        above_9.filter(taken_on__range=(period.start, period.end)), "taken_on", "total", "id"
+    )
+    earlier_sql, earlier_params = _columns(above_9.filter(taken_on__lt=period.start))
+    phq9_sql, phq9_params = _columns(_phq9s(), "taken_on", "total", "id")
+    ctes, cte_params, sums, sum_params = [], [], [], []
     for point, days in OUTCOME_POINTS.items():
         low, high = days - WINDOW_DAYS, days + WINDOW_DAYS
         # The window's latest PHQ-9 (latest day, then latest entered), for each indexed episode.
         ctes.append(
             f"out_{point} AS (SELECT episode_id, total FROM (SELECT p.episode_id, p.total, ROW_NUMBER() OVER "
-            "(PARTITION BY p.episode_id ORDER BY p.taken_on DESC, p.id DESC) AS n FROM idx "
-            "JOIN phq p ON p.episode_id = idx.episode_id "
-            f"WHERE p.taken_on >= {add_days_sql('idx.index_on', low)} "
+            "(PARTITION BY p.episode_id ORDER BY p.taken_on DESC, p.id DESC) AS n "
+            f"FROM idx JOIN ({phq9_sql}) p ON p.episode_id = idx.episode_id "
+            f"AND p.taken_on >= {add_days_sql('idx.index_on', low)} "
             f"AND p.taken_on <= {add_days_sql('idx.index_on', high)}) ranked WHERE n = 1)"
         )
+        cte_params += phq9_params
         # Counted once the window has closed, so that a patient still inside it is not a failure.
         closed_by = _date(min(period.end, today - datetime.timedelta(days=high)))
         counted = "idx.index_on <= %s"
@@ -235,19 +242,22 @@ def _outcome_counts(figures: Figures, episodes: QuerySet[Episode], period: Perio
             _when(f"{counted} AND out_{point}.total < 5"),
             _when(counted),
         ]
-        params += [closed_by] * 3
+        sum_params += [closed_by] * 3
     joins = " ".join(f"LEFT JOIN out_{point} ON out_{point}.episode_id = s.eid" for point in OUTCOME_POINTS)
     sql = (
-        f"WITH scope AS ({scope_sql}), phq AS ({phq9_sql}), "
-        # The index: the episode's first PHQ-9 above 9 (earliest day, then first entered), in the period.
-        "idx AS (SELECT episode_id, taken_on AS index_on, total AS index_total FROM (SELECT episode_id, "
-        "taken_on, total, ROW_NUMBER() OVER (PARTITION BY episode_id ORDER BY taken_on, id) AS n "
-        "FROM phq WHERE total > 9) firsts WHERE n = 1 AND taken_on >= %s AND taken_on <= %s), "
-        + ", ".join(ctes)
-        + f" SELECT s.clinic, s.cm, {', '.join(sums)} FROM scope s "
+        f"WITH scope AS ({scope_sql}), in_period AS ({in_period_sql}), "
+        # The index: the episode's first PHQ-9 above 9 (earliest day, then first entered), when it
+        # falls in the period: the earliest day in the period by a hashed MIN, none above 9 before
+        # it, and only that day's PHQ-9s ranked for the tie.
+        "firsts AS (SELECT episode_id, MIN(taken_on) AS index_on FROM in_period GROUP BY episode_id), "
+        "idx AS (SELECT episode_id, index_on, index_total FROM (SELECT f.episode_id, f.index_on, "
+        "a.total AS index_total, ROW_NUMBER() OVER (PARTITION BY f.episode_id ORDER BY a.id) AS n "
+        "FROM firsts f JOIN in_period a ON a.episode_id = f.episode_id AND a.taken_on = f.index_on "
+        f"WHERE NOT EXISTS (SELECT 1 FROM ({earlier_sql}) e WHERE e.episode_id = f.episode_id)) ties "
+        "WHERE n = 1), " + ", ".join(ctes) + f" SELECT s.clinic, s.cm, {', '.join(sums)} FROM scope s "
         f"LEFT JOIN idx ON idx.episode_id = s.eid {joins} GROUP BY s.clinic, s.cm"
     )
-    rows = _rows(sql, scope_params + phq9_params + [_date(period.start), _date(period.end)] + params)
+    rows = _rows(sql, scope_params + in_period_params + earlier_params + cte_params + sum_params)
     for clinic, cm, *counts in rows:
         for i, point in enumerate(OUTCOME_POINTS):
             response, remission, counted = counts[3 * i : 3 * i + 3]
@@ -267,10 +277,9 @@ def _span_counts(episodes, spans: list[tuple], scores: QuerySet, open_in_span: b
     """Per span (lo, hi) and group: the episodes with a completed contact and one of `scores` in
     the span, over the episodes open in the span (or, without open_in_span, with a contact in it)."""
     lo, hi = spans[0][0], spans[-1][1]
-    contacts = Contact.objects.valid().filter(reached=True, contact_date__range=(lo, hi), episode__in=_ids(episodes))
-    contacts_sql, contacts_params = _sql(contacts.order_by().values("episode_id", "contact_date"))
-    scores = scores.filter(taken_on__range=(lo, hi), episode__in=_ids(episodes))
-    scores_sql, scores_params = _sql(scores.order_by().values("episode_id", "taken_on"))
+    contacts = Contact.objects.valid().filter(reached=True, contact_date__range=(lo, hi))
+    contacts_sql, contacts_params = _columns(contacts, "contact_date")
+    scores_sql, scores_params = _columns(scores.filter(taken_on__range=(lo, hi)), "taken_on")
     scope_sql, scope_params = _scope(episodes, enrolled=F("enrolled_on"), discharged=F("discharged_on"))
     spans_sql, spans_params = _constants("spans", "lo, hi", spans)
     if open_in_span:
@@ -297,23 +306,22 @@ def _monthly_counts(figures: Figures, episodes: QuerySet[Episode], period: Perio
     month_of = {_date(lo): lo.replace(day=1) for lo, _ in months}
     for lo, clinic, cm, num, den in _span_counts(episodes, months, Measurement.objects.valid(), open_in_span=True):
         figures.add("contact_rate", clinic, cm, num, den, month=month_of.get(lo))
-    phq9s = Measurement.objects.valid().filter(instrument="PHQ9")
-    for _lo, clinic, cm, num, den in _span_counts(episodes, period.thirds(), phq9s, open_in_span=False):
+    for _lo, clinic, cm, num, den in _span_counts(episodes, period.thirds(), _phq9s(), open_in_span=False):
         figures.add("phq9_utilization", clinic, cm, num, den)
 
 
-def _latest_on_days(episodes: QuerySet[Episode], days: list[datetime.date]) -> tuple[str, list]:
+def _latest_on_days(days: list[datetime.date]) -> tuple[str, list]:
     """CTEs `days(d, enrolled_by)` and `latest`: each PHQ-9 with the day the next one was taken
     (LEAD, in the order latest day then latest entered), so that the latest on day d is the one
     taken on or before d whose next one, if any, was taken after d: one row per episode and day."""
-    phq9_sql, phq9_params = _phq9_rows(episodes, taken_on__lte=max(days))
+    phq9_sql, phq9_params = _columns(_phq9s(taken_on__lte=max(days)), "taken_on", "total", "id")
     days_sql, days_params = _constants(
         "days", "d, enrolled_by", [(day, day - datetime.timedelta(days=IMPROVEMENT_AFTER_DAYS)) for day in days]
     )
     sql = (
         f"{days_sql}, latest AS (SELECT episode_id, total, taken_on, next_on FROM (SELECT episode_id, total, "
         "taken_on, LEAD(taken_on) OVER (PARTITION BY episode_id ORDER BY taken_on, id) AS next_on "
-        f"FROM ({phq9_sql}) p) spans WHERE next_on IS NULL OR next_on > %s)"
+        f"FROM ({phq9_sql}) p) ordered WHERE next_on IS NULL OR next_on > %s)"
     )
     return sql, days_params + phq9_params + [_date(min(days))]
 
@@ -332,7 +340,7 @@ def improvement_counts(episodes: QuerySet[Episode], days: list[datetime.date]) -
         baseline=F("phq9_baseline"),
         baseline_on=F("phq9_baseline_on"),
     )
-    latest_sql, latest_params = _latest_on_days(episodes.exclude(EXCLUDED), days)
+    latest_sql, latest_params = _latest_on_days(days)
     counted = f"{OPEN_ON_DAY} AND s.enrolled <= days.enrolled_by AND s.baseline_on <= days.d AND l.total IS NOT NULL"
     improved = "(l.total < 10 OR (s.baseline > 0 AND l.total * 2 <= s.baseline))"
     sql = (
@@ -360,7 +368,7 @@ def _consultation_counts(figures: Figures, episodes: QuerySet[Episode], day: dat
             Coalesce("initial_assessment_on", "enrolled_on"), threshold("not_improving_after_days")
         ),
     )
-    latest_sql, latest_params = _latest_on_days(episodes.exclude(EXCLUDED), [day])
+    latest_sql, latest_params = _latest_on_days([day])
     not_improving = (
         f"{OPEN_ON_DAY} AND s.not_improving_from <= days.d AND s.baseline_on <= days.d "
         "AND l.total >= 10 AND l.total * 2 > s.baseline"
