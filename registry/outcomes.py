@@ -341,12 +341,13 @@ def improvement_counts(episodes: QuerySet[Episode], days: list[datetime.date]) -
         baseline_on=F("phq9_baseline_on"),
     )
     latest_sql, latest_params = _latest_on_days(days)
-    counted = f"{OPEN_ON_DAY} AND s.enrolled <= days.enrolled_by AND s.baseline_on <= days.d AND l.total IS NOT NULL"
+    # Joined, not counted by CASE: only the episodes open and with a PHQ-9 on a day make rows.
+    counted = f"{OPEN_ON_DAY} AND s.enrolled <= days.enrolled_by AND s.baseline_on <= days.d"
     improved = "(l.total < 10 OR (s.baseline > 0 AND l.total * 2 <= s.baseline))"
     sql = (
         f"WITH scope AS ({scope_sql}), {latest_sql} "
-        f"SELECT days.d, s.clinic, s.cm, {_when(f'{counted} AND {improved}')}, {_when(counted)} "
-        f"FROM scope s CROSS JOIN days LEFT JOIN latest l ON {LATEST_ON_DAY} GROUP BY days.d, s.clinic, s.cm"
+        f"SELECT days.d, s.clinic, s.cm, {_when(improved)}, COUNT(*) "
+        f"FROM scope s JOIN days ON {counted} JOIN latest l ON {LATEST_ON_DAY} GROUP BY days.d, s.clinic, s.cm"
     )
     as_given = {_date(day): day for day in days}  # SQLite gives the day back as text
     return [(as_given[day], *counts) for day, *counts in _rows(sql, scope_params + latest_params)]
@@ -369,14 +370,15 @@ def _consultation_counts(figures: Figures, episodes: QuerySet[Episode], day: dat
         ),
     )
     latest_sql, latest_params = _latest_on_days([day])
+    # Joined, not counted by CASE: only the episodes not improving on the day make rows.
     not_improving = (
         f"{OPEN_ON_DAY} AND s.not_improving_from <= days.d AND s.baseline_on <= days.d "
-        "AND l.total >= 10 AND l.total * 2 > s.baseline"
+        f"AND l.total >= 10 AND l.total * 2 > s.baseline AND {LATEST_ON_DAY}"
     )
     sql = (
         f"WITH scope AS ({scope_sql}), {latest_sql} SELECT s.clinic, s.cm, "
-        f"{_when(f'{not_improving} AND s.eid IN ({reviewed_sql})')}, {_when(not_improving)} "
-        f"FROM scope s CROSS JOIN days LEFT JOIN latest l ON {LATEST_ON_DAY} GROUP BY s.clinic, s.cm"
+        f"{_when(f's.eid IN ({reviewed_sql})')}, COUNT(*) "
+        f"FROM scope s CROSS JOIN days JOIN latest l ON {not_improving} GROUP BY s.clinic, s.cm"
     )
     for clinic, cm, num, den in _rows(sql, scope_params + latest_params + reviewed_params):
         figures.add("consultation_rate", clinic, cm, num, den)
