@@ -163,8 +163,8 @@ def open_on(day: datetime.date) -> Q:
 # window, the latest on a day), then joined to the episodes and summed per clinic and care
 # manager. Correlated subqueries per episode cost about 7 s of PostgreSQL CPU at 10,000 patients
 # (each was repeated wherever the ORM referred to its annotation); this costs a few hundred ms
-# (docs/benchmarks.md#outcomes-report). Every episode in view gives its group a row, counted
-# or not, so that each care manager of the episodes appears in the report.
+# (docs/benchmarks.md#outcomes-report). The monthly queries give every group of the episodes in
+# view a row, counted or not, so that each care manager of the episodes appears in the report.
 
 
 def _sql(queryset: QuerySet) -> tuple[str, list]:
@@ -273,7 +273,7 @@ def _in_spans(rows_sql: str, day_column: str) -> str:
     )
 
 
-def _span_counts(episodes, spans: list[tuple], scores: QuerySet, open_in_span: bool) -> list[tuple]:
+def _span_counts(episodes: QuerySet[Episode], spans: list[tuple], scores: QuerySet, open_in_span: bool) -> list[tuple]:
     """Per span (lo, hi) and group: the episodes with a completed contact and one of `scores` in
     the span, over the episodes open in the span (or, without open_in_span, with a contact in it)."""
     lo, hi = spans[0][0], spans[-1][1]
@@ -312,8 +312,8 @@ def _monthly_counts(figures: Figures, episodes: QuerySet[Episode], period: Perio
 
 def _latest_on_days(days: list[datetime.date]) -> tuple[str, list]:
     """CTEs `days(d, enrolled_by)` and `latest`: each PHQ-9 with the day the next one was taken
-    (LEAD, in the order latest day then latest entered), so that the latest on day d is the one
-    taken on or before d whose next one, if any, was taken after d: one row per episode and day."""
+    (LEAD, in the order of day then entry), so that the latest on day d (latest day, then latest
+    entered) is the one taken by d whose next one, if any, was taken after d: one per episode and day."""
     phq9_sql, phq9_params = _columns(_phq9s(taken_on__lte=max(days)), "taken_on", "total", "id")
     days_sql, days_params = _constants(
         "days", "d, enrolled_by", [(day, day - datetime.timedelta(days=IMPROVEMENT_AFTER_DAYS)) for day in days]
