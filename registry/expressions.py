@@ -41,3 +41,12 @@ class DaysBetween(Func):
             arg_joiner=") - julianday(",
             **extra_context,
         )
+
+
+def add_days_sql(column: str, days: int) -> str:
+    """`column` (a date, in raw SQL) + whole days, spelled as AddDays spells it on each database."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        return f"date({column}, '{int(days):+d} days')"
+    return f"({column} + {int(days)})"

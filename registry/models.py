@@ -114,7 +114,11 @@ class Contact(EnteredInError):
                 name="contact_with_whom_valid", condition=Q(with_whom__in=["patient", "family", "pcp", "consultant"])
             ),
         ]
-        indexes = [models.Index(fields=["episode", "contact_date"], name="contact_episode_date_idx")]
+        indexes = [
+            models.Index(fields=["episode", "contact_date"], name="contact_episode_date_idx"),
+            # The outcomes report reads a period's contacts of every episode (its monthly figures).
+            models.Index(fields=["contact_date"], name="contact_date_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.contact_date:%Y-%m-%d}"
@@ -214,7 +218,11 @@ class Measurement(EnteredInError):
     class Meta:
         ordering = ["-taken_on", "-pk"]
         constraints = _item_constraints()
-        indexes = [models.Index(fields=["episode", "instrument", "taken_on"], name="measurement_episode_instr_idx")]
+        indexes = [
+            models.Index(fields=["episode", "instrument", "taken_on"], name="measurement_episode_instr_idx"),
+            # The outcomes report reads a period's scores of every episode (its monthly figures).
+            models.Index(fields=["taken_on"], name="measurement_taken_on_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_instrument_display()} {self.total} on {self.taken_on:%Y-%m-%d}"

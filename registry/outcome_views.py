@@ -26,7 +26,7 @@ from registry.outcomes import (
 )
 from registry.trends import change_distribution, discharges, monthly_trends
 
-MAX_PERIOD_DAYS = 3 * 366  # a month's figures cost a query each: keep the page quick
+MAX_PERIOD_DAYS = 3 * 366  # the monthly figures and the charts grow with the months: keep the page readable
 
 
 # The report opens on the latest year whose 12-month windows (index + 305 to 425 days) have all

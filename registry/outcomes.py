@@ -1,8 +1,8 @@
 """The figures a program is judged by (clinical-rules 10), per clinic and care manager, for a period.
 
 Every figure is a numerator over a denominator counted in SQL, grouped by clinic and care
-manager in one query per figure (per month for the monthly ones), so the report costs the same
-whatever the number of patients. Clinic and overall totals are sums of the groups: each
+manager (and by month or day for the monthly ones) in a fixed number of queries, so the report
+makes the same queries whatever the number of patients. Clinic and overall totals are sums of the groups: each
 episode belongs to exactly one clinic and at most one care manager (the patient's current one).
 The unit is the episode of care (clinical-rules 3).
 """
@@ -11,13 +11,14 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from consults.models import CaseReview
 from patients.models import Episode
 from registry.caseload import month_bounds, whole_percent
-from registry.expressions import AddDays
+from registry.expressions import AddDays, add_days_sql
 from registry.models import Contact, Measurement
 from registry.thresholds import threshold
 
@@ -25,7 +26,6 @@ WINDOW_DAYS = 60  # +/- around the 6- and 12-month points (NQF 1884/1885, 0710/0
 OUTCOME_POINTS = {"6m": 180, "12m": 365}
 IMPROVEMENT_AFTER_DAYS = 70
 CONSULTATION_WINDOW_DAYS = 60
-GROUP = ("patient__clinic_id", "patient__care_manager_id")
 
 # The definition shown beside each figure, word for word, and printed by the command's --help.
 MEASURES = {
@@ -129,12 +129,10 @@ class Figures:
     # measure -> first day of the month -> Figure, for the monthly measures' trend.
     by_month: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(Figure)))
 
-    def add_counts(self, measure: str, rows, month: datetime.date | None = None) -> None:
-        for row in rows:
-            key = (row["patient__clinic_id"], row["patient__care_manager_id"])
-            self.by_group[measure][key].add(row["num"], row["den"])
-            if month is not None:
-                self.by_month[measure][month].add(row["num"], row["den"])
+    def add(self, measure: str, clinic_id, care_manager_id, numerator: int, denominator: int, month=None) -> None:
+        self.by_group[measure][(clinic_id, care_manager_id)].add(numerator, denominator)
+        if month is not None:
+            self.by_month[measure][month].add(numerator, denominator)
 
     def groups(self) -> set:
         return {key for per_measure in self.by_group.values() for key in per_measure}
@@ -150,18 +148,6 @@ class Figures:
         return self.by_group[measure].get((clinic_id, care_manager_id), Figure())
 
 
-def _counts(episodes: QuerySet[Episode], denominator: Q, numerator: Q):
-    return (
-        episodes.order_by()
-        .values(*GROUP)
-        .annotate(num=Count("pk", filter=denominator & numerator), den=Count("pk", filter=denominator))
-    )
-
-
-def _phq9s():
-    return Measurement.objects.valid().filter(episode=OuterRef("pk"), instrument="PHQ9")
-
-
 def open_between(first: datetime.date, last: datetime.date) -> Q:
     """Episodes open at some time from first to last."""
     return Q(enrolled_on__lte=last) & (Q(discharged_on__isnull=True) | Q(discharged_on__gte=first))
@@ -171,93 +157,231 @@ def open_on(day: datetime.date) -> Q:
     return Q(enrolled_on__lte=day) & (Q(discharged_on__isnull=True) | Q(discharged_on__gt=day))
 
 
-def _outcome_counts(figures: Figures, episodes: QuerySet[Episode], period: Period, today: datetime.date) -> None:
-    index = _phq9s().filter(total__gt=9).order_by("taken_on", "pk")
-    indexed = episodes.exclude(EXCLUDED).annotate(
-        index_on=Subquery(index.values("taken_on")[:1]), index_total=Subquery(index.values("total")[:1])
+# The figures are counted set-based, in SQL built around the episodes in view (compiled by the
+# ORM, so that scoping and the "valid rows" rules keep one home): the PHQ-9s of those episodes
+# are read once per query and ranked with window functions (the index score, the latest in a
+# window, the latest on a day), then joined to the episodes and summed per clinic and care
+# manager. Correlated subqueries per episode cost about 7 s of PostgreSQL CPU at 10,000 patients
+# (each was repeated wherever the ORM referred to its annotation); this costs a few hundred ms
+# (docs/benchmarks.md#outcomes-report). The monthly queries give every group of the episodes in
+# view a row, counted or not, so that each care manager of the episodes appears in the report.
+
+
+def _sql(queryset: QuerySet) -> tuple[str, list]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)
+
+
+def _date(day: datetime.date):
+    """A date as a raw query's parameter (SQLite keeps dates as text)."""
+    return connection.ops.adapt_datefield_value(day)
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _constants(name: str, columns: str, rows: list[tuple]) -> tuple[str, list]:
+    """A CTE of constant rows, e.g. months(lo, hi) AS (VALUES (%s, %s), ...)."""
+    values = ", ".join("(" + ", ".join(["%s"] * len(row)) + ")" for row in rows)
+    return f"{name}({columns}) AS (VALUES {values})", [_date(value) for row in rows for value in row]
+
+
+def _scope(episodes: QuerySet[Episode], **columns) -> tuple[str, list]:
+    """The episodes in view, one row each: eid, clinic, cm, and the columns asked for."""
+    return _sql(
+        episodes.order_by().values(
+            eid=F("pk"), clinic=F("patient__clinic_id"), cm=F("patient__care_manager_id"), **columns
+        )
     )
+
+
+def _columns(rows: QuerySet, *columns: str) -> tuple[str, list]:
+    """The SQL of `rows` (valid measurements, contacts) with episode_id and `columns`. Not
+    restricted to the episodes in view: the queries join them to those, and the planner, which
+    cannot count a CTE's rows, would probe an index once per episode to restrict them first."""
+    return _sql(rows.order_by().values("episode_id", *columns))
+
+
+def _phq9s(**filters) -> QuerySet[Measurement]:
+    return Measurement.objects.valid().filter(instrument="PHQ9", **filters)
+
+
+def _when(condition: str) -> str:
+    return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+def _outcome_counts(figures: Figures, episodes: QuerySet[Episode], period: Period, today: datetime.date) -> None:
+    """Response and remission at 6 and 12 months, in one query (docs/clinical-definitions.md)."""
+    scope_sql, scope_params = _scope(episodes.exclude(EXCLUDED))
+    above_9 = _phq9s(total__gt=9)
+    in_period_sql, in_period_params = _columns(
+        above_9.filter(taken_on__range=(period.start, period.end)), "taken_on", "total", "id"
+    )
+    earlier_sql, earlier_params = _columns(above_9.filter(taken_on__lt=period.start))
+    phq9_sql, phq9_params = _columns(_phq9s(), "taken_on", "total", "id")
+    ctes, cte_params, sums, sum_params = [], [], [], []
     for point, days in OUTCOME_POINTS.items():
         low, high = days - WINDOW_DAYS, days + WINDOW_DAYS
-        in_window = (
-            _phq9s()
-            .filter(
-                taken_on__gte=AddDays(OuterRef("index_on"), Value(low)),
-                taken_on__lte=AddDays(OuterRef("index_on"), Value(high)),
-            )
-            .order_by("-taken_on", "-pk")
+        # The window's latest PHQ-9 (latest day, then latest entered), for each indexed episode.
+        ctes.append(
+            f"out_{point} AS (SELECT episode_id, total FROM (SELECT p.episode_id, p.total, ROW_NUMBER() OVER "
+            "(PARTITION BY p.episode_id ORDER BY p.taken_on DESC, p.id DESC) AS n "
+            f"FROM idx JOIN ({phq9_sql}) p ON p.episode_id = idx.episode_id "
+            f"AND p.taken_on >= {add_days_sql('idx.index_on', low)} "
+            f"AND p.taken_on <= {add_days_sql('idx.index_on', high)}) ranked WHERE n = 1)"
         )
-        scored = indexed.annotate(outcome=Subquery(in_window.values("total")[:1])).annotate(
-            outcome_doubled=F("outcome") * 2
-        )
+        cte_params += phq9_params
         # Counted once the window has closed, so that a patient still inside it is not a failure.
-        closed_by = min(period.end, today - datetime.timedelta(days=high))
-        denominator = Q(index_on__gte=period.start, index_on__lte=closed_by)
-        figures.add_counts(
-            f"response_{point}",
-            _counts(scored, denominator, Q(outcome__isnull=False, outcome_doubled__lte=F("index_total"))),
+        closed_by = _date(min(period.end, today - datetime.timedelta(days=high)))
+        counted = "idx.index_on <= %s"
+        sums += [
+            _when(f"{counted} AND out_{point}.total * 2 <= idx.index_total"),
+            _when(f"{counted} AND out_{point}.total < 5"),
+            _when(counted),
+        ]
+        sum_params += [closed_by] * 3
+    joins = " ".join(f"LEFT JOIN out_{point} ON out_{point}.episode_id = s.eid" for point in OUTCOME_POINTS)
+    sql = (
+        f"WITH scope AS ({scope_sql}), in_period AS ({in_period_sql}), "
+        # The index: the episode's first PHQ-9 above 9 (earliest day, then first entered), when it
+        # falls in the period: the earliest day in the period by a hashed MIN, none above 9 before
+        # it, and only that day's PHQ-9s ranked for the tie.
+        "firsts AS (SELECT episode_id, MIN(taken_on) AS index_on FROM in_period GROUP BY episode_id), "
+        "idx AS (SELECT episode_id, index_on, index_total FROM (SELECT f.episode_id, f.index_on, "
+        "a.total AS index_total, ROW_NUMBER() OVER (PARTITION BY f.episode_id ORDER BY a.id) AS n "
+        "FROM firsts f JOIN in_period a ON a.episode_id = f.episode_id AND a.taken_on = f.index_on "
+        f"WHERE NOT EXISTS (SELECT 1 FROM ({earlier_sql}) e WHERE e.episode_id = f.episode_id)) ties "
+        "WHERE n = 1), " + ", ".join(ctes) + f" SELECT s.clinic, s.cm, {', '.join(sums)} FROM scope s "
+        f"LEFT JOIN idx ON idx.episode_id = s.eid {joins} GROUP BY s.clinic, s.cm"
+    )
+    rows = _rows(sql, scope_params + in_period_params + earlier_params + cte_params + sum_params)
+    for clinic, cm, *counts in rows:
+        for i, point in enumerate(OUTCOME_POINTS):
+            response, remission, counted = counts[3 * i : 3 * i + 3]
+            figures.add(f"response_{point}", clinic, cm, response, counted)
+            figures.add(f"remission_{point}", clinic, cm, remission, counted)
+
+
+def _in_spans(rows_sql: str, day_column: str) -> str:
+    """The distinct (episode, span) pairs of the rows dated in one of the spans (months or thirds)."""
+    return (
+        f"SELECT DISTINCT r.episode_id, spans.lo FROM ({rows_sql}) r "
+        f"JOIN spans ON r.{day_column} >= spans.lo AND r.{day_column} <= spans.hi"
+    )
+
+
+def _span_counts(episodes: QuerySet[Episode], spans: list[tuple], scores: QuerySet, open_in_span: bool) -> list[tuple]:
+    """Per span (lo, hi) and group: the episodes with a completed contact and one of `scores` in
+    the span, over the episodes open in the span (or, without open_in_span, with a contact in it)."""
+    lo, hi = spans[0][0], spans[-1][1]
+    contacts = Contact.objects.valid().filter(reached=True, contact_date__range=(lo, hi))
+    contacts_sql, contacts_params = _columns(contacts, "contact_date")
+    scores_sql, scores_params = _columns(scores.filter(taken_on__range=(lo, hi)), "taken_on")
+    scope_sql, scope_params = _scope(episodes, enrolled=F("enrolled_on"), discharged=F("discharged_on"))
+    spans_sql, spans_params = _constants("spans", "lo, hi", spans)
+    if open_in_span:
+        denominator = (
+            "LEFT JOIN spans ON s.enrolled <= spans.hi AND (s.discharged IS NULL OR s.discharged >= spans.lo) "
+            "LEFT JOIN contacted c ON c.episode_id = s.eid AND c.lo = spans.lo "
         )
-        figures.add_counts(f"remission_{point}", _counts(scored, denominator, Q(outcome__lt=5)))
+        counted = "spans.lo"
+    else:
+        denominator, counted = "LEFT JOIN contacted c ON c.episode_id = s.eid ", "c.lo"
+    sql = (
+        f"WITH scope AS ({scope_sql}), {spans_sql}, "
+        f"contacted AS ({_in_spans(contacts_sql, 'contact_date')}), "
+        f"scored AS ({_in_spans(scores_sql, 'taken_on')}) "
+        f"SELECT {counted}, s.clinic, s.cm, COUNT(sc.episode_id), COUNT({counted}) FROM scope s {denominator}"
+        "LEFT JOIN scored sc ON sc.episode_id = c.episode_id AND sc.lo = c.lo "
+        f"GROUP BY {counted}, s.clinic, s.cm"
+    )
+    return _rows(sql, scope_params + spans_params + contacts_params + scores_params)
 
 
 def _monthly_counts(figures: Figures, episodes: QuerySet[Episode], period: Period) -> None:
-    contacts = Contact.objects.valid().filter(episode=OuterRef("pk"), reached=True)
-    scores = Measurement.objects.valid().filter(episode=OuterRef("pk"))
-    for first, last in period.months():
-        annotated = episodes.annotate(
-            contacted=Exists(contacts.filter(contact_date__range=(first, last))),
-            scored=Exists(scores.filter(taken_on__range=(first, last))),
-        )
-        figures.add_counts(
-            "contact_rate",
-            _counts(annotated, open_between(first, last), Q(contacted=True, scored=True)),
-            month=first.replace(day=1),
-        )
-    for first, last in period.thirds():
-        annotated = episodes.annotate(
-            contacted=Exists(contacts.filter(contact_date__range=(first, last))),
-            phq9=Exists(_phq9s().filter(taken_on__range=(first, last))),
-        )
-        figures.add_counts("phq9_utilization", _counts(annotated, Q(contacted=True), Q(phq9=True)))
+    months = period.months()
+    month_of = {_date(lo): lo.replace(day=1) for lo, _ in months}
+    for lo, clinic, cm, num, den in _span_counts(episodes, months, Measurement.objects.valid(), open_in_span=True):
+        figures.add("contact_rate", clinic, cm, num, den, month=month_of.get(lo))
+    for _lo, clinic, cm, num, den in _span_counts(episodes, period.thirds(), _phq9s(), open_in_span=False):
+        figures.add("phq9_utilization", clinic, cm, num, den)
 
 
-def _as_of(episodes: QuerySet[Episode], day: datetime.date) -> QuerySet[Episode]:
-    """Baseline and latest PHQ-9 as they stood on `day`."""
-    latest = _phq9s().filter(taken_on__lte=day).order_by("-taken_on", "-pk")
-    return episodes.exclude(EXCLUDED).annotate(
-        latest_then=Subquery(latest.values("total")[:1]),
-        latest_doubled=F("latest_then") * 2,
+def _latest_on_days(days: list[datetime.date]) -> tuple[str, list]:
+    """CTEs `days(d, enrolled_by)` and `latest`: each PHQ-9 with the day the next one was taken
+    (LEAD, in the order of day then entry), so that the latest on day d (latest day, then latest
+    entered) is the one taken by d whose next one, if any, was taken after d: one per episode and day."""
+    phq9_sql, phq9_params = _columns(_phq9s(taken_on__lte=max(days)), "taken_on", "total", "id")
+    days_sql, days_params = _constants(
+        "days", "d, enrolled_by", [(day, day - datetime.timedelta(days=IMPROVEMENT_AFTER_DAYS)) for day in days]
     )
-
-
-def improvement_counts(episodes: QuerySet[Episode], day: datetime.date):
-    denominator = open_on(day) & Q(
-        enrolled_on__lte=day - datetime.timedelta(days=IMPROVEMENT_AFTER_DAYS),
-        phq9_baseline_on__lte=day,
-        latest_then__isnull=False,
+    sql = (
+        f"{days_sql}, latest AS (SELECT episode_id, total, taken_on, next_on FROM (SELECT episode_id, total, "
+        "taken_on, LEAD(taken_on) OVER (PARTITION BY episode_id ORDER BY taken_on, id) AS next_on "
+        f"FROM ({phq9_sql}) p) ordered WHERE next_on IS NULL OR next_on > %s)"
     )
-    improved = Q(latest_then__lt=10) | Q(phq9_baseline__gt=0, latest_doubled__lte=F("phq9_baseline"))
-    return _counts(_as_of(episodes, day), denominator, improved)
+    return sql, days_params + phq9_params + [_date(min(days))]
 
 
-def _consultation_counts(episodes: QuerySet[Episode], day: datetime.date):
+LATEST_ON_DAY = "l.episode_id = s.eid AND l.taken_on <= days.d AND (l.next_on IS NULL OR l.next_on > days.d)"
+OPEN_ON_DAY = "s.enrolled <= days.d AND (s.discharged IS NULL OR s.discharged > days.d)"
+
+
+def improvement_counts(episodes: QuerySet[Episode], days: list[datetime.date]) -> list[tuple]:
+    """Per day and group (day, clinic, care manager, improved, counted): the improvement rate
+    on each of `days`, with the latest PHQ-9 as it stood on that day."""
+    scope_sql, scope_params = _scope(
+        episodes.exclude(EXCLUDED),
+        enrolled=F("enrolled_on"),
+        discharged=F("discharged_on"),
+        baseline=F("phq9_baseline"),
+        baseline_on=F("phq9_baseline_on"),
+    )
+    latest_sql, latest_params = _latest_on_days(days)
+    # Joined, not counted by CASE: only the episodes open and with a PHQ-9 on a day make rows.
+    counted = f"{OPEN_ON_DAY} AND s.enrolled <= days.enrolled_by AND s.baseline_on <= days.d"
+    improved = "(l.total < 10 OR (s.baseline > 0 AND l.total * 2 <= s.baseline))"
+    sql = (
+        f"WITH scope AS ({scope_sql}), {latest_sql} "
+        f"SELECT days.d, s.clinic, s.cm, {_when(improved)}, COUNT(*) "
+        f"FROM scope s JOIN days ON {counted} JOIN latest l ON {LATEST_ON_DAY} GROUP BY days.d, s.clinic, s.cm"
+    )
+    as_given = {_date(day): day for day in days}  # SQLite gives the day back as text
+    return [(as_given[day], *counts) for day, *counts in _rows(sql, scope_params + latest_params)]
+
+
+def _consultation_counts(figures: Figures, episodes: QuerySet[Episode], day: datetime.date) -> None:
     reviewed = CaseReview.objects.filter(
-        episode=OuterRef("pk"),
         signed_at__isnull=False,
         reviewed_on__range=(day - datetime.timedelta(days=CONSULTATION_WINDOW_DAYS), day),
     )
-    annotated = _as_of(episodes, day).annotate(
+    reviewed_sql, reviewed_params = _sql(reviewed.order_by().values("episode_id"))
+    scope_sql, scope_params = _scope(
+        episodes.exclude(EXCLUDED),
+        enrolled=F("enrolled_on"),
+        discharged=F("discharged_on"),
+        baseline=F("phq9_baseline"),
+        baseline_on=F("phq9_baseline_on"),
         not_improving_from=AddDays(
             Coalesce("initial_assessment_on", "enrolled_on"), threshold("not_improving_after_days")
         ),
-        reviewed=Exists(reviewed),
     )
-    not_improving = open_on(day) & Q(
-        not_improving_from__lte=day,
-        phq9_baseline_on__lte=day,
-        latest_then__gte=10,
-        latest_doubled__gt=F("phq9_baseline"),
+    latest_sql, latest_params = _latest_on_days([day])
+    # Joined, not counted by CASE: only the episodes not improving on the day make rows.
+    not_improving = (
+        f"{OPEN_ON_DAY} AND s.not_improving_from <= days.d AND s.baseline_on <= days.d "
+        f"AND l.total >= 10 AND l.total * 2 > s.baseline AND {LATEST_ON_DAY}"
     )
-    return _counts(annotated, not_improving, Q(reviewed=True))
+    sql = (
+        f"WITH scope AS ({scope_sql}), {latest_sql} SELECT s.clinic, s.cm, "
+        f"{_when(f's.eid IN ({reviewed_sql})')}, COUNT(*) "
+        f"FROM scope s CROSS JOIN days JOIN latest l ON {not_improving} GROUP BY s.clinic, s.cm"
+    )
+    for clinic, cm, num, den in _rows(sql, scope_params + latest_params + reviewed_params):
+        figures.add("consultation_rate", clinic, cm, num, den)
 
 
 def outcome_figures(episodes: QuerySet[Episode], period: Period, today: datetime.date) -> Figures:
@@ -265,8 +389,9 @@ def outcome_figures(episodes: QuerySet[Episode], period: Period, today: datetime
     figures = Figures()
     _outcome_counts(figures, episodes, period, today)
     _monthly_counts(figures, episodes, period)
-    figures.add_counts("improvement_rate", improvement_counts(episodes, period.end))
-    figures.add_counts("consultation_rate", _consultation_counts(episodes, period.end))
+    for _day, clinic, cm, num, den in improvement_counts(episodes, [period.end]):
+        figures.add("improvement_rate", clinic, cm, num, den)
+    _consultation_counts(figures, episodes, period.end)
     return figures
 
 

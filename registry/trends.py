@@ -34,15 +34,13 @@ def monthly_trends(episodes: QuerySet[Episode], period: Period) -> list[dict]:
     )
     enrolled = {_as_date(month): n for month, n in enrolled.items()}
     active = episodes.order_by().aggregate(**{f"m{i}": Count("pk", filter=open_on(end)) for i, end in enumerate(ends)})
-    rows = []
-    for i, (month, end) in enumerate(zip(months, ends, strict=True)):
-        improvement = Figure()
-        for row in improvement_counts(episodes, end):
-            improvement.add(row["num"], row["den"])
-        rows.append(
-            {"month": month, "enrolled": enrolled.get(month, 0), "active": active[f"m{i}"], "improvement": improvement}
-        )
-    return rows
+    improvement = {end: Figure() for end in ends}
+    for day, _clinic, _care_manager, num, den in improvement_counts(episodes, ends):
+        improvement[day].add(num, den)
+    return [
+        {"month": month, "enrolled": enrolled.get(month, 0), "active": active[f"m{i}"], "improvement": improvement[end]}
+        for i, (month, end) in enumerate(zip(months, ends, strict=True))
+    ]
 
 
 def _as_date(value) -> datetime.date:

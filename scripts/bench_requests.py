@@ -8,7 +8,10 @@ queries and the Python function calls of one request (cProfile). The requests ru
 round after round, so that a slow minute of the machine weighs on all of them alike; the
 script prints each one's median against its budget (docs/benchmarks.md#cpu-per-request).
 
-    .venv/bin/python scripts/bench_requests.py [--rounds 20] [--patients 10000]
+    .venv/bin/python scripts/bench_requests.py [--rounds 20] [--patients 10000] [--only NAME ...]
+
+`--only` measures just the requests named (as printed, e.g. `--only "outcomes report"`), for a
+quick before/after of one page; the others are neither warmed up nor measured.
 
 Needs the PostgreSQL server on this machine (it reads the backend's /proc entry). The
 database is `carereg_bench` (BENCH_DATABASE_URL), seeded as scripts/bench_dashboard.py does;
@@ -129,6 +132,18 @@ class Requests:
         }
 
 
+SPEC_NAMES = [
+    "dashboard, care manager",
+    "dashboard, clinic admin",
+    "patient page",
+    "contact form",
+    "contact save",
+    "review page",
+    "recommendations",
+    "outcomes report",
+]  # the keys of Requests.specs(), for --only before Django is set up
+
+
 def measure(requests: Requests, name: str, make, figures: Figures) -> None:
     if name == "contact save":
         url = requests.contact_url()
@@ -177,6 +192,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        choices=SPEC_NAMES,
+        help="measure only these requests (default: all): " + ", ".join(f'"{name}"' for name in SPEC_NAMES),
+    )
     args = parser.parse_args()
 
     ensure_database(DATABASE_URL)
@@ -202,7 +224,8 @@ def main() -> None:
     item = agenda_items.order_by("-agenda__meeting_on", "pk").first()
     review_url = f"/reviews/{item.agenda_id}/items/{item.pk}/"
     requests = Requests(users, patient_ids, review_url)
-    specs = requests.specs()
+    assert list(requests.specs()) == SPEC_NAMES, "SPEC_NAMES must list the requests of Requests.specs()"
+    specs = {name: make for name, make in requests.specs().items() if not args.only or name in args.only}
     results = {name: Figures() for name in specs}
     for name, make in specs.items():  # warm caches, connections and compiled templates
         for _ in range(2):
