@@ -121,8 +121,8 @@ class Requests:
 
     def specs(self) -> dict:
         return {
-            "dashboard, care manager": lambda: self._get("care manager", "/?sort=-phq9_latest&team=mine"),
-            "dashboard, clinic admin": lambda: self._get("clinic admin", "/?sort=-phq9_latest&team=all"),
+            "dashboard, care manager": lambda: self._get("care manager", "/caseload/?sort=-phq9_latest&team=mine"),
+            "dashboard, clinic admin": lambda: self._get("clinic admin", "/caseload/?sort=-phq9_latest&team=all"),
             "patient page": lambda: self._get("care manager", f"/patients/{self._next_patient()}/"),
             "contact form": lambda: self._get("care manager", self.contact_url()),
             "contact save": None,  # measured around the POST only: see measure()

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0005_first_case_review'),
-        ('registry', '0010_flag_refresh_outbox'),
+        ('registry', '0011_safety_follow_up_on'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
