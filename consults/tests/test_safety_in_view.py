@@ -167,7 +167,7 @@ def test_awaiting_review_puts_safety_first_then_not_improving_then_new_then_the_
     stuck = patient_of(clinic, other_cm, consultant, Kind.NOT_IMPROVING, last_name="Carver")
     lee_2 = patient_of(clinic, care_manager, consultant, Kind.SAFETY, last_name="Lee", first_name="Dmitri", mrn="B2")
     lee_1 = patient_of(clinic, care_manager, consultant, Kind.SAFETY, last_name="Lee", first_name="Dmitri", mrn="A1")
-    assessed = patient_of(clinic, care_manager, consultant, last_name="Zeller")  # flag closed, not yet reviewed
+    assessed = patient_of(clinic, care_manager, consultant, last_name="Zeller")  # flag closed, consultant told
     item9_of_2_then_assessed(assessed, care_manager)
     stuck_and_new = patient_of(clinic, care_manager, consultant, Kind.NEW_PATIENT, Kind.NOT_IMPROVING, last_name="Ng")
     client.force_login(consultant)
@@ -175,9 +175,9 @@ def test_awaiting_review_puts_safety_first_then_not_improving_then_new_then_the_
     response = client.get(reverse("consults:agendas"))
 
     assert awaiting_on_page(response) == [
+        assessed.pk,  # the care manager notified the consultant: top of the list
         lee_1.pk,
         lee_2.pk,
-        assessed.pk,
         stuck.pk,
         stuck_and_new.pk,
         new.pk,
