@@ -14,7 +14,7 @@ SESSION_KEY = "clinic_timezone"
 
 
 class ClinicTimezoneMiddleware:
-    """Dates are calendar days in the clinic's time zone (clinical-rules 5).
+    """Dates are calendar days in the clinic's time zone (docs/clinical-definitions.md#conventions).
 
     The zone of the user's first clinic is looked up once per session, not per request.
     """

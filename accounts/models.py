@@ -22,7 +22,7 @@ def validate_timezone(value: str) -> None:
 
 class Clinic(models.Model):
     class Population(models.TextChoices):
-        # AIMS Center caseload-size guidance (clinical-rules 9)
+        # AIMS Center caseload-size guidance (docs/clinical-definitions.md#caseload-size)
         COMMERCIAL = "commercial", "Commercially insured, good supports"
         MEDICAID = "medicaid", "Medicaid/uninsured, limited supports"
 

@@ -25,7 +25,7 @@ class ContactChildQuerySet(models.QuerySet):
         return self.filter(contact__entered_in_error_at__isnull=True)
 
 
-# --- Medications (duty 5) --------------------------------------------------------------------
+# --- Medications (docs/user-guide.md#medications) ---------------------------------------------------
 
 
 class Medication(EnteredInError):
@@ -156,7 +156,7 @@ class MedicationReport(models.Model):
         return "; ".join(parts)
 
 
-# --- Brief behavioral interventions (duty 6) ---------------------------------------------------
+# --- Brief behavioral interventions (docs/clinical-definitions.md#brief-interventions) ----------------
 
 
 class InterventionSession(models.Model):
@@ -197,7 +197,7 @@ class InterventionSession(models.Model):
         return f"{self.get_intervention_display()}, session {self.session_number}{planned}"
 
 
-# --- Referrals (duties 7, 12) ------------------------------------------------------------------
+# --- Referrals (docs/user-guide.md#referrals, docs/clinical-definitions.md#referrals-to-follow-up) --
 
 
 class Referral(EnteredInError):
@@ -306,7 +306,7 @@ class Referral(EnteredInError):
         return [s for s in self.Status.values if s in self.TRANSITIONS[self.Status(self.status)]]
 
 
-# --- Patient education (duty 3) ----------------------------------------------------------------
+# --- Patient education (docs/user-guide.md#education) ---------------------------------------------------
 
 
 class EducationTopicQuerySet(models.QuerySet):

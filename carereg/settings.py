@@ -333,7 +333,7 @@ BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 CAREREG_EMERGENCY_ACCESS_HOURS = env_int("CAREREG_EMERGENCY_ACCESS_HOURS", 4)
 
-# --- Clinical defaults (clinical-rules.md); clinics may override where a field exists -----
+# --- Clinical defaults (docs/clinical-definitions.md); clinics may override where a field exists ---
 CAREREG_PAGE_SIZE = 50
 
 # --- Registry CSV imports (docs/data-formats.md#import-limits) -----------------------------

@@ -1,4 +1,4 @@
-"""The weekly caseload review agenda, built from the open flags (clinical-rules 6).
+"""The weekly caseload review agenda, built from the open flags (docs/clinical-definitions.md#weekly-caseload-review).
 
 One agenda per care manager and psychiatric consultant each week: safety first, then not
 improving, then new patients, then the rest. Until its meeting is held the agenda is live:

@@ -1,4 +1,5 @@
-"""Program figures of the psychiatric case review (clinical-rules 10), defined in DEFINITIONS."""
+"""Program figures of the psychiatric case review
+(docs/clinical-definitions.md#case-review-figures), defined in DEFINITIONS."""
 
 import datetime
 

@@ -47,7 +47,8 @@ COMMON_DIAGNOSES = {
 
 
 class CaseReview(models.Model):
-    """The consultation note of a patient's psychiatric case review (clinical-rules 6)."""
+    """The consultation note of a patient's psychiatric case review
+    (docs/clinical-definitions.md#weekly-caseload-review)."""
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="case_reviews")
     agenda_item = models.OneToOneField(

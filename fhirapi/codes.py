@@ -1,5 +1,5 @@
 """Code systems and canonical URLs the interface speaks. Item and answer codes come from
-registry/scoring.py (clinical-rules 1); only what scoring does not hold is here."""
+registry/scoring.py (docs/clinical-definitions.md#codes-for-data-exchange); only what scoring does not hold is here."""
 
 from registry.scoring import GAD7, PHQ9, Instrument
 

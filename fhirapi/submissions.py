@@ -147,7 +147,8 @@ def _check_and_record(client: ApiClient, parsed: Parsed, identifier: Identifier 
 
 def _check_episode(patient: Patient, parsed: Parsed, lookback_days: int) -> Episode | None:
     """The registry's rule: an open episode, and a day from the screening look-back before
-    enrollment (clinical-rules 4) to today. Checked here so that every problem is listed at once."""
+    enrollment (docs/clinical-definitions.md#baseline-latest-and-change) to today. Checked here so
+    that every problem is listed at once."""
     episode = patient.current_episode()
     if episode is None:
         parsed.issues.append(

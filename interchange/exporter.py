@@ -1,4 +1,5 @@
-"""Registry CSV export: one row per open episode with the registry columns (clinical-rules 5).
+"""Registry CSV export: one row per open episode with the registry columns
+(docs/clinical-definitions.md#registry-columns).
 
 The columns come from the same SQL as the caseload dashboard (with_registry_columns and the
 episode summary), so a file and the screen never disagree. Two queries whatever the size:

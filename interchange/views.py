@@ -21,7 +21,7 @@ REFRESH_SECONDS = 3
 
 
 def can_import(user) -> bool:
-    """Loading data into a clinic is the clinic admin's (data manager's) job (clinical-rules 11)."""
+    """Loading data into a clinic is the clinic admin's (data manager's) job (docs/admin-guide.md#roles)."""
     return user.is_superuser or user.role == Role.CLINIC_ADMIN
 
 

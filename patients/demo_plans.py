@@ -1,7 +1,8 @@
 """Plans for the synthetic demo registry: initial assessments, treatment plans with their
 changes (those from an implemented recommendation linked to it), and relapse prevention plans
 for every episode in relapse prevention or discharged with treatment goals met (the rule the
-app enforces: clinical-rules 3). Deterministic: choices follow each episode's position."""
+app enforces: docs/clinical-definitions.md#episodes-and-status). Deterministic: choices follow each
+episode's position."""
 
 import datetime
 

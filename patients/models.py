@@ -1,4 +1,5 @@
-"""Who the patient is, who cares for them, and their episodes of care (clinical-rules 3)."""
+"""Who the patient is, who cares for them, and their episodes of care
+(docs/clinical-definitions.md#episodes-and-status)."""
 
 import datetime
 
@@ -231,9 +232,9 @@ class Episode(models.Model):
 
     def earliest_score_on(self, lookback_days: int) -> datetime.date:
         """The first day a score may belong to this episode: the screening look-back before
-        enrollment (clinical-rules 4), but never a day the patient's previous episode was still
-        open. A score taken then is the previous episode's, so it can never become this
-        episode's baseline."""
+        enrollment (docs/clinical-definitions.md#baseline-latest-and-change), but never a day the
+        patient's previous episode was still open. A score taken then is the previous episode's, so
+        it can never become this episode's baseline."""
         earliest = self.enrolled_on - datetime.timedelta(days=lookback_days)
         previous_discharge = (
             Episode.objects.filter(patient_id=self.patient_id, enrolled_on__lt=self.enrolled_on)
@@ -245,7 +246,7 @@ class Episode(models.Model):
         return earliest
 
 
-# --- The care manager's plans for an episode (issue 5: duties 2, 4, 11 and 13) -----------------
+# --- The care manager's plans for an episode (docs/user-guide.md#initial-assessment and on) --
 
 
 class EpisodeChildQuerySet(models.QuerySet):
@@ -262,8 +263,8 @@ def _both_or_neither(prefix: str, first: str, second: str) -> models.CheckConstr
 
 
 class InitialAssessment(models.Model):
-    """The care manager's initial assessment of an episode (duty 2). One per episode, edited
-    while the episode is open; every version is kept in its history."""
+    """The care manager's initial assessment of an episode (docs/user-guide.md#initial-assessment).
+    One per episode, edited while the episode is open; every version is kept in its history."""
 
     episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="assessment")
     presenting_problems = models.TextField(blank=True)
@@ -303,8 +304,8 @@ class InitialAssessment(models.Model):
 
 
 class TreatmentPlan(models.Model):
-    """Goals, the target and the current treatments of an episode (duty 4); each change to it is
-    a PlanChange with its reason (duty 11)."""
+    """Goals, the target and the current treatments of an episode; each change to it is a PlanChange
+    with its reason (docs/user-guide.md#treatment-plan-and-its-changes)."""
 
     DEFAULT_TARGET = "PHQ-9 < 5 or 50% reduction"
 
@@ -370,9 +371,9 @@ class PlanChange(models.Model):
 
 
 class RelapsePreventionPlan(models.Model):
-    """What the patient does to stay well (duty 13): complete once every part is written and it
-    is dated and signed. Moving to relapse prevention and discharge with treatment goals met
-    need it complete (clinical-rules 3)."""
+    """What the patient does to stay well (docs/user-guide.md#relapse-prevention): complete once
+    every part is written and it is dated and signed. Moving to relapse prevention and discharge
+    with treatment goals met need it complete (docs/clinical-definitions.md#episodes-and-status)."""
 
     REQUIRED = {
         "warning_signs": "warning signs",

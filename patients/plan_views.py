@@ -177,7 +177,8 @@ def relapse_plan_print(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def suggested_discharges(request: HttpRequest) -> HttpResponse:
-    """Open episodes with no completed contact for the clinic's no-contact days (clinical-rules 3)."""
+    """Open episodes with no completed contact for the clinic's no-contact days
+    (docs/clinical-definitions.md#episodes-and-status)."""
     today = timezone.localdate()
     episodes = (
         plans.suggested_discharges(Episode.objects.visible_to(request.user), today)

@@ -1,6 +1,7 @@
-"""The care manager's plans for an episode (issue 5): the initial assessment (duty 2), the
-treatment plan and its changes (duties 4 and 11), the relapse prevention plan (duty 13), and
-the suggestion to discharge after months without contact.
+"""The care manager's plans for an episode: the initial assessment, the treatment plan and
+its changes, the relapse prevention plan (docs/user-guide.md#initial-assessment,
+docs/user-guide.md#treatment-plan-and-its-changes, docs/user-guide.md#relapse-prevention), and
+the suggestion to discharge after months without contact (docs/clinical-definitions.md#episodes-and-status).
 
 Every write: keyword-only arguments, an explicit actor, one transaction, history as `by`.
 """
@@ -125,7 +126,7 @@ def save_initial_assessment(
         assessment.completed_on = assessment.completed_by = None
     _save(assessment, by)
     if assessment.current_suicidal_ideation is True and not had_ideation:
-        # Current suicidal ideation found at assessment is a safety matter now (clinical-rules 2).
+        # Current suicidal ideation found at assessment is a safety matter now (docs/clinical-definitions.md#safety).
         from registry.models import Flag
         from registry.services import raise_flag
 
@@ -169,8 +170,9 @@ def record_plan_change(
     what_changed: str,
     recommendation: Recommendation | None = None,
 ) -> PlanChange:
-    """A dated change to the treatment plan with its reason (duty 11), linked to the consultant's
-    recommendation it came from when there is one: a recommendation of this same episode."""
+    """A dated change to the treatment plan with its reason
+    (docs/user-guide.md#treatment-plan-and-its-changes), linked to the consultant's recommendation
+    it came from when there is one: a recommendation of this same episode."""
     episode = _open_episode(episode)
     _check_day(episode, changed_on, "changed_on")
     errors = {}

@@ -142,8 +142,9 @@ def relapse_plan_missing(episode: Episode, plan=_LOOK_IT_UP) -> str | None:
 
 
 def _check_relapse_plan_complete(episode: Episode) -> None:
-    # clinical-rules 3: the plan must exist and be complete. Here, not in the form, so that every
-    # caller of change_status obeys it (the import of legacy history writes status on its own).
+    # docs/clinical-definitions.md#episodes-and-status: the plan must exist and be complete. Here,
+    # not in the form, so that every caller of change_status obeys it (the import of legacy history
+    # writes status on its own).
     missing = relapse_plan_missing(episode)
     if missing:
         raise ValidationError({"discharge_reason": f"{missing} before discharging with treatment goals met."})
@@ -159,7 +160,8 @@ def change_status(
     discharge_reason: str = "",
     discharge_note: str = "",
 ) -> Episode:
-    """Move an episode along its lifecycle (clinical-rules 3); discharge needs a date and reason."""
+    """Move an episode along its lifecycle (docs/clinical-definitions.md#episodes-and-status);
+    discharge needs a date and reason."""
     episode = Episode.objects.select_for_update().get(pk=episode.pk)
     if status not in episode.TRANSITIONS[Episode.Status(episode.status)]:
         current, wanted = episode.get_status_display().lower(), Episode.Status(status).label.lower()

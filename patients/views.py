@@ -168,7 +168,8 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["status"] == Episode.Status.RELAPSE_PREVENTION:
         missing = relapse_plan_missing(episode)
         if missing:
-            # clinical-rules 3: the status moves to relapse prevention with the plan, so write it first.
+            # docs/clinical-definitions.md#episodes-and-status: the status moves to relapse
+            # prevention with the plan, so write it first.
             messages.info(request, f"{missing}: the episode moves to relapse prevention when it is complete.")
             return redirect(f"{reverse('patients:relapse_plan', args=[patient.pk])}?then=relapse_prevention")
     if form.is_valid():

@@ -1,4 +1,5 @@
-"""CoCM billing time (clinical-rules 8): minutes per episode per calendar month, and the month's codes.
+"""CoCM billing time (docs/clinical-definitions.md#cocm-billing-time): minutes per episode per
+calendar month, and the month's codes.
 
 The rules are pure functions of (minutes, first month or not). The minutes come from one SQL
 expression, `billable_minutes`, used by the dashboard's "minutes this month", the billing
@@ -24,7 +25,8 @@ from django.db.models.functions import Cast, ExtractHour, ExtractMinute
 from patients.models import Episode
 from registry.models import Contact
 
-# (base code, its threshold, first add-on threshold) by month one or later (clinical-rules 8).
+# (base code, its threshold, first add-on threshold) by month one or later
+# (docs/clinical-definitions.md#cocm-billing-time).
 FIRST_MONTH = ("99492", 36, 86)
 LATER_MONTH = ("99493", 31, 76)
 ADD_ON = "99494"

@@ -1,4 +1,5 @@
-"""The monthly CoCM billing report (clinical-rules 8) and the caseload-size report (clinical-rules 9)."""
+"""The monthly CoCM billing report (docs/clinical-definitions.md#cocm-billing-time) and the caseload-size report
+(docs/clinical-definitions.md#caseload-size)."""
 
 import datetime
 

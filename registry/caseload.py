@@ -69,7 +69,7 @@ def _flag_rank():
 
 
 def with_registry_columns(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
-    # Follow-up cadence by status, from the clinic's settings (clinical-rules 7).
+    # Follow-up cadence by status, from the clinic's settings (docs/clinical-definitions.md#follow-up-cadence).
     cadence = Case(
         When(status=Episode.Status.RELAPSE_PREVENTION, then=threshold("relapse_prevention_cadence_days")),
         default=threshold("active_cadence_days"),
@@ -80,7 +80,8 @@ def with_registry_columns(episodes: QuerySet[Episode], today: datetime.date) -> 
         next_contact_due=Coalesce(F("next_contact_on"), AddDays(F("last_contact_on"), cadence)),
         phq9_change=percent_change_sql("phq9"),
         gad7_change=percent_change_sql("gad7"),
-        # The billing rule's minutes (from the consent date, overlaps once): clinical-rules 8.
+        # The billing rule's minutes (from the consent date, overlaps once):
+        # docs/clinical-definitions.md#cocm-billing-time.
         minutes_this_month=billable_minutes(*month_bounds(today)),
         top_flag_rank=_flag_rank(),
         status_rank=Case(
@@ -228,7 +229,7 @@ def due_today(open_episodes: QuerySet[Episode], today: datetime.date) -> QuerySe
 
 
 def caseload_aggregates(today: datetime.date) -> dict:
-    """The caseload statistics as aggregates over open episodes (clinical-rules 4 and 5), each defined in
+    """The caseload statistics as aggregates over open episodes, each defined in
     docs/clinical-definitions.md#caseload-statistics."""
     month_start, _ = month_bounds(today)
     followed_phq9 = Q(phq9_baseline__gte=10, phq9_latest_on__gt=F("phq9_baseline_on"))

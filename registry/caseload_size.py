@@ -1,4 +1,5 @@
-"""Caseload size against the AIMS Center range for the clinic's population, scaled by FTE (clinical-rules 9).
+"""Caseload size against the AIMS Center range for the clinic's population, scaled by FTE
+(docs/clinical-definitions.md#caseload-size).
 
 A care manager's active caseload is their open episodes (enrolled, active treatment, relapse
 prevention). The range per 1.0 FTE comes from the clinic's `caseload_population` setting;

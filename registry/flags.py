@@ -1,4 +1,4 @@
-"""The flags that keep the caseload honest (clinical-rules 6), kept true by set-based rules.
+"""The flags that keep the caseload honest (docs/clinical-definitions.md#flags), kept true by set-based rules.
 
 Each rule is a condition on an open episode's summary columns and its clinic's thresholds.
 A refresh runs every rule over a scope of episodes (one, or the whole registry) with two
@@ -62,7 +62,8 @@ def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[E
 
 
 def _not_improved() -> Q:
-    """Latest PHQ-9 >= 10 and less than 50% below baseline (clinical-rules 4, integer-exact)."""
+    """Latest PHQ-9 >= 10 and less than 50% below baseline
+    (docs/clinical-definitions.md#baseline-latest-and-change, integer-exact)."""
     return Q(phq9_latest__gte=10, phq9_baseline__gt=(F("phq9_baseline") - F("phq9_latest")) * 2)
 
 

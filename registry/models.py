@@ -1,4 +1,4 @@
-"""What happens in care: contacts, measurements and flags (clinical-rules 1, 2, 6, 7)."""
+"""What happens in care: contacts, measurements and flags (docs/clinical-definitions.md)."""
 
 import datetime
 
@@ -129,7 +129,7 @@ class Contact(EnteredInError):
 
     @property
     def is_completed(self) -> bool:
-        """A completed contact reached the patient (clinical-rules 5)."""
+        """A completed contact reached the patient (docs/clinical-definitions.md#registry-columns)."""
         return self.reached and not self.is_entered_in_error
 
     def intervention_labels(self) -> list[str]:
@@ -234,7 +234,7 @@ class Measurement(EnteredInError):
 
 
 class Flag(models.Model):
-    """A reason to look at a patient now, with its life: raised, seen, resolved (clinical-rules 6)."""
+    """A reason to look at a patient now, with its life: raised, seen, resolved (docs/clinical-definitions.md#flags)."""
 
     class Kind(models.TextChoices):
         SAFETY = "safety", "Safety"
@@ -246,7 +246,7 @@ class Flag(models.Model):
         NEEDS_DISCUSSION = "needs_discussion", "Needs discussion"
         RECOMMENDATION_OPEN = "recommendation_open", "Recommendation open"
 
-    # Order of urgency on every list: safety first (clinical-rules 2 and 6).
+    # Order of urgency on every list: safety first (docs/clinical-definitions.md#flags).
     PRIORITY = [
         Kind.SAFETY,
         Kind.NOT_IMPROVING,
@@ -410,7 +410,7 @@ def default_enabled_instruments() -> list[str]:
 
 
 class CaseloadPopulation(models.TextChoices):
-    """The four cells of the AIMS caseload-size table (clinical-rules 9)."""
+    """The four cells of the AIMS caseload-size table (docs/clinical-definitions.md#caseload-size)."""
 
     COMMERCIAL_BH = "commercial_bh", "Commercially insured, good supports; behavioral health only (90-120)"
     COMMERCIAL_BH_MEDICAL = (
@@ -431,7 +431,8 @@ CASELOAD_RANGES = {
 
 
 class RegistrySettings(models.Model):
-    """Per-clinic thresholds of the rules (clinical-rules 4, 6, 7), defaulting to the rules file's."""
+    """Per-clinic thresholds of the rules, defaulting to the documented ones
+    (docs/clinical-definitions.md#settings-and-their-defaults)."""
 
     class Weekday(models.IntegerChoices):
         MONDAY = 0, "Monday"
@@ -498,7 +499,7 @@ class RegistrySettings(models.Model):
         max_length=32,
         choices=CaseloadPopulation.choices,
         default=CaseloadPopulation.MEDICAID_BH,
-        help_text="Sets the AIMS caseload-size range per 1.0 FTE care manager (clinical-rules 9).",
+        help_text="Sets the AIMS caseload-size range per 1.0 FTE care manager.",
     )
     agenda_weekday = models.PositiveSmallIntegerField(
         "Caseload review agenda built on", choices=Weekday.choices, default=Weekday.MONDAY

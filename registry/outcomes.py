@@ -1,10 +1,11 @@
-"""The figures a program is judged by (clinical-rules 10), per clinic and care manager, for a period.
+"""The figures a program is judged by (docs/clinical-definitions.md#quality-measures), per clinic
+and care manager, for a period.
 
 Every figure is a numerator over a denominator counted in SQL, grouped by clinic and care
 manager (and by month or day for the monthly ones) in a fixed number of queries, so the report
 makes the same queries whatever the number of patients. Clinic and overall totals are sums of the groups: each
 episode belongs to exactly one clinic and at most one care manager (the patient's current one).
-The unit is the episode of care (clinical-rules 3).
+The unit is the episode of care (docs/clinical-definitions.md#conventions).
 """
 
 import datetime

@@ -1,4 +1,4 @@
-"""The safety facts of an episode, wherever someone decides about the patient (clinical-rules 2).
+"""The safety facts of an episode, wherever someone decides about the patient (docs/clinical-definitions.md#safety).
 
 One home for them: the answer that raised the safety flag and when, the latest C-SSRS, the
 latest safety assessment (risk, what was done, who, when) and how long the flag has been open.

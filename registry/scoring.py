@@ -1,4 +1,4 @@
-"""Scoring of the symptom measures (clinical-rules 1): pure functions of the item answers.
+"""Scoring of the symptom measures (docs/clinical-definitions.md#instruments): pure functions of the item answers.
 
 Nothing here touches the database, so the web form, imports and the FHIR interface all score
 with the same code, and the tests check it against the published bands directly.
@@ -161,7 +161,7 @@ AUDITC = Instrument(
         "How often do you have six or more drinks on one occasion?",
     ),
     max_answer=4,
-    positive_at=4,  # men; women 3 (clinical-rules 1): see audit_c_cut_off
+    positive_at=4,  # men; women 3 (docs/clinical-definitions.md#audit-c): see audit_c_cut_off
     item_answer_labels=(
         ("Never", "Monthly or less", "2-4 times a month", "2-3 times a week", "4 or more times a week"),
         ("1 or 2", "3 or 4", "5 or 6", "7 to 9", "10 or more"),
@@ -238,7 +238,7 @@ PCL5 = Instrument(
 
 INSTRUMENTS = {instrument.code: instrument for instrument in (PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5)}
 MAX_ITEMS = max(instrument.item_count for instrument in INSTRUMENTS.values())
-SAFETY_ITEM = 9  # PHQ-9 item 9: thoughts of death or self-harm (clinical-rules 2)
+SAFETY_ITEM = 9  # PHQ-9 item 9: thoughts of death or self-harm (docs/clinical-definitions.md#safety)
 # Instruments a clinic may switch off for its care managers; the PHQ-9 is the registry's main
 # measure and is always offered.
 OPTIONAL_INSTRUMENTS = ("GAD7", "PHQ2", "GAD2", "AUDITC", "CSSRS", "PCL5")
@@ -262,7 +262,8 @@ def cut_off(instrument: Instrument, *, sex: str = "unknown", pcl5_positive_at: i
 
 
 def cssrs_risk(answers: list[int]) -> str:
-    """Columbia triage of the screener: high, moderate, low risk, or none (clinical-rules 1).
+    """Columbia triage of the screener: high, moderate, low risk, or none
+    (docs/clinical-definitions.md#c-ssrs-screener).
 
     High: yes to 4 or 5, or suicidal behaviour in the past 3 months. Moderate: yes to 3, or
     behaviour more than 3 months ago. Low: yes to 1 or 2 only.
@@ -318,7 +319,7 @@ def score_total(instrument: Instrument, total: int, *, positive_at: int | None =
 
 
 def raises_safety_flag(instrument: Instrument, answers: list[int | None]) -> bool:
-    """PHQ-9 item 9 >= 1, or a C-SSRS high-risk answer (clinical-rules 2)."""
+    """PHQ-9 item 9 >= 1, or a C-SSRS high-risk answer (docs/clinical-definitions.md#safety)."""
     if instrument is CSSRS:
         return len(answers) == CSSRS.item_count and None not in answers and cssrs_risk(answers) == "high risk"
     return instrument is PHQ9 and len(answers) >= SAFETY_ITEM and (answers[SAFETY_ITEM - 1] or 0) >= 1
@@ -343,7 +344,7 @@ def percent_change(baseline: int | None, latest: int | None) -> int | None:
 
 
 def is_response(baseline: int | None, latest: int | None) -> bool:
-    """>= 50% reduction from baseline (clinical-rules 4)."""
+    """>= 50% reduction from baseline (docs/clinical-definitions.md#baseline-latest-and-change)."""
     return baseline not in (None, 0) and latest is not None and (baseline - latest) * 2 >= baseline
 
 
@@ -352,5 +353,6 @@ def is_remission(latest: int | None) -> bool:
 
 
 def is_improved(baseline: int | None, latest: int | None) -> bool:
-    """Clinically significant improvement: latest < 10 or a response (clinical-rules 4)."""
+    """Clinically significant improvement: latest < 10 or a response
+    (docs/clinical-definitions.md#baseline-latest-and-change)."""
     return latest is not None and (latest < 10 or is_response(baseline, latest))

@@ -81,7 +81,8 @@ def _create_measurement(
     if instrument is None:
         raise ValidationError(f"Unknown instrument {answers.instrument!r}.")
     clinic_settings = RegistrySettings.for_clinic(episode.patient.clinic)
-    # A score before enrollment counts when it is the screening that led to it (clinical-rules 4).
+    # A score before enrollment counts when it is the screening that led to it
+    # (docs/clinical-definitions.md#baseline-latest-and-change).
     _check_date_in_episode(episode, taken_on, "measurement", lookback_days=clinic_settings.baseline_lookback_days)
     threshold = _cut_off_for(instrument, episode, clinic_settings)
     try:
@@ -123,12 +124,13 @@ def _cut_off_for(instrument, episode: Episode, clinic_settings: RegistrySettings
 def record_total_only_measurement(
     *, episode: Episode, instrument_code: str, total: int, taken_on: datetime.date, by
 ) -> Measurement:
-    """A legacy total with no item answers, from imports only (clinical-rules 1)."""
+    """A legacy total with no item answers, from imports only (docs/clinical-definitions.md#instruments)."""
     if not episode.is_open:
         raise ValidationError("This episode is discharged; enroll the patient again to record new scores.")
     instrument = INSTRUMENTS[instrument_code]
     clinic_settings = RegistrySettings.for_clinic(episode.patient.clinic)
-    # A score before enrollment counts when it is the screening that led to it (clinical-rules 4).
+    # A score before enrollment counts when it is the screening that led to it
+    # (docs/clinical-definitions.md#baseline-latest-and-change).
     _check_date_in_episode(episode, taken_on, "measurement", lookback_days=clinic_settings.baseline_lookback_days)
     try:
         result = score_total(instrument, total, positive_at=_cut_off_for(instrument, episode, clinic_settings))
@@ -252,7 +254,8 @@ def queue_full_flag_refresh() -> None:
 
 
 def _start_active_treatment(episode: Episode, *, on: datetime.date, by) -> None:
-    """The initial assessment done, an enrolled episode moves to active treatment (clinical-rules 3)."""
+    """The initial assessment done, an enrolled episode moves to active treatment
+    (docs/clinical-definitions.md#episodes-and-status)."""
     if episode.status == Episode.Status.ENROLLED:
         episode.status = Episode.Status.ACTIVE
         episode.status_changed_on = on
@@ -325,8 +328,9 @@ def resolve_safety_flag(
     assessed_at: datetime.datetime,
     follow_up_on: datetime.date | None = None,
 ) -> SafetyAssessment:
-    """Close a safety flag with the documented safety assessment that justifies it (clinical-rules 2).
-    A close follow-up date makes the episode's next contact due by then (registry.summaries)."""
+    """Close a safety flag with the documented safety assessment that justifies it
+    (docs/clinical-definitions.md#safety). A close follow-up date makes the episode's next contact
+    due by then (registry.summaries)."""
     flag = Flag.objects.select_for_update().get(pk=flag.pk)
     if flag.kind != Flag.Kind.SAFETY:
         raise ValidationError("Only a safety flag is closed with a safety assessment.")

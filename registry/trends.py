@@ -11,7 +11,8 @@ from registry.caseload import percent_change_sql
 from registry.expressions import DaysBetween
 from registry.outcomes import Figure, Period, improvement_counts, open_between, open_on
 
-# Buckets of the PHQ-9 change from baseline, worst first (clinical-rules 4: positive = better).
+# Buckets of the PHQ-9 change from baseline, worst first
+# (docs/clinical-definitions.md#baseline-latest-and-change: positive = better).
 CHANGE_BUCKETS = [
     ("worse", Q(change__lt=0)),
     ("0-24%", Q(change__gte=0, change__lt=25)),

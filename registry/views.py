@@ -204,7 +204,7 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
 
 
 def _safety_flag_raised(episode: Episode, scores) -> Flag | None:
-    """The open safety flag, when an answer of these scores calls for one (clinical-rules 2)."""
+    """The open safety flag, when an answer of these scores calls for one (docs/clinical-definitions.md#safety)."""
     if not any(raises_safety_flag(INSTRUMENTS[answers.instrument], answers.answers) for answers in scores):
         return None
     return Flag.objects.filter(episode=episode, kind=Flag.Kind.SAFETY, resolved_at__isnull=True).first()
@@ -321,7 +321,8 @@ def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
 
 
 def reengagement(request: HttpRequest) -> HttpResponse:
-    """Patients discharged for no contact, not enrolled again: to reach out to (clinical-rules 6)."""
+    """Patients discharged for no contact, not enrolled again: to reach out to
+    (docs/clinical-definitions.md#episodes-and-status)."""
     # Only the patient's latest episode counts: one enrolled again since is not lost, even if
     # discharged again (for another reason, or listed once for its own no-contact discharge).
     later_episode = Episode.objects.filter(patient=OuterRef("patient")).filter(
@@ -342,7 +343,7 @@ def reengagement(request: HttpRequest) -> HttpResponse:
 
 
 def registry_settings(request: HttpRequest) -> HttpResponse:
-    """Clinic admins change their clinic's thresholds (clinical-rules 4, 6, 7)."""
+    """Clinic admins change their clinic's thresholds (docs/clinical-definitions.md#settings-and-their-defaults)."""
     require(request.user.is_superuser or request.user.role == Role.CLINIC_ADMIN, "change registry settings")
     clinics = list(request.user.visible_clinics())
     clinic = next((c for c in clinics if str(c.pk) == request.GET.get("clinic")), clinics[0] if clinics else None)

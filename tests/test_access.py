@@ -1,4 +1,4 @@
-"""Everyone sees only the patients of their own clinic(s) (clinical-rules 11).
+"""Everyone sees only the patients of their own clinic(s) (docs/admin-guide.md#roles).
 
 Another clinic's record is a 404, exactly as if it did not exist: never a 403 (which would
 say it exists) and never the page. The URL lists are generated from the URLconfs and the

@@ -1,6 +1,7 @@
 """The documentation stays whole: every setting the code reads is in docs/configuration.md, and
 every link between the documents and every `docs/<file>.md#<heading>` the code cites leads to a
-file and a heading that exist (headings move when documents are merged or rewritten).
+file and a heading that exist (headings move when documents are merged or rewritten); and the
+code points at nothing else: not a private rules file, a duty list or an issue number.
 
 No database and no Django: the files are read as text.
 """
@@ -222,3 +223,70 @@ def test_every_docs_citation_in_the_code_leads_to_a_file_and_heading():
 
     assert cited > 50  # the scan finds the citations; it cannot pass by finding none
     assert [found for path in files for found in citation_problems(path)] == []
+
+
+# --- (d) the documentation is the only home of the rules --------------------------------------
+
+# A pointer to a text users never see: the private rules file ("clinical-rules 3",
+# "clinical-rules.md"), the seed's duty list ("duty 2", "duties 4 and 11", "shared/seed"), or the
+# tracker ("issue 5", "issue #6"). Each rule is written in docs/ and cited there instead.
+OUTSIDE_REFERENCE = re.compile(r"clinical-rules|shared/seed|\b(?:issues?|dut(?:y|ies))\s+#?\d+", re.IGNORECASE)
+
+# (file, what it mentions): why it may. None today; a reason is required for each one.
+ALLOWED_OUTSIDE_REFERENCES: dict[tuple[str, str], str] = {}
+
+
+def source_files() -> list[Path]:
+    """The code files, the own JavaScript and CSS (not the vendored libraries) and the browser tests'."""
+    own_static = [
+        path
+        for path in [*REPO.glob("static/**/*.js"), *REPO.glob("static/**/*.css")]
+        if "vendor" not in path.relative_to(REPO).parts
+    ]
+    return [*code_files(), *own_static]
+
+
+def outside_references(path: Path) -> list[str]:
+    """`file:line: mention` for each pointer outside the documentation that is not allowed."""
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        return []
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        for mention in OUTSIDE_REFERENCE.findall(line):
+            if (_relative(path), mention) not in ALLOWED_OUTSIDE_REFERENCES:
+                found.append(f"{_relative(path)}:{number}: {mention}")
+    return found
+
+
+def test_pointers_outside_the_documentation_are_found(tmp_path, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.REPO", tmp_path)
+    source = tmp_path / "module.py"
+    source.write_text(
+        '"""Flags (clinical-rules 6), see /work/shared/seed/x.txt."""\n'
+        "# Added for Issue 5 and issue #12; the plan (duty 2), its changes (duties 4 and 11).\n"
+        "# Fine: docs/clinical-definitions.md#flags, a tissue 3 cm, issued 5 days ago, the duty roster.\n"
+    )
+
+    assert outside_references(source) == [
+        "module.py:1: clinical-rules",
+        "module.py:1: shared/seed",
+        "module.py:2: Issue 5",
+        "module.py:2: issue #12",
+        "module.py:2: duty 2",
+        "module.py:2: duties 4",
+    ]
+
+
+def test_code_templates_scripts_and_tests_cite_the_docs_not_rules_files_duties_or_issues():
+    files = source_files()
+    names = {_relative(path) for path in files}
+
+    # The scan covers every kind of file it is meant to: code, tests, templates, scripts, JS, CSS.
+    assert {"registry/flags.py", "tests/test_access.py", "Makefile"} <= names
+    assert any(name.startswith("templates/") for name in names)
+    assert any(name.startswith("scripts/") for name in names)
+    assert any(name.endswith(".js") for name in names) and any(name.endswith(".css") for name in names)
+    assert not any("vendor" in name.split("/") for name in names)  # the libraries' own comments are theirs
+    assert [found for path in files for found in outside_references(path)] == []

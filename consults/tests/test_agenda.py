@@ -1,4 +1,4 @@
-"""The weekly caseload review agenda built from the open flags (clinical-rules 6)."""
+"""The weekly caseload review agenda built from the open flags (docs/clinical-definitions.md#weekly-caseload-review)."""
 
 import datetime
 import zoneinfo

@@ -1,5 +1,6 @@
-"""The case review program's figures (consults/figures.py, clinical-rules 10) on hand-built
-caseloads, each edge of each definition hit exactly, with exact counts and percentages."""
+"""The case review program's figures (consults/figures.py,
+docs/clinical-definitions.md#case-review-figures) on hand-built caseloads, each edge of each
+definition hit exactly, with exact counts and percentages."""
 
 import datetime
 

@@ -1,4 +1,4 @@
-"""The registry CSV export: each column as clinical-rules 5 defines it, and its cost."""
+"""The registry CSV export: each column as docs/clinical-definitions.md#registry-columns defines it, and its cost."""
 
 import csv
 import io

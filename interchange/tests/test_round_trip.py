@@ -122,7 +122,7 @@ def generated_registry(size: int, seed: int) -> dict[str, list[dict]]:
 
 
 def expected_row(rows: dict[str, list[dict]], mrn: str) -> dict[str, str]:
-    """The export columns computed from the files alone, by clinical-rules 5."""
+    """The export columns computed from the files alone, by docs/clinical-definitions.md#registry-columns."""
     today = timezone.localdate()
     episode = next(p for p in rows["patients"] if p["mrn"] == mrn and p["status"] != "discharged")
     enrolled = datetime.date.fromisoformat(episode["enrolled_on"])

@@ -29,7 +29,7 @@ def discharge(episode, cm, reason, on=None):
     )
 
 
-# --- Discharge with treatment goals met (clinical-rules 3) ---------------------------------
+# --- Discharge with treatment goals met (docs/clinical-definitions.md#episodes-and-status) ---
 
 
 def test_discharge_with_goals_met_and_no_plan_is_refused_with_a_clear_message(clinic, care_manager):
@@ -388,7 +388,7 @@ def test_discharge_for_no_contact_is_refused_once_the_patient_was_reached(clinic
         plans.discharge_for_no_contact(episode=episode, by=care_manager, on=days_ago(0))
 
 
-# --- Re-enrollment: a fresh baseline (clinical-rules 3 and 4) -------------------------------
+# --- Re-enrollment: a fresh baseline (docs/clinical-definitions.md#baseline-latest-and-change) ---
 
 
 def reenrolled(clinic, cm, *, discharged_days_ago: int, enrolled_days_ago: int):

@@ -1,4 +1,5 @@
-"""Enrollment, episodes of care and their lifecycle (clinical-rules 3), and who sees whom."""
+"""Enrollment, episodes of care and their lifecycle
+(docs/clinical-definitions.md#episodes-and-status), and who sees whom."""
 
 import datetime
 

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalregistrysettings',
             name='caseload_population',
-            field=models.CharField(choices=[('commercial_bh', 'Commercially insured, good supports; behavioral health only (90-120)'), ('commercial_bh_medical', 'Commercially insured, good supports; with medical conditions (80-100)'), ('medicaid_bh', 'Medicaid/uninsured, limited supports; behavioral health only (60-80)'), ('medicaid_bh_medical', 'Medicaid/uninsured, limited supports; with medical conditions (50-75)')], default='medicaid_bh', help_text='Sets the AIMS caseload-size range per 1.0 FTE care manager (clinical-rules 9).', max_length=32, verbose_name='Population served'),
+            field=models.CharField(choices=[('commercial_bh', 'Commercially insured, good supports; behavioral health only (90-120)'), ('commercial_bh_medical', 'Commercially insured, good supports; with medical conditions (80-100)'), ('medicaid_bh', 'Medicaid/uninsured, limited supports; behavioral health only (60-80)'), ('medicaid_bh_medical', 'Medicaid/uninsured, limited supports; with medical conditions (50-75)')], default='medicaid_bh', help_text='Sets the AIMS caseload-size range per 1.0 FTE care manager.', max_length=32, verbose_name='Population served'),
         ),
         migrations.AddField(
             model_name='historicalregistrysettings',
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='registrysettings',
             name='caseload_population',
-            field=models.CharField(choices=[('commercial_bh', 'Commercially insured, good supports; behavioral health only (90-120)'), ('commercial_bh_medical', 'Commercially insured, good supports; with medical conditions (80-100)'), ('medicaid_bh', 'Medicaid/uninsured, limited supports; behavioral health only (60-80)'), ('medicaid_bh_medical', 'Medicaid/uninsured, limited supports; with medical conditions (50-75)')], default='medicaid_bh', help_text='Sets the AIMS caseload-size range per 1.0 FTE care manager (clinical-rules 9).', max_length=32, verbose_name='Population served'),
+            field=models.CharField(choices=[('commercial_bh', 'Commercially insured, good supports; behavioral health only (90-120)'), ('commercial_bh_medical', 'Commercially insured, good supports; with medical conditions (80-100)'), ('medicaid_bh', 'Medicaid/uninsured, limited supports; behavioral health only (60-80)'), ('medicaid_bh_medical', 'Medicaid/uninsured, limited supports; with medical conditions (50-75)')], default='medicaid_bh', help_text='Sets the AIMS caseload-size range per 1.0 FTE care manager.', max_length=32, verbose_name='Population served'),
         ),
         migrations.AddField(
             model_name='registrysettings',

@@ -53,7 +53,7 @@ def flag_style(kind: str) -> str:
 
 @register.filter
 def weeks_since(day: datetime.date | None, today: datetime.date) -> int | None:
-    """Whole weeks from day to today (clinical-rules 5: days // 7)."""
+    """Whole weeks from day to today (docs/clinical-definitions.md#registry-columns: days // 7)."""
     if day is None:
         return None
     return (today - day).days // 7

@@ -1,4 +1,5 @@
-"""CoCM billing time (clinical-rules 8): the codes at every threshold and the minutes that count."""
+"""CoCM billing time (docs/clinical-definitions.md#cocm-billing-time): the codes at every threshold
+and the minutes that count."""
 
 import datetime
 import io

@@ -1,4 +1,5 @@
-"""Caseload size against the AIMS range for the clinic's population and the care manager's FTE (clinical-rules 9)."""
+"""Caseload size against the AIMS range for the clinic's population and the care manager's FTE
+(docs/clinical-definitions.md#caseload-size)."""
 
 from decimal import Decimal
 

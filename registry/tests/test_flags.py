@@ -1,4 +1,4 @@
-"""The set-based flag rules (clinical-rules 6), their per-clinic thresholds, and refresh_flags.
+"""The set-based flag rules (docs/clinical-definitions.md#flags), their per-clinic thresholds, and refresh_flags.
 
 Every scenario is dated from BASE, a day far enough in the past that the services accept
 each date, and the rules are run with `today=` so that each threshold is hit exactly.

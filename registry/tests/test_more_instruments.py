@@ -1,4 +1,5 @@
-"""AUDIT-C, the C-SSRS screener and the PCL-5 (clinical-rules 1 and 2), and each clinic's choice."""
+"""AUDIT-C, the C-SSRS screener and the PCL-5 (docs/clinical-definitions.md#instruments and
+docs/clinical-definitions.md#safety), and each clinic's choice."""
 
 import datetime
 

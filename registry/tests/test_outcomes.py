@@ -1,4 +1,5 @@
-"""Outcome and program figures on hand-built cohorts, at the edges of their windows (clinical-rules 10)."""
+"""Outcome and program figures on hand-built cohorts, at the edges of their windows
+(docs/clinical-definitions.md#quality-measures)."""
 
 import datetime
 import io

@@ -87,7 +87,7 @@ def test_the_latest_c_ssrs_is_among_the_facts(episode, care_manager):
     facts = safety_facts_for([episode.pk])[episode.pk]
 
     assert facts.cssrs.band == "moderate risk"
-    assert facts.flag is None  # moderate risk raises no flag (clinical-rules 2)
+    assert facts.flag is None  # moderate risk raises no flag (docs/clinical-definitions.md#safety)
     assert bool(facts) and not facts.awaits_review
 
 

@@ -1,4 +1,5 @@
-"""Scoring against the published tables (clinical-rules 1 and 4): pure functions, no database."""
+"""Scoring against the published tables (docs/clinical-definitions.md#instruments and
+docs/clinical-definitions.md#baseline-latest-and-change): pure functions, no database."""
 
 import pytest
 

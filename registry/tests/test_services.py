@@ -1,4 +1,5 @@
-"""The write services for contacts, scores and flags (clinical-rules 1, 2, 4, 5)."""
+"""The write services for contacts, scores and flags (docs/clinical-definitions.md: instruments, safety,
+baseline and change, registry columns)."""
 
 import datetime
 

@@ -1,4 +1,5 @@
-"""A patient answers a questionnaire from an e-mailed link, without an account (issue 6)."""
+"""A patient answers a questionnaire from an e-mailed link, without an account
+(docs/user-guide.md#patient-self-report)."""
 
 import datetime
 import re

@@ -1,4 +1,5 @@
-"""A patient opens the e-mailed link on a phone, confirms their birth date and answers (issue 6)."""
+"""A patient opens the e-mailed link on a phone, confirms their birth date and answers
+(docs/user-guide.md#patient-self-report)."""
 
 import datetime
 

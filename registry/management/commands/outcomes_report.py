@@ -18,9 +18,11 @@ def _date(text: str) -> datetime.date:
 
 class Command(BaseCommand):
     help = (
-        "Print the outcome and program figures as CSV (clinical-rules 10): one row per clinic and care "
-        "manager and measure, with numerator, denominator and rate (empty care_manager: the clinic's "
-        "total). Measures: " + ", ".join(MEASURES) + ". The period defaults to the 12 months up to today."
+        "Print the outcome and program figures as CSV (docs/clinical-definitions.md#quality-measures): "
+        "one row per clinic and care manager and measure, with numerator, denominator and rate "
+        "(empty care_manager: the clinic's total). Measures: "
+        + ", ".join(MEASURES)
+        + ". The period defaults to the 12 months up to today."
     )
 
     def add_arguments(self, parser):
