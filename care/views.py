@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts.models import Role
-from accounts.permissions import can_write_clinical, require
+from accounts.permissions import can_administer_clinic, can_write_clinical, require
 from care import services
 from care.access import (
     get_education_given_for_user,
@@ -39,10 +39,6 @@ def _open_episode(patient) -> Episode:
     if episode is None:
         raise Http404("This patient has no open episode of care.")
     return episode
-
-
-def _can_edit_library(user) -> bool:
-    return user.is_superuser or user.role == Role.CLINIC_ADMIN
 
 
 def _can_see_referral_list(user) -> bool:
@@ -200,19 +196,19 @@ def topic_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "care/topic_list.html",
-        {"clinic": clinic, "clinics": clinics, "topics": topics, "can_edit": _can_edit_library(request.user)},
+        {"clinic": clinic, "clinics": clinics, "topics": topics, "can_edit": can_administer_clinic(request.user)},
     )
 
 
 def add_topic(request: HttpRequest) -> HttpResponse:
-    require(_can_edit_library(request.user), "edit the education library")
+    require(can_administer_clinic(request.user), "edit the education library")
     clinic, _ = _chosen_clinic(request)
     return _topic_form(request, clinic, None)
 
 
 def edit_topic(request: HttpRequest, pk: int) -> HttpResponse:
     topic = get_topic_for_user(request.user, pk)
-    require(_can_edit_library(request.user), "edit the education library")
+    require(can_administer_clinic(request.user), "edit the education library")
     return _topic_form(request, topic.clinic, topic)
 
 

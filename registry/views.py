@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.permissions import can_resolve_safety, can_write_clinical, require
+from accounts.permissions import can_administer_clinic, can_resolve_safety, can_write_clinical, require
 from care.forms import TreatmentForms
 from carereg.forms import show_errors_on_form
 from consults.agenda import put_on_next_agenda
@@ -129,7 +129,7 @@ def today_list(request: HttpRequest) -> HttpResponse:
 
 def program(request: HttpRequest) -> HttpResponse:
     """The clinic admin's home: the whole program's figures and each care manager's caseload."""
-    require(request.user.is_superuser or request.user.role == Role.CLINIC_ADMIN, "see the program overview")
+    require(can_administer_clinic(request.user), "see the program overview")
     today = timezone.localdate()
     episodes = Episode.objects.visible_to(request.user)
     stats, reviews = dashboard_figures(episodes.open(), today)
@@ -343,7 +343,7 @@ def reengagement(request: HttpRequest) -> HttpResponse:
 
 def registry_settings(request: HttpRequest) -> HttpResponse:
     """Clinic admins change their clinic's thresholds (clinical-rules 4, 6, 7)."""
-    require(request.user.is_superuser or request.user.role == Role.CLINIC_ADMIN, "change registry settings")
+    require(can_administer_clinic(request.user), "change registry settings")
     clinics = list(request.user.visible_clinics())
     clinic = next((c for c in clinics if str(c.pk) == request.GET.get("clinic")), clinics[0] if clinics else None)
     if clinic is None:
