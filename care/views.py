@@ -27,18 +27,11 @@ from care.forms import (
     StopMedicationForm,
 )
 from care.models import EducationTopic
+from carereg.dates import clinic_today
 from carereg.forms import show_errors_on_form
-from patients.access import get_patient_for_user
-from patients.models import Episode
+from patients.access import get_open_episode_or_404, get_patient_for_user
 from registry.entered_in_error import entered_in_error_page
 from registry.models import RegistrySettings
-
-
-def _open_episode(patient) -> Episode:
-    episode = patient.episodes.open().first()
-    if episode is None:
-        raise Http404("This patient has no open episode of care.")
-    return episode
 
 
 def _can_see_referral_list(user) -> bool:
@@ -64,7 +57,7 @@ def _medication_fields(form: MedicationForm) -> dict:
 def add_medication(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, patient_pk)
     require(can_write_clinical(request.user), "record medications")
-    episode = _open_episode(patient)
+    episode = get_open_episode_or_404(patient)
     form = MedicationForm(request.POST or None, episode=episode)
     if request.method == "POST" and form.is_valid():
         try:
@@ -122,7 +115,7 @@ def stop_medication(request: HttpRequest, pk: int) -> HttpResponse:
 def add_referral(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, patient_pk)
     require(can_write_clinical(request.user), "make referrals")
-    episode = _open_episode(patient)
+    episode = get_open_episode_or_404(patient)
     form = ReferralForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -160,7 +153,7 @@ def referrals_to_follow_up(request: HttpRequest) -> HttpResponse:
     require(_can_see_referral_list(request.user), "see the referral follow-up list")
     clinic, clinics = _chosen_clinic(request)
     days = RegistrySettings.for_clinic(clinic).referral_overdue_days
-    today = services.clinic_today(clinic)
+    today = clinic_today(clinic)
     referrals = list(services.referrals_to_follow_up(clinic, today, days))
     for referral in referrals:
         referral.days_open = (today - referral.sent_on).days
@@ -177,7 +170,7 @@ def referrals_to_follow_up(request: HttpRequest) -> HttpResponse:
 def give_education(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, patient_pk)
     require(can_write_clinical(request.user), "record education")
-    episode = _open_episode(patient)
+    episode = get_open_episode_or_404(patient)
     form = EducationGivenForm(request.POST or None, episode=episode)
     if request.method == "POST" and form.is_valid():
         try:

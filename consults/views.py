@@ -12,9 +12,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role, User
 from accounts.permissions import can_administer_clinic, can_write_clinical, require
+from carereg.dates import clinic_today
 from carereg.forms import show_errors_on_form
 from consults import services
-from consults.agenda import build_agendas, clinic_today, reconcile
+from consults.agenda import build_agendas, reconcile
 from consults.figures import DEFINITIONS, review_figures
 from consults.forms import AddToAgendaForm, CaseReviewForm, QuestionForm, QuestionsForm, SessionForm
 from consults.models import Agenda, AgendaItem, CaseReview, Notification
