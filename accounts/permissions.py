@@ -22,6 +22,8 @@ def require(allowed: bool, what: str) -> None:
 
 
 def can_administer_clinic(user) -> bool:
+    """The clinic admin (data manager) runs the clinic: its settings, imports, education library, the
+    program overview and the audit pages. Every "superuser or clinic admin" check asks this."""
     return user.is_superuser or user.role == Role.CLINIC_ADMIN
 
 

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from accounts.models import Clinic, User
 from audit.emergency import REASON_MIN_LENGTH
+from carereg.dates import DATE_INPUT
 from patients.models import Patient
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MAX_PERIOD_DAYS = 366
 
 

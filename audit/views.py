@@ -7,8 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.permissions import require
+from accounts.permissions import can_administer_clinic, require
 from audit import emergency
 from audit.forms import EmergencyAccessForm, PatientAccessForm, UserAccessForm
 from audit.history import patient_history as history_of
@@ -22,13 +21,9 @@ PAGE_SIZE = 50
 PATIENT_REPORT_KEY = "audit-patient-report"  # the chosen patient and period: in the session, not the URL
 
 
-def can_audit(user) -> bool:
-    return user.is_superuser or user.role == Role.CLINIC_ADMIN
-
-
 def patient_access(request: HttpRequest) -> HttpResponse:
     """Who accessed this patient: chosen by MRN in a POST, then paged through by page number only."""
-    require(can_audit(request.user), "see the access log")
+    require(can_administer_clinic(request.user), "see the access log")
     if request.method == "POST":
         form = PatientAccessForm(request.POST, user=request.user)
         if form.is_valid():
@@ -57,7 +52,7 @@ def patient_access(request: HttpRequest) -> HttpResponse:
 
 def user_access(request: HttpRequest) -> HttpResponse:
     """What did this user access: events on the admin's clinics' patients, and their list pages."""
-    require(can_audit(request.user), "see the access log")
+    require(can_administer_clinic(request.user), "see the access log")
     form = UserAccessForm(request.GET if "user" in request.GET else None, user=request.user)
     page = None
     if form.is_bound and form.is_valid():
@@ -73,7 +68,7 @@ def user_access(request: HttpRequest) -> HttpResponse:
 
 def emergency_list(request: HttpRequest) -> HttpResponse:
     """Emergency accesses to the admin's clinics' patients, newest first."""
-    require(can_audit(request.user), "see emergency accesses")
+    require(can_administer_clinic(request.user), "see emergency accesses")
     grants = EmergencyAccess.objects.visible_to(request.user).select_related("user", "patient__clinic")
     page = Paginator(grants, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "audit/emergency_list.html", {"page": page, "now": timezone.now()})
@@ -124,5 +119,5 @@ def _log_attempt(request: HttpRequest, form: EmergencyAccessForm, outcome: str, 
 
 def patient_history(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, pk)
-    require(can_audit(request.user), "see a patient's change history")
+    require(can_administer_clinic(request.user), "see a patient's change history")
     return render(request, "audit/patient_history.html", {"patient": patient, "versions": history_of(patient)})

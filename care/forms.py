@@ -7,8 +7,8 @@ from django.utils.functional import cached_property
 
 from care import services
 from care.models import EducationGiven, EducationTopic, Medication, MedicationReport, Referral
+from carereg.dates import DATE_INPUT
 from carereg.forms import show_errors_on_form
-from patients.forms import DATE_INPUT
 from patients.models import Episode
 from registry.models import Intervention
 

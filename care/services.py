@@ -7,7 +7,6 @@ contact in one sitting, and reports every part's errors at once.
 """
 
 import datetime
-import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -27,12 +26,9 @@ from care.models import (
     Referral,
 )
 from care.starter_library import STARTER_TOPICS
+from carereg.dates import clinic_today
 from patients.models import Episode
 from registry.models import Contact, EnteredInError, Intervention, RegistrySettings
-
-
-def clinic_today(clinic: Clinic) -> datetime.date:
-    return timezone.localtime(timezone.now(), timezone=zoneinfo.ZoneInfo(clinic.timezone)).date()
 
 
 def _save(instance, by, exclude: Sequence[str] = ()) -> None:

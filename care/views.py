@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts.models import Role
-from accounts.permissions import can_write_clinical, require
+from accounts.permissions import can_administer_clinic, can_write_clinical, require
 from care import services
 from care.access import (
     get_education_given_for_user,
@@ -27,22 +27,11 @@ from care.forms import (
     StopMedicationForm,
 )
 from care.models import EducationTopic
+from carereg.dates import clinic_today
 from carereg.forms import show_errors_on_form
-from patients.access import get_patient_for_user
-from patients.models import Episode
+from patients.access import get_open_episode_or_404, get_patient_for_user
 from registry.entered_in_error import entered_in_error_page
 from registry.models import RegistrySettings
-
-
-def _open_episode(patient) -> Episode:
-    episode = patient.episodes.open().first()
-    if episode is None:
-        raise Http404("This patient has no open episode of care.")
-    return episode
-
-
-def _can_edit_library(user) -> bool:
-    return user.is_superuser or user.role == Role.CLINIC_ADMIN
 
 
 def _can_see_referral_list(user) -> bool:
@@ -68,7 +57,7 @@ def _medication_fields(form: MedicationForm) -> dict:
 def add_medication(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, patient_pk)
     require(can_write_clinical(request.user), "record medications")
-    episode = _open_episode(patient)
+    episode = get_open_episode_or_404(patient)
     form = MedicationForm(request.POST or None, episode=episode)
     if request.method == "POST" and form.is_valid():
         try:
@@ -126,7 +115,7 @@ def stop_medication(request: HttpRequest, pk: int) -> HttpResponse:
 def add_referral(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, patient_pk)
     require(can_write_clinical(request.user), "make referrals")
-    episode = _open_episode(patient)
+    episode = get_open_episode_or_404(patient)
     form = ReferralForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -164,7 +153,7 @@ def referrals_to_follow_up(request: HttpRequest) -> HttpResponse:
     require(_can_see_referral_list(request.user), "see the referral follow-up list")
     clinic, clinics = _chosen_clinic(request)
     days = RegistrySettings.for_clinic(clinic).referral_overdue_days
-    today = services.clinic_today(clinic)
+    today = clinic_today(clinic)
     referrals = list(services.referrals_to_follow_up(clinic, today, days))
     for referral in referrals:
         referral.days_open = (today - referral.sent_on).days
@@ -181,7 +170,7 @@ def referrals_to_follow_up(request: HttpRequest) -> HttpResponse:
 def give_education(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, patient_pk)
     require(can_write_clinical(request.user), "record education")
-    episode = _open_episode(patient)
+    episode = get_open_episode_or_404(patient)
     form = EducationGivenForm(request.POST or None, episode=episode)
     if request.method == "POST" and form.is_valid():
         try:
@@ -200,19 +189,19 @@ def topic_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "care/topic_list.html",
-        {"clinic": clinic, "clinics": clinics, "topics": topics, "can_edit": _can_edit_library(request.user)},
+        {"clinic": clinic, "clinics": clinics, "topics": topics, "can_edit": can_administer_clinic(request.user)},
     )
 
 
 def add_topic(request: HttpRequest) -> HttpResponse:
-    require(_can_edit_library(request.user), "edit the education library")
+    require(can_administer_clinic(request.user), "edit the education library")
     clinic, _ = _chosen_clinic(request)
     return _topic_form(request, clinic, None)
 
 
 def edit_topic(request: HttpRequest, pk: int) -> HttpResponse:
     topic = get_topic_for_user(request.user, pk)
-    require(_can_edit_library(request.user), "edit the education library")
+    require(can_administer_clinic(request.user), "edit the education library")
     return _topic_form(request, topic.clinic, topic)
 
 

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Clinic
+from carereg.dates import clinic_today
 from consults.models import Agenda, AgendaItem, CaseReview
 from consults.safety_review import pending_safety_reviews
 from consults.services import add_to_agenda
@@ -131,10 +132,6 @@ def _follow_flags(item: AgendaItem, kinds: list[str], now: datetime.datetime) ->
         item.reason_cleared_at = now
         return True
     return False
-
-
-def clinic_today(clinic: Clinic, now: datetime.datetime | None = None) -> datetime.date:
-    return timezone.localtime(now or timezone.now(), timezone=zoneinfo.ZoneInfo(clinic.timezone)).date()
 
 
 def next_agenda(clinic: Clinic, team: Team, today: datetime.date | None = None) -> Agenda:

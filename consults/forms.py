@@ -4,9 +4,9 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from care.models import Medication
+from carereg.dates import DATE_INPUT
 from consults.models import Recommendation
 from consults.notes import clean_diagnoses
-from patients.forms import DATE_INPUT
 
 
 class CaseReviewForm(forms.Form):

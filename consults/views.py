@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role, User
-from accounts.permissions import can_write_clinical, require
+from accounts.permissions import can_administer_clinic, can_write_clinical, require
+from carereg.dates import clinic_today
 from carereg.forms import show_errors_on_form
 from consults import services
-from consults.agenda import build_agendas, clinic_today, reconcile
+from consults.agenda import build_agendas, reconcile
 from consults.figures import DEFINITIONS, review_figures
 from consults.forms import AddToAgendaForm, CaseReviewForm, QuestionForm, QuestionsForm, SessionForm
 from consults.models import Agenda, AgendaItem, CaseReview, Notification
@@ -26,7 +27,7 @@ from registry.safety import attach_safety_facts, safety_awaits_review
 
 
 def can_edit_agenda(user, agenda: Agenda) -> bool:
-    return user.is_superuser or user.role == Role.CLINIC_ADMIN or user.pk == agenda.care_manager_id
+    return can_administer_clinic(user) or user.pk == agenda.care_manager_id
 
 
 def _agendas_for(user):

@@ -5,8 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.models import Role
-from accounts.permissions import require
+from accounts.permissions import can_administer_clinic, require
 from carereg.lib import csv as csv_file
 from interchange import exporter, jobs, tasks
 from interchange.forms import ImportForm
@@ -20,14 +19,9 @@ RECENT_JOBS = 5
 REFRESH_SECONDS = 3
 
 
-def can_import(user) -> bool:
-    """Loading data into a clinic is the clinic admin's (data manager's) job (docs/admin-guide.md#roles)."""
-    return user.is_superuser or user.role == Role.CLINIC_ADMIN
-
-
 def upload(request: HttpRequest) -> HttpResponse:
     """Small uploads are imported in the request; large ones by a worker, followed on their own page."""
-    require(can_import(request.user), "import registry data")
+    require(can_administer_clinic(request.user), "import registry data")
     form = ImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -55,7 +49,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 def import_job(request: HttpRequest, pk: int) -> HttpResponse:
     """A background import's page: how far it is (refreshed every few seconds), then what it did."""
     job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
-    require(can_import(request.user), "import registry data")
+    require(can_administer_clinic(request.user), "import registry data")
     context = {"job": job, "progress": None if job.finished else jobs.progress_of(job)}
     response = render(request, "interchange/import_job.html", context)
     if not job.finished:

@@ -1,5 +1,6 @@
 """One access helper per object kind: outside the user's clinics is a 404, never a 403."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from patients.models import Episode, Patient
@@ -19,3 +20,11 @@ def get_patient_for_user(user, pk: int, *, allow_emergency: bool = False) -> Pat
 
 def get_episode_for_user(user, pk: int) -> Episode:
     return get_object_or_404(Episode.objects.visible_to(user).select_related("patient"), pk=pk)
+
+
+def get_open_episode_or_404(patient: Patient) -> Episode:
+    """The patient's open episode, for pages that record into it: none open is a 404."""
+    episode = patient.episodes.open().first()
+    if episode is None:
+        raise Http404("This patient has no open episode of care.")
+    return episode

@@ -5,12 +5,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
+from carereg.dates import DATE_INPUT
 from consults.models import Recommendation
 from patients import services
 from patients.models import Episode, Patient
 from patients.plans import ASSESSMENT_FIELDS, RELAPSE_PLAN_FIELDS, diagnoses_text, parse_diagnoses
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 DEMOGRAPHICS = ["mrn", "first_name", "last_name", "birth_date", "sex", "preferred_language"]
 CONTACT_DETAILS = ["phone", "email", "address_line", "city", "state", "postal_code"]

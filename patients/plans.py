@@ -69,7 +69,7 @@ def diagnoses_text(diagnoses: list[dict]) -> str:
 # --- Shared checks --------------------------------------------------------------------------
 
 
-def _open_episode(episode: Episode) -> Episode:
+def _lock_open_episode(episode: Episode) -> Episode:
     """The episode as it is now, locked: plans change only while it is open."""
     episode = Episode.objects.select_for_update().select_related("patient").get(pk=episode.pk)
     if not episode.is_open:
@@ -100,7 +100,7 @@ def save_initial_assessment(
     """Write (or revise) the episode's initial assessment; dated, it is complete. With
     move_to_active an enrolled episode moves to active treatment on that date, together (offered,
     never forced: the assessment may be written before treatment begins)."""
-    episode = _open_episode(episode)
+    episode = _lock_open_episode(episode)
     unknown = set(fields) - set(ASSESSMENT_FIELDS)
     if unknown:
         raise TypeError(f"Not fields of the initial assessment: {sorted(unknown)}")
@@ -150,7 +150,7 @@ def save_initial_assessment(
 def save_treatment_plan(
     *, episode: Episode, by, goals: str, current_treatments: str, target: str = TreatmentPlan.DEFAULT_TARGET
 ) -> TreatmentPlan:
-    episode = _open_episode(episode)
+    episode = _lock_open_episode(episode)
     if not target.strip():
         raise ValidationError({"target": "Give the treatment target, e.g. PHQ-9 < 5 or 50% reduction."})
     plan = TreatmentPlan.objects.filter(episode=episode).first() or TreatmentPlan(episode=episode)
@@ -173,7 +173,7 @@ def record_plan_change(
     """A dated change to the treatment plan with its reason
     (docs/user-guide.md#treatment-plan-and-its-changes), linked to the consultant's recommendation
     it came from when there is one: a recommendation of this same episode."""
-    episode = _open_episode(episode)
+    episode = _lock_open_episode(episode)
     _check_day(episode, changed_on, "changed_on")
     errors = {}
     if not reason.strip():
@@ -258,7 +258,7 @@ def save_relapse_plan(
 ) -> RelapsePreventionPlan:
     """Write (or revise) the relapse prevention plan; dated, every part must be written. With
     move_to_relapse_prevention the episode moves to relapse prevention on that date, together."""
-    episode = _open_episode(episode)
+    episode = _lock_open_episode(episode)
     unknown = set(fields) - set(RELAPSE_PLAN_FIELDS)
     if unknown:
         raise TypeError(f"Not fields of the relapse prevention plan: {sorted(unknown)}")

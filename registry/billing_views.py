@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from accounts.models import Role, User
-from accounts.permissions import require
+from accounts.permissions import can_administer_clinic, require
 from carereg.lib import csv as csv_file
 from patients.models import Episode
 from registry.billing import CSV_COLUMNS, billing_rows, code_totals, csv_values, month_end
@@ -37,10 +37,6 @@ class MonthConverter:
 def can_see_billing(user) -> bool:
     """Clinic admins (data managers) see their clinics' billing; care managers their own caseload's."""
     return user.is_superuser or user.role in BILLING_ROLES
-
-
-def is_admin(user) -> bool:
-    return user.is_superuser or user.role == Role.CLINIC_ADMIN
 
 
 def _choice(request: HttpRequest, name: str, options) -> object | None:
@@ -111,7 +107,7 @@ def billing_report(request: HttpRequest, month: datetime.date) -> HttpResponse:
             "previous_month": previous_month,
             "next_month": next_month,
             "filters": _filters(scope),
-            "is_admin": is_admin(request.user),
+            "is_admin": can_administer_clinic(request.user),
         },
     )
 
@@ -127,7 +123,7 @@ def billing_csv(request: HttpRequest, month: datetime.date) -> HttpResponse:
 @require_GET
 def caseload_size_report(request: HttpRequest) -> HttpResponse:
     """Every care manager of the user's clinics: open caseload against the AIMS range for their FTE."""
-    require(is_admin(request.user), "see the caseload-size report")
+    require(can_administer_clinic(request.user), "see the caseload-size report")
     clinics = request.user.visible_clinics()
     care_managers = User.objects.filter(role=Role.CARE_MANAGER, is_active=True, clinics__in=clinics).distinct()
     sizes = caseload_sizes(care_managers, Episode.objects.visible_to(request.user))

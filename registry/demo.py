@@ -17,7 +17,8 @@ from django.utils import timezone
 from accounts.models import Clinic, Role, User
 from accounts.provisioning import ensure_clinic, ensure_staff
 from care.demo import seed_care_demo
-from consults.agenda import build_agendas, clinic_today
+from carereg.dates import clinic_today
+from consults.agenda import build_agendas
 from consults.models import CaseReview, Recommendation
 from patients.demo_plans import add_demo_plans
 from patients.models import Episode, Patient

@@ -7,7 +7,7 @@ from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.utils import timezone
 
-from patients.forms import DATE_INPUT
+from carereg.dates import DATE_INPUT
 from registry.models import MAX_CONTACT_MINUTES, Contact, Intervention, RegistrySettings, SafetyAssessment
 from registry.scoring import (
     INSTRUMENTS,

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role
 from accounts.permissions import require
+from carereg.dates import DATE_INPUT
 from carereg.lib import csv as csv_file
-from patients.forms import DATE_INPUT
 from patients.models import Episode
 from registry.bar_charts import bar_chart
 from registry.caseload import month_bounds

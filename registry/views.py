@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.permissions import can_resolve_safety, can_write_clinical, require
+from accounts.permissions import can_administer_clinic, can_resolve_safety, can_write_clinical, require
 from care.forms import TreatmentForms
 from carereg.forms import show_errors_on_form
 from consults.agenda import put_on_next_agenda
 from consults.notifications import notify_consultant_of_safety
-from patients.access import get_patient_for_user
+from patients.access import get_open_episode_or_404, get_patient_for_user
 from patients.models import Episode
 from registry import services
 from registry.access import get_contact_for_user, get_flag_for_user, get_measurement_for_user
@@ -129,7 +129,7 @@ def today_list(request: HttpRequest) -> HttpResponse:
 
 def program(request: HttpRequest) -> HttpResponse:
     """The clinic admin's home: the whole program's figures and each care manager's caseload."""
-    require(request.user.is_superuser or request.user.role == Role.CLINIC_ADMIN, "see the program overview")
+    require(can_administer_clinic(request.user), "see the program overview")
     today = timezone.localdate()
     episodes = Episode.objects.visible_to(request.user)
     stats, reviews = dashboard_figures(episodes.open(), today)
@@ -146,17 +146,10 @@ def program(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _open_episode(patient) -> Episode:
-    episode = patient.episodes.open().first()
-    if episode is None:
-        raise Http404("This patient has no open episode of care.")
-    return episode
-
-
 def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, patient_pk)
     require(can_write_clinical(request.user), "record contacts")
-    episode = _open_episode(patient)
+    episode = get_open_episode_or_404(patient)
     data = request.POST or None
     if data is not None and _saved_submission(data.get("submission")):
         return _already_saved(request, patient)
@@ -230,7 +223,7 @@ def record_measurement(request: HttpRequest, patient_pk: int, instrument: str) -
     offered = {i.code: i for i in RegistrySettings.for_clinic(patient.clinic).offered_instruments()}
     if instrument not in offered:
         raise Http404("This clinic does not use that instrument.")
-    episode = _open_episode(patient)
+    episode = get_open_episode_or_404(patient)
     form = MeasurementForm(request.POST or None, instrument=offered[instrument])
     if request.method == "POST" and form.is_valid():
         try:
@@ -301,7 +294,7 @@ def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
     """The care manager asks for the patient to be discussed at the next caseload review."""
     patient = get_patient_for_user(request.user, patient_pk)
     require(can_write_clinical(request.user), "request case reviews")
-    episode = _open_episode(patient)
+    episode = get_open_episode_or_404(patient)
     form = RequestReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -344,7 +337,7 @@ def reengagement(request: HttpRequest) -> HttpResponse:
 
 def registry_settings(request: HttpRequest) -> HttpResponse:
     """Clinic admins change their clinic's thresholds (docs/clinical-definitions.md#settings-and-their-defaults)."""
-    require(request.user.is_superuser or request.user.role == Role.CLINIC_ADMIN, "change registry settings")
+    require(can_administer_clinic(request.user), "change registry settings")
     clinics = list(request.user.visible_clinics())
     clinic = next((c for c in clinics if str(c.pk) == request.GET.get("clinic")), clinics[0] if clinics else None)
     if clinic is None:

@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from patients.forms import DATE_INPUT
+from carereg.dates import DATE_INPUT
 from registry.models import RegistrySettings
 from registry.scoring import INSTRUMENTS, PHQ9
 from registry.services import Answers

@@ -12,8 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
-from accounts.permissions import can_write_clinical, require
+from accounts.permissions import can_administer_clinic, can_write_clinical, require
 from carereg.forms import show_errors_on_form
 from patients.access import get_patient_for_user
 from patients.models import Episode
@@ -137,7 +136,7 @@ def withdraw_text_consent(request: HttpRequest, patient_pk: int) -> HttpResponse
 
 def messaging_settings(request: HttpRequest) -> HttpResponse:
     """Clinic admins set their clinic's quiet hours for texts and the reminder (docs/sms.md#quiet-hours)."""
-    require(request.user.is_superuser or request.user.role == Role.CLINIC_ADMIN, "change messaging settings")
+    require(can_administer_clinic(request.user), "change messaging settings")
     clinics = list(request.user.visible_clinics())
     clinic = next((c for c in clinics if str(c.pk) == request.GET.get("clinic")), clinics[0] if clinics else None)
     if clinic is None:

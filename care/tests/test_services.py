@@ -10,6 +10,7 @@ from care.panels import care_context, medications_with_latest_report
 from care.services import ReferralInput, ReportInput, SessionInput, TreatmentDetailsError
 from care.starter_library import STARTER_TOPICS
 from care.tests.conftest import days_ago
+from carereg.dates import clinic_today
 from registry.models import Contact, RegistrySettings
 from registry.services import Answers, mark_contact_entered_in_error
 from tests.factories import ClinicFactory, EpisodeFactory, UserFactory, answers_totalling, record_contact
@@ -184,7 +185,7 @@ def make_referral_sent(episode, by, days: int, status: str = "sent") -> Referral
 
 
 def test_an_open_referral_is_listed_for_follow_up_only_after_the_clinics_days(episode, care_manager, clinic):
-    today = services.clinic_today(clinic)
+    today = clinic_today(clinic)
     on_the_day = make_referral_sent(episode, care_manager, 30)
     day_after = make_referral_sent(episode, care_manager, 31)
     scheduled = make_referral_sent(episode, care_manager, 45, "scheduled")

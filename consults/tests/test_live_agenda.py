@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from carereg.dates import clinic_today
 from consults import services
-from consults.agenda import build_agendas, build_due_agendas, clinic_today, put_on_next_agenda
+from consults.agenda import build_agendas, build_due_agendas, put_on_next_agenda
 from consults.models import Agenda, AgendaItem
 from patients.models import Episode
 from registry import services as registry_services

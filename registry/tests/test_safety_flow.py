@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from consults.agenda import clinic_today
+from carereg.dates import clinic_today
 from consults.models import Agenda, Notification
 from registry import services
 from registry.forms import ContactForm
