@@ -344,10 +344,10 @@ def reorder(request: HttpRequest, pk: int) -> HttpResponse:
         if _wants_json(request):
             return JsonResponse({"error": text}, status=409)
         messages.error(request, text)
-    else:
-        if _wants_json(request):
-            return JsonResponse({"order": order})
-        messages.success(request, "New order saved.")
+        return _agenda_page(request, agenda, status=409)  # the page as it stands, with the reason
+    if _wants_json(request):
+        return JsonResponse({"order": order})
+    messages.success(request, "New order saved.")
     return redirect("consults:agenda", pk=agenda.pk)
 
 
@@ -373,15 +373,23 @@ def set_question(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 @require_POST
 def hold_meeting(request: HttpRequest, pk: int) -> HttpResponse:
-    """The meeting took place: its agenda is frozen as the record of it."""
+    """The meeting took place: its agenda is frozen as the record of it. From the agenda's editor
+    the button posts the whole page, so questions typed in the rows are saved first, as with every
+    other button there; a refusal draws the page again."""
     agenda = agenda_for_user(request.user, pk)
     require(can_edit_agenda(request.user, agenda) or request.user.pk == agenda.consultant_id, "close this session")
-    try:
+
+    def hold() -> str:
         services.hold_meeting(agenda=agenda, by=request.user)
+        return "Meeting marked held: its agenda no longer changes."
+
+    if can_edit_agenda(request.user, agenda) and not agenda.is_held:
+        return _change_agenda(request, agenda, hold)
+    try:
+        messages.success(request, hold())
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, "Meeting marked held: its agenda no longer changes.")
+        return _agenda_page(request, agenda, status=400)
     return redirect("consults:agenda", pk=agenda.pk)
 
 

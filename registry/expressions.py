@@ -1,5 +1,6 @@
 """Small SQL building blocks that PostgreSQL and SQLite spell differently."""
 
+from django.db import connection
 from django.db.models import DateField, Func, IntegerField
 
 
@@ -45,8 +46,6 @@ class DaysBetween(Func):
 
 def add_days_sql(column: str, days: int) -> str:
     """`column` (a date, in raw SQL) + whole days, spelled as AddDays spells it on each database."""
-    from django.db import connection
-
     if connection.vendor == "sqlite":
         return f"date({column}, '{int(days):+d} days')"
     return f"({column} + {int(days)})"

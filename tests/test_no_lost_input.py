@@ -89,7 +89,8 @@ EXEMPT = {
     "draws the whole agenda again (consults/tests/test_live_agenda.py).",
     "consults:reorder": "The agenda's drag and keyboard reordering posts the whole order as JSON: nothing "
     "typed; a stale or foreign order is answered 409/400 and changes nothing (consults/tests/test_live_agenda.py).",
-    "consults:hold_meeting": "A button (mark the meeting held): nothing typed.",
+    "consults:hold_meeting": "A button that posts the agenda's form (form=agenda-form), which save_questions "
+    "covers here: the questions are saved with it or drawn again (consults/tests/test_live_agenda.py).",
     "consults:notification_read": "A button (mark one notice read): nothing typed.",
     "consults:notifications_read": "A button (mark every notice read): nothing typed.",
     "patients:plan_change_from_recommendation": "A button (record the implemented recommendation as a plan "

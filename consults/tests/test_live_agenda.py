@@ -113,6 +113,29 @@ def test_a_held_meeting_is_frozen(cm_client, agenda, clinic, care_manager):
     assert (move.status_code, save.status_code) == (403, 403)
 
 
+def test_marking_the_meeting_held_saves_the_questions_typed_in_the_rows(cm_client, agenda):
+    item = agenda.items.order_by("position", "pk").first()
+
+    held = cm_client.post(reverse("consults:hold_meeting", args=[agenda.pk]), {f"note-{item.pk}": "Dose up?"})
+
+    assert held.status_code == 302
+    item.refresh_from_db()
+    agenda.refresh_from_db()
+    assert (item.note, agenda.is_held) == ("Dose up?", True)
+
+
+def test_an_invalid_question_keeps_the_meeting_open_and_shows_what_was_typed(cm_client, agenda):
+    item = agenda.items.order_by("position", "pk").first()
+    too_long = "Why " + "x" * 300
+
+    refused = cm_client.post(reverse("consults:hold_meeting", args=[agenda.pk]), {f"note-{item.pk}": too_long})
+
+    assert refused.status_code == 400
+    assert too_long in refused.content.decode()
+    agenda.refresh_from_db()
+    assert not agenda.is_held
+
+
 def test_the_consultant_may_mark_the_meeting_held_a_pcp_may_not(client, clinic, agenda, consultant):
     client.force_login(UserFactory(role=Role.MEDICAL_PROVIDER, clinics=[clinic]))
     refused = client.post(reverse("consults:hold_meeting", args=[agenda.pk]))
