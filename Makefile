@@ -32,6 +32,7 @@ check: venv
 	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=sqlite:///:memory: DEBUG=false $(PY) manage.py makemigrations --check --dry-run
 	scripts/check_deploy.sh
+	$(VENV)/bin/mypy
 
 format: venv
 	$(VENV)/bin/ruff check --fix .

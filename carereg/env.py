@@ -5,6 +5,7 @@ not later with a stack trace from deep inside a library.
 """
 
 import os
+from typing import Any, overload
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -18,9 +19,13 @@ def _raw(name: str) -> str | None:
     return value.strip() if value is not None else None
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = _raw(name)
-    return default if value in (None, "") else value
+    return value if value else default
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -36,7 +41,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = _raw(name)
-    if value in (None, ""):
+    if not value:
         return default
     try:
         return int(value)
@@ -46,12 +51,12 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
-    if value in (None, ""):
+    if not value:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_database(name: str, default: str, conn_max_age: int = 60) -> dict:
+def env_database(name: str, default: str, conn_max_age: int = 60) -> dict[str, Any]:
     url = env_str(name, default)
     if not url.startswith(("postgres://", "postgresql://", "sqlite://")):
         raise ImproperlyConfigured(
@@ -63,7 +68,7 @@ def env_database(name: str, default: str, conn_max_age: int = 60) -> dict:
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} does not name a database.")
-    return config
+    return dict(config)
 
 
 def env_redis_url(name: str) -> str | None:

@@ -54,6 +54,8 @@ def prune_embedded_broker() -> None:
     if not settings.CAREREG_EMBEDDED_BROKER:
         return
     path = make_url(settings.CELERY_BROKER_URL.removeprefix("sqla+")).database
+    if not path:  # an in-memory broker keeps nothing to prune
+        return
     with sqlite3.connect(path, timeout=30) as broker:
         deleted = broker.execute("DELETE FROM kombu_message WHERE visible = 0").rowcount
     broker.close()
