@@ -12,6 +12,7 @@ from accounts.permissions import require
 from consults.forms import ResponseForm
 from consults.models import Recommendation
 from registry.models import Flag
+from registry.safety import attach_safety_facts
 
 RECENT_ANSWERS = datetime.timedelta(days=30)
 
@@ -30,11 +31,13 @@ def pcp_home(request: HttpRequest) -> HttpResponse:
         Prefetch("episode__flags", queryset=open_flags, to_attr="open_flags")
     )
     answered = theirs.filter(responded_by=request.user, responded_at__gte=timezone.now() - RECENT_ANSWERS)
+    awaiting = list(awaiting.order_by("communicated_at", "pk")[:200])
+    attach_safety_facts(recommendation.episode for recommendation in awaiting)
     return render(
         request,
         "consults/pcp_home.html",
         {
-            "awaiting": awaiting.order_by("communicated_at", "pk")[:200],
+            "awaiting": awaiting,
             "answered": answered.order_by("-responded_at")[:20],
             "response_form": ResponseForm(),
         },

@@ -44,6 +44,7 @@ from registry.forms import (
     SafetyAssessmentForm,
 )
 from registry.models import CaseloadPreferences, ContactSubmission, Flag, RegistrySettings, SafetyAssessment
+from registry.safety import attach_safety_facts
 from registry.scoring import CSSRS, GAD7, INSTRUMENTS, PHQ9, raises_safety_flag
 
 # Where each role's work is: the page CareReg opens on (docs/user-guide.md#where-each-role-starts).
@@ -79,6 +80,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not narrowing.narrows:
         paginator.count = stats["active"]  # the statistics counted these rows already: no second COUNT
     page = paginator.get_page(request.GET.get("page"))
+    attach_safety_facts(page, today)
     preferences = CaseloadPreferences.objects.filter(user=request.user).first()
     return render(
         request,
@@ -120,11 +122,9 @@ def today_list(request: HttpRequest) -> HttpResponse:
     choices = form.cleaned()
     today = timezone.localdate()
     caseload = scope_to_team(Episode.objects.visible_to(request.user).open(), request.user, choices["team"])
-    return render(
-        request,
-        "registry/today.html",
-        {"rows": due_today(caseload, today)[:300], "form": form, "today": today},
-    )
+    rows = list(due_today(caseload, today)[:300])
+    attach_safety_facts(rows, today)
+    return render(request, "registry/today.html", {"rows": rows, "form": form, "today": today})
 
 
 def program(request: HttpRequest) -> HttpResponse:

@@ -1112,3 +1112,18 @@ def test_leaving_the_list_as_it_is_marks_only_the_implementation(cm_client, team
 
     assert Recommendation.objects.get(pk=recommendation.pk).status == Status.IMPLEMENTED
     assert not Medication.objects.exists()
+
+
+def test_the_pcp_sees_what_raised_a_safety_flag_beside_the_recommendation_to_answer(client, team, care_manager, pcp):
+    recommendation = team["mine"]
+    notes.communicate(
+        recommendation=recommendation, by=care_manager, when=timezone.now() - datetime.timedelta(hours=1), how="phone"
+    )
+    scores = [Answers("PHQ9", answers_totalling("PHQ9", 18, item9=1))]
+    record_contact(recommendation.episode, today(), care_manager, scores=scores)
+    login(client, pcp)
+
+    card = page(client.get(reverse("consults:pcp_home"))).split(f'data-recommendation="{recommendation.pk}"')[1]
+
+    assert "PHQ-9 item 9 = 1 on" in card.split("</section>")[0]
+    assert "no safety assessment yet" in card.split("</section>")[0]

@@ -2,8 +2,10 @@
 C-SSRS, the latest assessment and how long the flag has been open; loaded set-based."""
 
 import datetime
+import re
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from consults import notes
@@ -128,3 +130,25 @@ def test_item_answers_carry_each_items_own_labels_and_a_legacy_total_has_none(ep
     assert rows[0][2:] == (1, "Yes")
     assert rows[5][2:] == (2, "Yes, in the past 3 months")
     assert item_answers(legacy) == []
+
+
+@pytest.mark.parametrize("page", ["registry:dashboard", "registry:today"])
+def test_the_caseload_and_todays_calls_show_what_raised_a_safety_flag_beside_its_badge(
+    page, cm_client, clinic, care_manager
+):
+    flagged = EpisodeFactory(
+        patient__clinic=clinic, patient__care_manager=care_manager, enrolled_on=today() - 30 * DAY, status="active"
+    )
+    calm = EpisodeFactory(
+        patient__clinic=clinic, patient__care_manager=care_manager, enrolled_on=today() - 30 * DAY, status="active"
+    )
+    item9_contact(flagged, care_manager, item9=2, days_ago=20)
+    record_contact(calm, today() - 20 * DAY, care_manager, scores=[Answers("PHQ9", answers_totalling("PHQ9", 12))])
+
+    html = cm_client.get(reverse(page)).content.decode()
+
+    row_pattern = r'data-episode="(\d+)"(.*?)(?=data-episode="|</tbody>|</ol>)'
+    rows = dict(re.findall(row_pattern, html, re.S))
+    assert f"PHQ-9 item 9 = 2 on {short_date(today() - 20 * DAY)}" in rows[str(flagged.pk)]
+    assert "no safety assessment yet" in rows[str(flagged.pk)]
+    assert "data-safety-facts" not in rows[str(calm.pk)]
