@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from carereg.dates import clinic_today
 from carereg.tasks import queue_on_commit
 from patients.models import Episode
 from registry import outbox
@@ -40,7 +41,7 @@ def _check_date_in_episode(episode: Episode, day: datetime.date, what: str, look
         raise ValidationError(f"The {what} date is before this episode began ({earliest:%Y-%m-%d}).")
     if episode.discharged_on and day > episode.discharged_on:
         raise ValidationError(f"The {what} date is after this episode's discharge ({episode.discharged_on:%Y-%m-%d}).")
-    if day > timezone.localdate():
+    if day > clinic_today(episode.patient.clinic):  # the patient's clinic's calendar, whoever records
         raise ValidationError(f"The {what} date is in the future.")
 
 

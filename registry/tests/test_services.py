@@ -2,17 +2,19 @@
 baseline and change, registry columns)."""
 
 import datetime
+import zoneinfo
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from carereg.dates import clinic_today
 from patients.models import Episode
 from registry import services
 from registry.models import Contact, Flag, Measurement, SafetyAssessment
 from registry.services import Answers
-from tests.factories import EpisodeFactory, UserFactory, answers_totalling, record_contact, record_score
+from tests.factories import ClinicFactory, EpisodeFactory, UserFactory, answers_totalling, record_contact, record_score
 
 DAY = datetime.timedelta(days=1)
 
@@ -196,6 +198,20 @@ def test_score_dated_tomorrow_is_refused(episode, care_manager, today):
         record_score(episode, "PHQ9", 14, today + DAY, care_manager)
 
     assert row_counts() == before
+
+
+def test_a_date_is_in_the_future_on_the_patients_clinic_calendar_not_the_recorders(care_manager):
+    # UTC+14 and UTC-12: 26 hours apart, so the two calendars never show the same day.
+    ahead = ClinicFactory(code="ahead", timezone="Etc/GMT-14")
+    episode = EpisodeFactory(patient__clinic=ahead, enrolled_on=timezone.localdate() - 60 * DAY)
+    their_today = clinic_today(ahead)
+
+    with timezone.override(zoneinfo.ZoneInfo("Etc/GMT+12")):
+        measured = record_score(episode, "PHQ9", 14, their_today, care_manager)
+        with pytest.raises(ValidationError, match="in the future"):
+            record_score(episode, "PHQ9", 14, their_today + DAY, care_manager)
+
+    assert measured.taken_on == their_today
 
 
 def test_score_in_a_discharged_episode_is_refused(clinic, care_manager, today):
