@@ -22,6 +22,7 @@ from django.utils import timezone
 from consults.models import CaseReview, Recommendation
 from patients.models import Episode
 from registry.bulk import copy_into_history
+from registry.definitions import not_improving
 from registry.expressions import AddDays
 from registry.models import Flag
 from registry.thresholds import threshold
@@ -44,7 +45,7 @@ def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[E
     open_recommendations = Recommendation.objects.open().filter(episode=OuterRef("pk"))
     return episodes.annotate(
         start=start,
-        not_improving_from=AddDays(start, threshold("not_improving_after_days")),
+        **{not_improving.MARK: not_improving.not_improving_from_expression()},
         active_followup_due=AddDays(last_or_start, threshold("active_cadence_days")),
         relapse_followup_due=AddDays(last_or_start, threshold("relapse_prevention_cadence_days")),
         first_followup_due=AddDays(start, threshold("first_followup_days")),
@@ -61,12 +62,6 @@ def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[E
     )
 
 
-def _not_improved() -> Q:
-    """Latest PHQ-9 >= 10 and less than 50% below baseline
-    (docs/clinical-definitions.md#baseline-latest-and-change, integer-exact)."""
-    return Q(phq9_latest__gte=10, phq9_baseline__gt=(F("phq9_baseline") - F("phq9_latest")) * 2)
-
-
 RULES = [
     Rule(
         Flag.Kind.NEW_PATIENT, "Not yet discussed at a psychiatric case review.", lambda today: Q(ever_reviewed=False)
@@ -74,7 +69,7 @@ RULES = [
     Rule(
         Flag.Kind.NOT_IMPROVING,
         "Active treatment past the not-improving mark with PHQ-9 >= 10 and < 50% better, no recent case review.",
-        lambda today: Q(status=Status.ACTIVE, not_improving_from__lte=today, recently_reviewed=False) & _not_improved(),
+        lambda today: Q(status=Status.ACTIVE, recently_reviewed=False) & not_improving.not_improving_q(today),
     ),
     Rule(
         Flag.Kind.FOLLOWUP_OVERDUE,
