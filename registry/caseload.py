@@ -27,12 +27,11 @@ from patients.models import Episode
 from registry.billing import billable_minutes
 from registry.definitions.change import percent_change_expression
 from registry.definitions.depressed import depressed_q
+from registry.definitions.followup import next_contact_due_expression
 from registry.definitions.remission import remission_q
 from registry.definitions.response import response_q
-from registry.expressions import AddDays
 from registry.models import Flag
 from registry.summaries import SUMMARY_FIELDS
-from registry.thresholds import threshold
 
 
 def whole_percent(numerator: int, denominator: int) -> int | None:
@@ -54,15 +53,9 @@ def _flag_rank():
 
 
 def with_registry_columns(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
-    # Follow-up cadence by status, from the clinic's settings (docs/clinical-definitions.md#follow-up-cadence).
-    cadence = Case(
-        When(status=Episode.Status.RELAPSE_PREVENTION, then=threshold("relapse_prevention_cadence_days")),
-        default=threshold("active_cadence_days"),
-        output_field=IntegerField(),
-    )
     return episodes.annotate(
         initial_assessment=Coalesce(F("initial_assessment_on"), F("enrolled_on")),
-        next_contact_due=Coalesce(F("next_contact_on"), AddDays(F("last_contact_on"), cadence)),
+        next_contact_due=next_contact_due_expression(),
         phq9_change=percent_change_expression("phq9"),
         gad7_change=percent_change_expression("gad7"),
         # The billing rule's minutes (from the consent date, overlaps once):

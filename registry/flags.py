@@ -22,7 +22,7 @@ from django.utils import timezone
 from consults.models import CaseReview, Recommendation
 from patients.models import Episode
 from registry.bulk import copy_into_history
-from registry.definitions import not_improving
+from registry.definitions import followup, not_improving
 from registry.expressions import AddDays
 from registry.models import Flag
 from registry.thresholds import threshold
@@ -40,14 +40,11 @@ class Rule:
 def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
     """The dates each rule compares with today, per episode, from its summary and its clinic's thresholds."""
     start = Coalesce("initial_assessment_on", "enrolled_on")
-    last_or_start = Coalesce("last_contact_on", "initial_assessment_on", "enrolled_on")
     reviews = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False)  # drafts don't count
     open_recommendations = Recommendation.objects.open().filter(episode=OuterRef("pk"))
-    return episodes.annotate(
+    return followup.with_followup_due(episodes).annotate(
         start=start,
         **{not_improving.MARK: not_improving.not_improving_from_expression()},
-        active_followup_due=AddDays(last_or_start, threshold("active_cadence_days")),
-        relapse_followup_due=AddDays(last_or_start, threshold("relapse_prevention_cadence_days")),
         first_followup_due=AddDays(start, threshold("first_followup_days")),
         measurement_due=AddDays(
             Coalesce("phq9_latest_on", "gad7_latest_on", start), threshold("measurement_overdue_days")
@@ -74,10 +71,7 @@ RULES = [
     Rule(
         Flag.Kind.FOLLOWUP_OVERDUE,
         "No completed contact within the follow-up cadence, or past the next contact date set.",
-        lambda today: (
-            Q(status=Status.ACTIVE) & (Q(active_followup_due__lt=today) | Q(next_contact_on__lt=today))
-            | Q(status=Status.RELAPSE_PREVENTION, relapse_followup_due__lt=today)
-        ),
+        followup.followup_overdue_q,
     ),
     Rule(
         Flag.Kind.NO_FIRST_FOLLOWUP,

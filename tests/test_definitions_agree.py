@@ -19,6 +19,7 @@ from consults.figures import review_figures
 from patients.models import Episode
 from registry.dashboard_figures import dashboard_figures
 from registry.definitions.depressed import is_depressed
+from registry.definitions.followup import is_followup_overdue
 from registry.definitions.improvement import is_improved
 from registry.definitions.not_improving import is_not_improving
 from registry.definitions.remission import is_remission
@@ -64,6 +65,19 @@ class History:
     @property
     def is_open(self) -> bool:
         return self.status != Status.DISCHARGED
+
+    def followup_overdue(self) -> bool:
+        """The initial assessment is the only completed contact, with no next-contact date set."""
+        return is_followup_overdue(
+            today=TODAY,
+            status=self.status,
+            enrolled_on=self.enrolled_on,
+            initial_assessment_on=self.assessed_on,
+            last_contact_on=self.assessed_on,
+            next_contact_on=None,
+            active_days=DEFAULTS["active_cadence_days"],
+            relapse_days=DEFAULTS["relapse_prevention_cadence_days"],
+        )
 
     def not_improving(self) -> bool:
         return is_not_improving(
@@ -186,17 +200,20 @@ def test_every_report_counts_the_episodes_the_definitions_name(clinic, other_cli
         }
         refresh_flags(today=TODAY)
         flagged = set(Flag.objects.filter(kind=Flag.Kind.NOT_IMPROVING).values_list("episode_id", flat=True))
+        overdue = set(Flag.objects.filter(kind=Flag.Kind.FOLLOWUP_OVERDUE).values_list("episode_id", flat=True))
         stats, dashboard_reviews = dashboard_figures(Episode.objects.open(), TODAY)
         reviews = review_figures(Episode.objects.open(), TODAY)
         figures = outcome_figures(Episode.objects.all(), PERIOD, TODAY)
 
     # Baseline and latest (docs/clinical-definitions.md#baseline-latest-and-change).
     assert summaries == {e.pk: (h.baseline, h.latest) for e, h in zip(episodes, generated, strict=True)}
-    # The flag (docs/clinical-definitions.md#flags): active, past the mark, not improved.
+    # The flags (docs/clinical-definitions.md#flags): not improving (active, past the mark, not
+    # improved), follow-up overdue.
     not_improving = [
         e.pk for e, h in zip(episodes, generated, strict=True) if h.status == Status.ACTIVE and h.not_improving()
     ]
     assert flagged == set(not_improving)
+    assert overdue == {e.pk for e, h in zip(episodes, generated, strict=True) if h.followup_overdue()}
     # The case-review figure, on the dashboard and on the review report.
     assert dashboard_reviews["not_improving"] == reviews["not_improving"] == len(not_improving)
     # The caseload statistics (docs/clinical-definitions.md#caseload-statistics).
