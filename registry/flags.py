@@ -42,9 +42,9 @@ def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[E
     start = Coalesce("initial_assessment_on", "enrolled_on")
     reviews = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False)  # drafts don't count
     open_recommendations = Recommendation.objects.open().filter(episode=OuterRef("pk"))
-    return followup.with_followup_due(episodes).annotate(
+    marked = not_improving.with_mark(followup.with_followup_due(episodes))  # the clinical definitions' dates
+    return marked.annotate(
         start=start,
-        **{not_improving.MARK: not_improving.not_improving_from_expression()},
         first_followup_due=AddDays(start, threshold("first_followup_days")),
         measurement_due=AddDays(
             Coalesce("phq9_latest_on", "gad7_latest_on", start), threshold("measurement_overdue_days")
