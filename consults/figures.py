@@ -4,13 +4,12 @@
 import datetime
 
 from django.db.models import Count, F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
 
 from consults.models import Recommendation
 from patients.models import Episode
 from registry.caseload import whole_percent
+from registry.definitions.not_improving import not_improving_q, with_mark
 from registry.expressions import AddDays
-from registry.thresholds import threshold
 
 NEW_PATIENT_WINDOW_DAYS = 28
 NOT_IMPROVING_WINDOW_DAYS = 60
@@ -30,19 +29,13 @@ DEFINITIONS = [
 
 def with_review_columns(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
     """The per-episode fact the review figures count beyond the summary columns (review_counts)."""
-    start = Coalesce("initial_assessment_on", "enrolled_on")
-    return episodes.annotate(not_improving_from=AddDays(start, threshold("not_improving_after_days")))
+    return with_mark(episodes)
 
 
 def review_counts(today: datetime.date) -> dict:
     """Aggregates over with_review_columns(): the numerators and denominators of the first two figures."""
     old_enough = Q(enrolled_on__lte=today - datetime.timedelta(days=NEW_PATIENT_WINDOW_DAYS))
-    not_improving = Q(
-        status=Episode.Status.ACTIVE,
-        not_improving_from__lte=today,
-        phq9_latest__gte=10,
-        phq9_baseline__gt=(F("phq9_baseline") - F("phq9_latest")) * 2,
-    )
+    not_improving = Q(status=Episode.Status.ACTIVE) & not_improving_q(today)
     # From the episode summary: the first and the latest signed review (registry.summaries).
     reviewed_in_time = Q(first_case_review_on__lte=AddDays(F("enrolled_on"), Value(NEW_PATIENT_WINDOW_DAYS)))
     reviewed_lately = Q(last_case_review_on__gte=today - datetime.timedelta(days=NOT_IMPROVING_WINDOW_DAYS))

@@ -12,7 +12,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    FloatField,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -22,32 +21,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Floor
+from django.db.models.functions import Coalesce
 
 from patients.models import Episode
 from registry.billing import billable_minutes
-from registry.expressions import AddDays
+from registry.definitions.change import percent_change_expression
+from registry.definitions.depressed import depressed_q
+from registry.definitions.followup import next_contact_due_expression
+from registry.definitions.remission import remission_q
+from registry.definitions.response import response_q
 from registry.models import Flag
 from registry.summaries import SUMMARY_FIELDS
-from registry.thresholds import threshold
-
-
-def percent_change_sql(instrument: str):
-    """(baseline - latest) / baseline in whole percent, rounded half up; NULL when baseline is 0 or missing.
-
-    The same arithmetic as registry.scoring.percent_change, so sorted order and shown figure agree.
-    """
-    baseline, latest = F(f"{instrument}_baseline"), F(f"{instrument}_latest")
-    numerator = Cast((baseline - latest) * 200 + baseline, FloatField())
-    denominator = Cast(baseline * 2, FloatField())
-    return Case(
-        When(
-            **{f"{instrument}_baseline__gt": 0, f"{instrument}_latest__isnull": False},
-            then=Cast(Floor(numerator / denominator), IntegerField()),
-        ),
-        default=None,
-        output_field=IntegerField(),
-    )
 
 
 def whole_percent(numerator: int, denominator: int) -> int | None:
@@ -69,17 +53,11 @@ def _flag_rank():
 
 
 def with_registry_columns(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
-    # Follow-up cadence by status, from the clinic's settings (docs/clinical-definitions.md#follow-up-cadence).
-    cadence = Case(
-        When(status=Episode.Status.RELAPSE_PREVENTION, then=threshold("relapse_prevention_cadence_days")),
-        default=threshold("active_cadence_days"),
-        output_field=IntegerField(),
-    )
     return episodes.annotate(
         initial_assessment=Coalesce(F("initial_assessment_on"), F("enrolled_on")),
-        next_contact_due=Coalesce(F("next_contact_on"), AddDays(F("last_contact_on"), cadence)),
-        phq9_change=percent_change_sql("phq9"),
-        gad7_change=percent_change_sql("gad7"),
+        next_contact_due=next_contact_due_expression(),
+        phq9_change=percent_change_expression("phq9"),
+        gad7_change=percent_change_expression("gad7"),
         # The billing rule's minutes (from the consent date, overlaps once):
         # docs/clinical-definitions.md#cocm-billing-time.
         minutes_this_month=billable_minutes(*month_bounds(today)),
@@ -232,7 +210,7 @@ def caseload_aggregates(today: datetime.date) -> dict:
     """The caseload statistics as aggregates over open episodes, each defined in
     docs/clinical-definitions.md#caseload-statistics."""
     month_start, _ = month_bounds(today)
-    followed_phq9 = Q(phq9_baseline__gte=10, phq9_latest_on__gt=F("phq9_baseline_on"))
+    followed_phq9 = depressed_q("phq9_baseline") & Q(phq9_latest_on__gt=F("phq9_baseline_on"))
     return {
         "active": Count("pk"),
         "contacted_this_month": Count("pk", filter=Q(last_contact_on__gte=month_start)),
@@ -241,10 +219,8 @@ def caseload_aggregates(today: datetime.date) -> dict:
             filter=Q(phq9_latest_on__gt=F("phq9_baseline_on")) | Q(gad7_latest_on__gt=F("gad7_baseline_on")),
         ),
         "followed_depressed": Count("pk", filter=followed_phq9),
-        "response": Count(
-            "pk", filter=followed_phq9 & Q(phq9_baseline__lte=(F("phq9_baseline") - F("phq9_latest")) * 2)
-        ),
-        "remission": Count("pk", filter=followed_phq9 & Q(phq9_latest__lt=5)),
+        "response": Count("pk", filter=followed_phq9 & response_q("phq9_baseline", "phq9_latest")),
+        "remission": Count("pk", filter=followed_phq9 & remission_q("phq9_latest")),
     }
 
 

@@ -12,13 +12,13 @@ answers (from the scores themselves).
 import datetime
 from dataclasses import dataclass, field
 
+from registry.definitions.remission import REMISSION_BELOW
 from registry.scoring import GAD7, PHQ9, Instrument
 
 WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 30, 36
 LABEL_SIZE = 14  # drawing units; at the narrowest (560 px) a label is 12.25 px
 MIN_RENDERED_WIDTH = 560
-REMISSION_BELOW = 5
 
 
 @dataclass(frozen=True)

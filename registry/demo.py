@@ -23,6 +23,7 @@ from consults.models import CaseReview, Recommendation
 from patients.demo_plans import add_demo_plans
 from patients.models import Episode, Patient
 from registry.bulk import bulk_create_with_history
+from registry.definitions.improvement import is_improved
 from registry.flags import refresh_flags
 from registry.models import ITEM_FIELDS, Contact, Flag, Intervention, Measurement, SafetyAssessment
 from registry.scoring import GAD7, PHQ9, score
@@ -366,7 +367,7 @@ class DemoBuilder:
                     self._measurement(episode_index, contact_index, GAD7, gad, day, recorder)
             number += 1
             day += datetime.timedelta(days=rng.choice([7, 10, 14, 14, 14, 21, 28]))
-        improved = latest < 10 or latest * 2 <= baseline
+        improved = is_improved(baseline, latest)
         self._finish(episode, discharge_on, improved=improved, active=number > 0)
         self._case_reviews(episode_index, code, assessed, end, improved)
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from consults.models import CaseReview, Recommendation
 from patients.models import Episode
 from registry.bulk import copy_into_history
+from registry.definitions import followup, not_improving
 from registry.expressions import AddDays
 from registry.models import Flag
 from registry.thresholds import threshold
@@ -39,14 +40,11 @@ class Rule:
 def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
     """The dates each rule compares with today, per episode, from its summary and its clinic's thresholds."""
     start = Coalesce("initial_assessment_on", "enrolled_on")
-    last_or_start = Coalesce("last_contact_on", "initial_assessment_on", "enrolled_on")
     reviews = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False)  # drafts don't count
     open_recommendations = Recommendation.objects.open().filter(episode=OuterRef("pk"))
-    return episodes.annotate(
+    marked = not_improving.with_mark(followup.with_followup_due(episodes))  # the clinical definitions' dates
+    return marked.annotate(
         start=start,
-        not_improving_from=AddDays(start, threshold("not_improving_after_days")),
-        active_followup_due=AddDays(last_or_start, threshold("active_cadence_days")),
-        relapse_followup_due=AddDays(last_or_start, threshold("relapse_prevention_cadence_days")),
         first_followup_due=AddDays(start, threshold("first_followup_days")),
         measurement_due=AddDays(
             Coalesce("phq9_latest_on", "gad7_latest_on", start), threshold("measurement_overdue_days")
@@ -61,12 +59,6 @@ def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[E
     )
 
 
-def _not_improved() -> Q:
-    """Latest PHQ-9 >= 10 and less than 50% below baseline
-    (docs/clinical-definitions.md#baseline-latest-and-change, integer-exact)."""
-    return Q(phq9_latest__gte=10, phq9_baseline__gt=(F("phq9_baseline") - F("phq9_latest")) * 2)
-
-
 RULES = [
     Rule(
         Flag.Kind.NEW_PATIENT, "Not yet discussed at a psychiatric case review.", lambda today: Q(ever_reviewed=False)
@@ -74,15 +66,12 @@ RULES = [
     Rule(
         Flag.Kind.NOT_IMPROVING,
         "Active treatment past the not-improving mark with PHQ-9 >= 10 and < 50% better, no recent case review.",
-        lambda today: Q(status=Status.ACTIVE, not_improving_from__lte=today, recently_reviewed=False) & _not_improved(),
+        lambda today: Q(status=Status.ACTIVE, recently_reviewed=False) & not_improving.not_improving_q(today),
     ),
     Rule(
         Flag.Kind.FOLLOWUP_OVERDUE,
         "No completed contact within the follow-up cadence, or past the next contact date set.",
-        lambda today: (
-            Q(status=Status.ACTIVE) & (Q(active_followup_due__lt=today) | Q(next_contact_on__lt=today))
-            | Q(status=Status.RELAPSE_PREVENTION, relapse_followup_due__lt=today)
-        ),
+        followup.followup_overdue_q,
     ),
     Rule(
         Flag.Kind.NO_FIRST_FOLLOWUP,

@@ -14,14 +14,17 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
-from django.db.models.functions import Coalesce
 
 from consults.models import CaseReview
 from patients.models import Episode
 from registry.caseload import month_bounds, whole_percent
-from registry.expressions import AddDays, add_days_sql
+from registry.definitions.depressed import depressed_q
+from registry.definitions.improvement import improved_sql
+from registry.definitions.not_improving import not_improving_from_expression, not_improving_sql
+from registry.definitions.remission import remission_sql
+from registry.definitions.response import response_sql
+from registry.expressions import add_days_sql
 from registry.models import Contact, Measurement
-from registry.thresholds import threshold
 
 WINDOW_DAYS = 60  # +/- around the 6- and 12-month points (NQF 1884/1885, 0710/0711)
 OUTCOME_POINTS = {"6m": 180, "12m": 365}
@@ -217,7 +220,7 @@ def _when(condition: str) -> str:
 def _outcome_counts(figures: Figures, episodes: QuerySet[Episode], period: Period, today: datetime.date) -> None:
     """Response and remission at 6 and 12 months, in one query (docs/clinical-definitions.md)."""
     scope_sql, scope_params = _scope(episodes.exclude(EXCLUDED))
-    above_9 = _phq9s(total__gt=9)
+    above_9 = _phq9s().filter(depressed_q("total"))  # the index: docs/clinical-definitions.md#quality-measures
     in_period_sql, in_period_params = _columns(
         above_9.filter(taken_on__range=(period.start, period.end)), "taken_on", "total", "id"
     )
@@ -239,8 +242,8 @@ def _outcome_counts(figures: Figures, episodes: QuerySet[Episode], period: Perio
         closed_by = _date(min(period.end, today - datetime.timedelta(days=high)))
         counted = "idx.index_on <= %s"
         sums += [
-            _when(f"{counted} AND out_{point}.total * 2 <= idx.index_total"),
-            _when(f"{counted} AND out_{point}.total < 5"),
+            _when(f"{counted} AND {response_sql('idx.index_total', f'out_{point}.total')}"),
+            _when(f"{counted} AND {remission_sql(f'out_{point}.total')}"),
             _when(counted),
         ]
         sum_params += [closed_by] * 3
@@ -344,7 +347,7 @@ def improvement_counts(episodes: QuerySet[Episode], days: list[datetime.date]) -
     latest_sql, latest_params = _latest_on_days(days)
     # Joined, not counted by CASE: only the episodes open and with a PHQ-9 on a day make rows.
     counted = f"{OPEN_ON_DAY} AND s.enrolled <= days.enrolled_by AND s.baseline_on <= days.d"
-    improved = "(l.total < 10 OR (s.baseline > 0 AND l.total * 2 <= s.baseline))"
+    improved = improved_sql("s.baseline", "l.total")
     sql = (
         f"WITH scope AS ({scope_sql}), {latest_sql} "
         f"SELECT days.d, s.clinic, s.cm, {_when(improved)}, COUNT(*) "
@@ -366,15 +369,12 @@ def _consultation_counts(figures: Figures, episodes: QuerySet[Episode], day: dat
         discharged=F("discharged_on"),
         baseline=F("phq9_baseline"),
         baseline_on=F("phq9_baseline_on"),
-        not_improving_from=AddDays(
-            Coalesce("initial_assessment_on", "enrolled_on"), threshold("not_improving_after_days")
-        ),
+        not_improving_from=not_improving_from_expression(),
     )
     latest_sql, latest_params = _latest_on_days([day])
     # Joined, not counted by CASE: only the episodes not improving on the day make rows.
-    not_improving = (
-        f"{OPEN_ON_DAY} AND s.not_improving_from <= days.d AND s.baseline_on <= days.d "
-        f"AND l.total >= 10 AND l.total * 2 > s.baseline AND {LATEST_ON_DAY}"
+    not_improving = f"{OPEN_ON_DAY} AND s.baseline_on <= days.d AND {LATEST_ON_DAY} AND " + not_improving_sql(
+        on="days.d", mark="s.not_improving_from", baseline="s.baseline", latest="l.total"
     )
     sql = (
         f"WITH scope AS ({scope_sql}), {latest_sql} SELECT s.clinic, s.cm, "

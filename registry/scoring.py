@@ -332,27 +332,9 @@ def safety_reason(instrument: Instrument, answers: list[int], taken_on) -> str:
     return f"PHQ-9 item {SAFETY_ITEM} answered {answers[SAFETY_ITEM - 1]} on {taken_on:%Y-%m-%d}."
 
 
-def percent_change(baseline: int | None, latest: int | None) -> int | None:
-    """(baseline - latest) / baseline as a whole percent, rounded half up, positive when symptoms fell.
-
-    None when undefined (no scores, or a baseline of 0). Integer arithmetic, so that it agrees
-    exactly with the SQL expression the dashboard sorts by (registry.queries.percent_change_sql).
-    """
-    if baseline in (None, 0) or latest is None:
-        return None
-    return (200 * (baseline - latest) + baseline) // (2 * baseline)
-
-
-def is_response(baseline: int | None, latest: int | None) -> bool:
-    """>= 50% reduction from baseline (docs/clinical-definitions.md#baseline-latest-and-change)."""
-    return baseline not in (None, 0) and latest is not None and (baseline - latest) * 2 >= baseline
-
-
-def is_remission(latest: int | None) -> bool:
-    return latest is not None and latest < 5
-
-
-def is_improved(baseline: int | None, latest: int | None) -> bool:
-    """Clinically significant improvement: latest < 10 or a response
-    (docs/clinical-definitions.md#baseline-latest-and-change)."""
-    return latest is not None and (latest < 10 or is_response(baseline, latest))
+# The outcome definitions live in registry/definitions, one module each, beside their SQL forms
+# (docs/clinical-definitions.md#baseline-latest-and-change); importable from here as before.
+from registry.definitions.change import percent_change  # noqa: E402, F401
+from registry.definitions.improvement import is_improved  # noqa: E402, F401
+from registry.definitions.remission import is_remission  # noqa: E402, F401
+from registry.definitions.response import is_response  # noqa: E402, F401

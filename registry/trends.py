@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
 from patients.models import Episode
-from registry.caseload import percent_change_sql
+from registry.definitions.change import percent_change_expression
 from registry.expressions import DaysBetween
 from registry.outcomes import Figure, Period, improvement_counts, open_between, open_on
 
@@ -71,7 +71,7 @@ def change_distribution(episodes: QuerySet[Episode], period: Period) -> list[tup
             phq9_latest__isnull=False,
         )
         .order_by()
-        .annotate(change=percent_change_sql("phq9"))
+        .annotate(change=percent_change_expression("phq9"))
     )
     # Aliases are plain names: a label's "%" would reach the SQL text.
     counts = scored.aggregate(

@@ -1,15 +1,21 @@
 """The outcome figures as first written: one correlated subquery per episode for each figure
 (ORM annotations), slow on a large registry but a plain reading of the definitions
 (docs/clinical-definitions.md). Kept to check the set-based queries of registry.outcomes
-against, figure by figure, on generated registries (test_outcomes_set_based.py)."""
+against, figure by figure, on generated registries (test_outcomes_set_based.py). The clinical
+conditions are the ORM forms of registry/definitions, so that check also shows their SQL forms,
+which registry.outcomes uses, give the same figures on realistic histories."""
 
 import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 
 from consults.models import CaseReview
 from patients.models import Episode
+from registry.definitions.depressed import depressed_q
+from registry.definitions.improvement import improved_q
+from registry.definitions.not_improving import not_improving_q, with_mark
+from registry.definitions.remission import remission_q
+from registry.definitions.response import response_q
 from registry.expressions import AddDays
 from registry.models import Contact, Measurement
 from registry.outcomes import (
@@ -24,7 +30,6 @@ from registry.outcomes import (
     open_between,
     open_on,
 )
-from registry.thresholds import threshold
 
 GROUP = ("patient__clinic_id", "patient__care_manager_id")
 
@@ -47,7 +52,7 @@ def _phq9s():
 
 
 def _outcome_counts(figures: Figures, episodes: QuerySet[Episode], period: Period, today: datetime.date) -> None:
-    index = _phq9s().filter(total__gt=9).order_by("taken_on", "pk")
+    index = _phq9s().filter(depressed_q("total")).order_by("taken_on", "pk")
     indexed = episodes.exclude(EXCLUDED).annotate(
         index_on=Subquery(index.values("taken_on")[:1]), index_total=Subquery(index.values("total")[:1])
     )
@@ -61,18 +66,16 @@ def _outcome_counts(figures: Figures, episodes: QuerySet[Episode], period: Perio
             )
             .order_by("-taken_on", "-pk")
         )
-        scored = indexed.annotate(outcome=Subquery(in_window.values("total")[:1])).annotate(
-            outcome_doubled=F("outcome") * 2
-        )
+        scored = indexed.annotate(outcome=Subquery(in_window.values("total")[:1]))
         # Counted once the window has closed, so that a patient still inside it is not a failure.
         closed_by = min(period.end, today - datetime.timedelta(days=high))
         denominator = Q(index_on__gte=period.start, index_on__lte=closed_by)
         _add(
             figures,
             f"response_{point}",
-            _counts(scored, denominator, Q(outcome__isnull=False, outcome_doubled__lte=F("index_total"))),
+            _counts(scored, denominator, response_q("index_total", "outcome")),
         )
-        _add(figures, f"remission_{point}", _counts(scored, denominator, Q(outcome__lt=5)))
+        _add(figures, f"remission_{point}", _counts(scored, denominator, remission_q("outcome")))
 
 
 def _monthly_counts(figures: Figures, episodes: QuerySet[Episode], period: Period) -> None:
@@ -100,10 +103,7 @@ def _monthly_counts(figures: Figures, episodes: QuerySet[Episode], period: Perio
 def _as_of(episodes: QuerySet[Episode], day: datetime.date) -> QuerySet[Episode]:
     """Baseline and latest PHQ-9 as they stood on `day`."""
     latest = _phq9s().filter(taken_on__lte=day).order_by("-taken_on", "-pk")
-    return episodes.exclude(EXCLUDED).annotate(
-        latest_then=Subquery(latest.values("total")[:1]),
-        latest_doubled=F("latest_then") * 2,
-    )
+    return episodes.exclude(EXCLUDED).annotate(latest_then=Subquery(latest.values("total")[:1]))
 
 
 def improvement_counts(episodes: QuerySet[Episode], day: datetime.date):
@@ -112,8 +112,7 @@ def improvement_counts(episodes: QuerySet[Episode], day: datetime.date):
         phq9_baseline_on__lte=day,
         latest_then__isnull=False,
     )
-    improved = Q(latest_then__lt=10) | Q(phq9_baseline__gt=0, latest_doubled__lte=F("phq9_baseline"))
-    return _counts(_as_of(episodes, day), denominator, improved)
+    return _counts(_as_of(episodes, day), denominator, improved_q("phq9_baseline", "latest_then"))
 
 
 def _consultation_counts(episodes: QuerySet[Episode], day: datetime.date):
@@ -122,18 +121,8 @@ def _consultation_counts(episodes: QuerySet[Episode], day: datetime.date):
         signed_at__isnull=False,
         reviewed_on__range=(day - datetime.timedelta(days=CONSULTATION_WINDOW_DAYS), day),
     )
-    annotated = _as_of(episodes, day).annotate(
-        not_improving_from=AddDays(
-            Coalesce("initial_assessment_on", "enrolled_on"), threshold("not_improving_after_days")
-        ),
-        reviewed=Exists(reviewed),
-    )
-    not_improving = open_on(day) & Q(
-        not_improving_from__lte=day,
-        phq9_baseline_on__lte=day,
-        latest_then__gte=10,
-        latest_doubled__gt=F("phq9_baseline"),
-    )
+    annotated = with_mark(_as_of(episodes, day)).annotate(reviewed=Exists(reviewed))
+    not_improving = open_on(day) & Q(phq9_baseline_on__lte=day) & not_improving_q(day, "phq9_baseline", "latest_then")
     return _counts(annotated, not_improving, Q(reviewed=True))
 
 
