@@ -3,9 +3,10 @@
 from fractions import Fraction
 
 from django.db.models import F
+from django.db.models.expressions import CombinedExpression
 
 
-def times(field: str, factor: int):
+def times(field: str, factor: int) -> F | CombinedExpression:
     """An ORM column times a whole number (the column itself for 1)."""
     return F(field) if factor == 1 else F(field) * factor
 

@@ -12,12 +12,12 @@ from django.db.models.functions import Cast, Floor
 
 def percent_change(baseline: int | None, latest: int | None) -> int | None:
     """The Python form."""
-    if baseline in (None, 0) or latest is None:
+    if not baseline or latest is None:
         return None
     return (200 * (baseline - latest) + baseline) // (2 * baseline)
 
 
-def percent_change_expression(instrument: str):
+def percent_change_expression(instrument: str) -> Case:
     """The ORM form over the summary columns `<instrument>_baseline` and `<instrument>_latest`
     (instrument "phq9" or "gad7"): floor((200 * (b - l) + b) / (2 * b)), the same as above."""
     baseline, latest = F(f"{instrument}_baseline"), F(f"{instrument}_latest")

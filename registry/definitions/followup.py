@@ -63,7 +63,7 @@ def is_followup_overdue(
     return status == Status.RELAPSE_PREVENTION and due < today
 
 
-def cadence_expression():
+def cadence_expression() -> Case:
     """The ORM form of the cadence, with the episode's clinic's settings."""
     return Case(
         When(status=Status.RELAPSE_PREVENTION, then=threshold("relapse_prevention_cadence_days")),
@@ -72,12 +72,12 @@ def cadence_expression():
     )
 
 
-def next_contact_due_expression():
+def next_contact_due_expression() -> Coalesce:
     """The ORM form of the next contact due."""
     return Coalesce(F("next_contact_on"), AddDays(F("last_contact_on"), cadence_expression()))
 
 
-def with_followup_due(episodes: QuerySet) -> QuerySet:
+def with_followup_due(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
     """The episodes with the day follow-up falls due by the cadence, as followup_overdue_q() needs them."""
     since = Coalesce("last_contact_on", "initial_assessment_on", "enrolled_on")
     return episodes.annotate(**{DUE: AddDays(since, cadence_expression())})

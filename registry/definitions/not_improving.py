@@ -14,6 +14,7 @@ import datetime
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from patients.models import Episode
 from registry.definitions.improvement import is_not_improved, not_improved_q, not_improved_sql
 from registry.expressions import AddDays
 from registry.thresholds import threshold
@@ -44,12 +45,12 @@ def is_not_improving(
     return mark <= on and is_not_improved(baseline, latest)
 
 
-def not_improving_from_expression():
+def not_improving_from_expression() -> AddDays:
     """The ORM form of the mark, per episode, with its clinic's setting."""
     return AddDays(Coalesce("initial_assessment_on", "enrolled_on"), threshold("not_improving_after_days"))
 
 
-def with_mark(episodes: QuerySet) -> QuerySet:
+def with_mark(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
     """The episodes with the mark annotated, as not_improving_q() needs them."""
     return episodes.annotate(**{MARK: not_improving_from_expression()})
 

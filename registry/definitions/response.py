@@ -19,7 +19,9 @@ RESPONSE_FRACTION = Fraction(1, 2)  # the latest at most this fraction of the ba
 
 def is_response(baseline: int | None, latest: int | None) -> bool:
     """The Python form."""
-    return baseline not in (None, 0) and latest is not None and at_most_fraction(RESPONSE_FRACTION, latest, baseline)
+    if not baseline or latest is None:  # a baseline of 0 or none: nothing to respond from
+        return False
+    return at_most_fraction(RESPONSE_FRACTION, latest, baseline)
 
 
 def response_q(baseline: str = "phq9_baseline", latest: str = "phq9_latest") -> Q:
