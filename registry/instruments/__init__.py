@@ -21,3 +21,18 @@ MAX_ITEMS = max(instrument.item_count for instrument in INSTRUMENTS.values())
 # measure and is always offered.
 OPTIONAL_INSTRUMENTS = tuple(code for code, instrument in INSTRUMENTS.items() if instrument.optional)
 ALWAYS_OFFERED = tuple(instrument for instrument in INSTRUMENTS.values() if not instrument.optional)
+
+__all__ = [
+    "ALWAYS_OFFERED",
+    "AUDITC",
+    "CSSRS",
+    "GAD2",
+    "GAD7",
+    "INSTRUMENTS",
+    "MAX_ITEMS",
+    "OPTIONAL_INSTRUMENTS",
+    "PCL5",
+    "PHQ2",
+    "PHQ9",
+    "Instrument",
+]

@@ -67,6 +67,11 @@ class ExtraQuestion:
     def max_answer(self) -> int:
         return len(self.answers) - 1
 
+    @property
+    def link_id(self) -> str:
+        """Its FHIR linkId: the LOINC code, or the column's name where LOINC has none we could verify."""
+        return self.loinc or self.field
+
     def wording(self, language: str) -> tuple[str, tuple[str, ...]]:
         for lang, text, answers in self.translations:
             if lang == language:
@@ -106,8 +111,10 @@ class Instrument:
     # The PHQ-9 is always offered; the others a clinic switches on (docs/admin-guide.md).
     optional: bool = True
     enabled_by_default: bool = True
-    # Drawn as a trajectory on the patient's page (registry/charts.py).
+    # Drawn as a trajectory on the patient's page (registry/charts.py), with a remission line
+    # below this total where the instrument defines one.
     charted: bool = False
+    remission_below: int | None = None
     # Exchanged by the FHIR interface (docs/fhir.md): needs panel and total codes.
     fhir: bool = False
     # The result is a risk level, not a total to read (the C-SSRS).

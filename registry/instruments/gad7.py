@@ -38,5 +38,6 @@ GAD7 = Instrument(
         Wording("es", "Preocupación y ansiedad (GAD-7)", QUESTION_ES, ITEMS_ES, FREQUENCY_ANSWERS_ES),
     ),
     charted=True,
+    remission_below=5,
     fhir=True,
 )

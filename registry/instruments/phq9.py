@@ -93,5 +93,6 @@ PHQ9 = Instrument(
     ),
     optional=False,
     charted=True,
+    remission_below=5,
     fhir=True,
 )
