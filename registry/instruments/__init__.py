@@ -7,6 +7,7 @@ an instrument up here and ask it; adding an instrument is adding its module to M
 from registry.instruments.auditc import AUDITC
 from registry.instruments.base import Instrument
 from registry.instruments.cssrs import CSSRS
+from registry.instruments.epds import EPDS
 from registry.instruments.gad2 import GAD2
 from registry.instruments.gad7 import GAD7
 from registry.instruments.pcl5 import PCL5
@@ -14,7 +15,7 @@ from registry.instruments.phq2 import PHQ2
 from registry.instruments.phq9 import PHQ9
 
 INSTRUMENTS: dict[str, Instrument] = {
-    instrument.code: instrument for instrument in (PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5)
+    instrument.code: instrument for instrument in (PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5, EPDS)
 }
 MAX_ITEMS = max(instrument.item_count for instrument in INSTRUMENTS.values())
 # Instruments a clinic may switch off for its care managers; the PHQ-9 is the registry's main
@@ -26,6 +27,7 @@ __all__ = [
     "ALWAYS_OFFERED",
     "AUDITC",
     "CSSRS",
+    "EPDS",
     "GAD2",
     "GAD7",
     "INSTRUMENTS",
