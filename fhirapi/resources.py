@@ -84,7 +84,7 @@ def observation(measurement: Measurement, patient_id: int) -> dict:
 
 def questionnaire_response(measurement: Measurement, patient_id: int) -> dict:
     """The item answers, with LOINC item codes as linkIds and LOINC answer codes (integers where
-    the instrument has none: docs/fhir.md#instruments)."""
+    the instrument has none: docs/fhir.md#resources)."""
     instrument = INSTRUMENTS[measurement.instrument]
     items = [
         _answered_item(link_id, text, answer, instrument.answer_codes_for(number), instrument.labels_for(number))
