@@ -13,9 +13,10 @@ from registry.instruments.gad7 import GAD7
 from registry.instruments.pcl5 import PCL5
 from registry.instruments.phq2 import PHQ2
 from registry.instruments.phq9 import PHQ9
+from registry.instruments.phqa import PHQA
 
 INSTRUMENTS: dict[str, Instrument] = {
-    instrument.code: instrument for instrument in (PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5, EPDS)
+    instrument.code: instrument for instrument in (PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5, EPDS, PHQA)
 }
 MAX_ITEMS = max(instrument.item_count for instrument in INSTRUMENTS.values())
 # Instruments a clinic may switch off for its care managers; the PHQ-9 is the registry's main
@@ -36,5 +37,6 @@ __all__ = [
     "PCL5",
     "PHQ2",
     "PHQ9",
+    "PHQA",
     "Instrument",
 ]
