@@ -1,7 +1,9 @@
-"""Code systems and canonical URLs the interface speaks. Item and answer codes come from
-registry/scoring.py (docs/clinical-definitions.md#codes-for-data-exchange); only what scoring does not hold is here."""
+"""Code systems and canonical URLs the interface speaks. Panel, total, item and answer codes come
+from the instruments (registry/instruments/, docs/clinical-definitions.md#codes-for-data-exchange);
+only what they do not hold is here."""
 
-from registry.scoring import GAD7, PHQ9, Instrument
+from registry.instruments import INSTRUMENTS, PHQ9
+from registry.instruments.base import Instrument
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -11,8 +13,8 @@ US_CORE_SCREENING_ASSESSMENT = (
     "http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-screening-assessment"
 )
 
-# The instruments the interface exchanges: those with LOINC item, answer and total codes.
-FHIR_INSTRUMENTS: dict[str, Instrument] = {PHQ9.code: PHQ9, GAD7.code: GAD7}
+# The instruments the interface exchanges: those that say so (Instrument.fhir), with LOINC panel and total codes.
+FHIR_INSTRUMENTS: dict[str, Instrument] = {code: i for code, i in INSTRUMENTS.items() if i.fhir}
 
 
 def questionnaire_url(instrument: Instrument) -> str:
@@ -22,11 +24,12 @@ def questionnaire_url(instrument: Instrument) -> str:
 QUESTIONNAIRES = {questionnaire_url(i): i for i in FHIR_INSTRUMENTS.values()}
 TOTAL_CODES = {i.total_loinc: i for i in FHIR_INSTRUMENTS.values()}
 
-# PHQ-9's unscored difficulty question and its LOINC answer list (LL358-3), in the order of
-# registry.scoring.PHQ9_DIFFICULTY_ANSWERS (0-3). Note LA6575-0 is "Very" and LA6574-3 is
-# "Extremely": the codes are not in numeric order.
-DIFFICULTY_LOINC = "69722-7"
-DIFFICULTY_ANSWER_LOINC = ("LA6572-7", "LA6573-5", "LA6575-0", "LA6574-3")
+# PHQ-9's unscored difficulty question and its LOINC answers, declared with the PHQ-9
+# (registry/instruments/phq9.py); kept here by name for the interface's readers.
+_DIFFICULTY = PHQ9.extra_question("difficulty")
+assert _DIFFICULTY is not None, "the PHQ-9 declares its difficulty question"
+DIFFICULTY_LOINC = _DIFFICULTY.loinc
+DIFFICULTY_ANSWER_LOINC = _DIFFICULTY.answer_loinc
 
 
 def mrn_system(clinic_code: str) -> str:

@@ -1,7 +1,8 @@
 """A posted QuestionnaireResponse, checked and turned into the registry's `Answers`.
 
 Two passes: the FHIR R4B model (fhir.resources) says whether it is a QuestionnaireResponse at
-all (400 otherwise); then our rules say whether it is a complete PHQ-9 or GAD-7 (422 with one
+all (400 otherwise); then our rules say whether it is a complete questionnaire of an exchanged
+instrument, PHQ-9, GAD-7, ... (fhirapi/codes.py FHIR_INSTRUMENTS; 422 with one
 issue per problem). The If-None-Exist header of a conditional create is read here too. Nothing
 here touches the database.
 """
@@ -17,7 +18,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from fhirapi import codes
 from fhirapi.responses import FhirError, Issue
-from registry.scoring import ANSWER_LOINC, Instrument
+from registry.instruments.base import Instrument
 from registry.services import Answers
 
 PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/(\d+)$")
@@ -183,7 +184,8 @@ def _flatten(items, path: str):
 
 def _read_items(resource: QuestionnaireResponse, parsed: Parsed) -> None:
     instrument = parsed.instrument
-    positions = {code: n for n, code in enumerate(instrument.item_loinc)}
+    positions = {code: n for n, code in enumerate(instrument.item_link_ids, start=1)}
+    extras = {question.link_id: question for question in instrument.extra_questions}
     seen: dict[str, object] = {}
     for path, item in _flatten(resource.item, "QuestionnaireResponse"):
         link_id = item.linkId or ""
@@ -192,21 +194,24 @@ def _read_items(resource: QuestionnaireResponse, parsed: Parsed) -> None:
             seen[link_id] = SEVERAL
             continue
         if link_id in positions:
-            seen[link_id] = _answer(item, path, parsed, ANSWER_LOINC, instrument.max_answer)
-        elif link_id == codes.DIFFICULTY_LOINC and instrument.code == "PHQ9":
-            seen[link_id] = _answer(item, path, parsed, codes.DIFFICULTY_ANSWER_LOINC, 3)
+            number = positions[link_id]
+            seen[link_id] = _answer(item, path, parsed, instrument.answer_codes_for(number), instrument.max_for(number))
+        elif link_id in extras:
+            question = extras[link_id]
+            seen[link_id] = _answer(item, path, parsed, question.answer_loinc, question.max_answer)
         elif link_id == instrument.total_loinc:
             seen[link_id] = _total(item, path, parsed)
         else:
             parsed.issues.append(Issue(f"Unknown item {link_id!r} for the {instrument.name}.", "not-supported", path))
     parsed.answers = []
-    for number, code in enumerate(instrument.item_loinc, start=1):
+    for number, code in enumerate(instrument.item_link_ids, start=1):
         if code not in seen:
             parsed.issues.append(Issue(f"Item {number} ({code}) of the {instrument.name} is missing.", "required"))
         value = seen.get(code)
         parsed.answers.append(value if isinstance(value, int) else None)
-    difficulty = seen.get(codes.DIFFICULTY_LOINC)
-    parsed.difficulty = difficulty if isinstance(difficulty, int) else None
+    for question in extras.values():  # Parsed holds the one kept in the Measurement's difficulty column
+        value = seen.get(question.link_id)
+        setattr(parsed, question.field, value if isinstance(value, int) else None)
     total = seen.get(instrument.total_loinc)
     if isinstance(total, int) and None not in parsed.answers and total != sum(parsed.answers):
         parsed.issues.append(
@@ -215,14 +220,16 @@ def _read_items(resource: QuestionnaireResponse, parsed: Parsed) -> None:
 
 
 def _answer(item, path: str, parsed: Parsed, answer_codes: tuple[str, ...], highest: int) -> int | None:
-    """The answer's number (0-3), from a LOINC answer code or an integer."""
-    expected = f"one of {', '.join(answer_codes)} (system {codes.LOINC}) or an integer 0-{highest}"
+    """The answer's number (0-highest), from a LOINC answer code or an integer."""
+    expected = f"an integer 0-{highest}"
+    if answer_codes:
+        expected = f"one of {', '.join(answer_codes)} (system {codes.LOINC}) or {expected}"
     if len(item.answer or []) != 1:
         parsed.issues.append(Issue(f"Item {item.linkId} needs exactly one answer: {expected}.", "required", path))
         return None
     answer = item.answer[0]
     coding, number = answer.valueCoding, answer.valueInteger
-    if coding is not None and coding.system == codes.LOINC and coding.code in answer_codes:
+    if coding is not None and coding.system == codes.LOINC and answer_codes and coding.code in answer_codes:
         return answer_codes.index(coding.code)
     if coding is None and number is not None and 0 <= number <= highest:
         return number

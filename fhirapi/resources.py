@@ -10,14 +10,8 @@ from django.conf import settings
 from accounts.models import Clinic
 from fhirapi import codes, search_specs
 from patients.models import Patient
+from registry.instruments import INSTRUMENTS
 from registry.models import Measurement
-from registry.scoring import (
-    ANSWER_LABELS,
-    ANSWER_LOINC,
-    INSTRUMENTS,
-    PHQ9_DIFFICULTY_ANSWERS,
-    PHQ9_DIFFICULTY_QUESTION,
-)
 
 FHIR_VERSION = "4.0.1"
 
@@ -89,21 +83,21 @@ def observation(measurement: Measurement, patient_id: int) -> dict:
 
 
 def questionnaire_response(measurement: Measurement, patient_id: int) -> dict:
-    """The item answers, with LOINC item codes as linkIds and LOINC answer codes."""
+    """The item answers, with LOINC item codes as linkIds and LOINC answer codes (integers where
+    the instrument has none: docs/fhir.md#resources)."""
     instrument = INSTRUMENTS[measurement.instrument]
     items = [
-        _coded_item(loinc, text, ANSWER_LOINC[answer], ANSWER_LABELS[answer])
-        for loinc, text, answer in zip(instrument.item_loinc, instrument.items, measurement.answers, strict=True)
-    ]
-    if measurement.difficulty is not None:
-        items.append(
-            _coded_item(
-                codes.DIFFICULTY_LOINC,
-                PHQ9_DIFFICULTY_QUESTION,
-                codes.DIFFICULTY_ANSWER_LOINC[measurement.difficulty],
-                PHQ9_DIFFICULTY_ANSWERS[measurement.difficulty],
-            )
+        _answered_item(link_id, text, answer, instrument.answer_codes_for(number), instrument.labels_for(number))
+        for number, (link_id, text, answer) in enumerate(
+            zip(instrument.item_link_ids, instrument.items, measurement.answers, strict=True), start=1
         )
+    ]
+    for question in instrument.extra_questions:
+        answer = getattr(measurement, question.field)
+        if answer is not None:
+            items.append(
+                _answered_item(question.link_id, question.text, answer, question.answer_loinc, question.answers)
+            )
     resource = {
         "resourceType": "QuestionnaireResponse",
         "id": str(measurement.pk),
@@ -127,12 +121,13 @@ def _identifier(identifier) -> dict:
     return {"identifier": {key: value for key, value in given.items() if value}}
 
 
-def _coded_item(link_id: str, text: str, code: str, display: str) -> dict:
-    return {
-        "linkId": link_id,
-        "text": text,
-        "answer": [{"valueCoding": {"system": codes.LOINC, "code": code, "display": display}}],
-    }
+def _answered_item(link_id: str, text: str, answer: int, answer_codes: tuple[str, ...], labels) -> dict:
+    """A LOINC-coded answer where the instrument has answer codes, else the score as an integer."""
+    if answer_codes:
+        value = {"valueCoding": {"system": codes.LOINC, "code": answer_codes[answer], "display": labels[answer]}}
+    else:
+        value = {"valueInteger": answer}
+    return {"linkId": link_id, "text": text, "answer": [value]}
 
 
 def bundle(base_url: str, matches: list[dict], *, total: int | None = None, links: list[dict] = ()) -> dict:
@@ -200,8 +195,11 @@ def capability_statement(date: str, base_url: str) -> dict:
                         "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "create"}],
                         "conditionalCreate": True,
                         "searchParam": _search_parameters(search_specs.QUESTIONNAIRE_RESPONSE),
-                        "documentation": "PHQ-9 (http://loinc.org/q/44249-1) and GAD-7 (http://loinc.org/q/69737-5), "
-                        "items by LOINC linkId, answers as LOINC answer codes or integers 0-3. "
+                        "documentation": ", ".join(
+                            f"{i.name} ({codes.questionnaire_url(i)})" for i in codes.FHIR_INSTRUMENTS.values()
+                        )
+                        + ": items by LOINC linkId (item-N where LOINC has no item code), answers as LOINC "
+                        "answer codes or integers. "
                         "Create is safe to retry with If-None-Exist: identifier=system|value (or identifier=value), "
                         "the response's identifier, unique within the clinic.",
                     },

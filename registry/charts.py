@@ -5,15 +5,15 @@ Server-side so that it needs no JavaScript library and prints as it shows. The d
 scrolls inside its own box on a phone), so a label is never smaller than 12 px on screen.
 
 Besides the scores it marks what happened to the treatment: medication started or stopped,
-plan changes (passed in as markers by the page, which knows them), and the PHQ-9 item 9
-answers (from the scores themselves).
+plan changes (passed in as markers by the page, which knows them), and the answers to the
+instrument's safety item, PHQ-9 item 9 (from the scores themselves).
 """
 
 import datetime
 from dataclasses import dataclass, field
 
-from registry.definitions.remission import REMISSION_BELOW
-from registry.scoring import GAD7, PHQ9, Instrument
+from registry.instruments import INSTRUMENTS
+from registry.instruments.base import Instrument
 
 WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 30, 36
@@ -39,7 +39,7 @@ class Point:
     y: float
     total: int
     taken_on: datetime.date
-    item9: int = 0  # PHQ-9 item 9 answered 1 or more: drawn as a warning ring
+    item9: int = 0  # the safety item (PHQ-9 item 9) answered 1 or more: drawn as a warning ring
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Chart:
     y_ticks: list[Tick]
     x_ticks: list[Tick]
     response_y: float | None
-    remission_y: float
+    remission_y: float | None
     baseline: int
     latest: int
     markers: list[PlacedMarker] = field(default_factory=list)
@@ -99,7 +99,8 @@ class Chart:
     @property
     def description(self) -> str:
         scores = ", ".join(
-            f"{p.total} on {p.taken_on:%Y-%m-%d}" + (f" (item 9 answered {p.item9})" if p.item9 else "")
+            f"{p.total} on {p.taken_on:%Y-%m-%d}"
+            + (f" (item {self.instrument.safety_item} answered {p.item9})" if p.item9 else "")
             for p in self.points
         )
         text = f"{self.instrument.name} scores: {scores}."
@@ -115,7 +116,7 @@ def trajectory(
     start: datetime.date,
     markers: list[Marker] = (),
 ) -> Chart | None:
-    """Lay out (date, total[, item 9]) scores from the episode start; None when there is nothing to draw.
+    """Lay out (date, total[, safety item's answer]) scores from the episode start; None when there is nothing to draw.
     Markers outside the scores' span (before the start, after the last score) are left out."""
     if not scores:
         return None
@@ -143,7 +144,7 @@ def trajectory(
         y_ticks=[Tick(y_at(v), str(v)) for v in range(0, instrument.max_total + 1, 5)],
         x_ticks=[Tick(x_at(first_day + datetime.timedelta(weeks=w)), f"wk {w}") for w in range(0, last_week + 1, step)],
         response_y=y_at(baseline / 2) if baseline else None,
-        remission_y=y_at(REMISSION_BELOW),
+        remission_y=y_at(instrument.remission_below) if instrument.remission_below is not None else None,
         baseline=baseline,
         latest=scores_sorted[-1][1],
         markers=placed,
@@ -151,12 +152,14 @@ def trajectory(
 
 
 def episode_charts(episode, measurements, markers: list[Marker] = ()) -> list[Chart]:
-    """The PHQ-9 and GAD-7 charts of an episode's valid scores, where it has any, with the
-    treatment's markers; the PHQ-9's item 9 answers are marked on its own chart."""
+    """The chart of each charted instrument (PHQ-9, GAD-7, ...) of which the episode has valid
+    scores, with the treatment's markers; the safety item's answers are marked on its own chart."""
     charts = []
-    for instrument in (PHQ9, GAD7):
+    for instrument in INSTRUMENTS.values():
+        if not instrument.charted:
+            continue
         scores = [
-            (m.taken_on, m.total, (m.item_9 or 0) if instrument is PHQ9 else 0)
+            (m.taken_on, m.total, instrument.safety_answer(m.answers) or 0)
             for m in measurements
             if m.instrument == instrument.code and not m.is_entered_in_error
         ]

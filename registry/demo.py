@@ -25,6 +25,7 @@ from patients.models import Episode, Patient
 from registry.bulk import bulk_create_with_history
 from registry.definitions.improvement import is_improved
 from registry.flags import refresh_flags
+from registry.instruments import INSTRUMENTS
 from registry.models import ITEM_FIELDS, Contact, Flag, Intervention, Measurement, SafetyAssessment
 from registry.scoring import GAD7, PHQ9, score
 from registry.summaries import refresh_summaries
@@ -231,14 +232,15 @@ def ensure_staff_accounts() -> dict[str, list[User]]:
     return clinics
 
 
-def _items_for(total: int, item_count: int, rng: random.Random, item9: int = 0) -> list[int]:
-    """Answers of 0-3 that add up to total; item 9 (PHQ-9 only) as given."""
-    answers = [0] * item_count
-    if item_count == 9:
-        answers[8] = item9
-    open_items = [i for i in range(item_count) if not (item_count == 9 and i == 8)]
-    # Each item can take up to 3 points: draw the points among the items' free slots.
-    for i in rng.sample([i for i in open_items for _ in range(3)], total - sum(answers)):
+def _items_for(total: int, instrument, rng: random.Random, safety_answer: int = 0) -> list[int]:
+    """Answers in range that add up to total; the instrument's safety item (PHQ-9 item 9), if any, as given."""
+    answers = [0] * instrument.item_count
+    if instrument.safety_item:
+        answers[instrument.safety_item - 1] = safety_answer
+    open_items = [i for i in range(instrument.item_count) if i + 1 != instrument.safety_item]
+    # Each item can take up to its highest answer: draw the points among the items' free slots.
+    slots = [i for i in open_items for _ in range(instrument.max_for(i + 1))]
+    for i in rng.sample(slots, total - sum(answers)):
         answers[i] += 1
     return answers
 
@@ -467,11 +469,12 @@ class DemoBuilder:
 
     def _measurement(self, episode_index, contact_index, instrument, total, day, recorder) -> None:
         rng = self.rng
-        item9 = 0
-        if instrument is PHQ9 and total >= 12 and rng.random() < 0.015:
-            item9 = rng.choice([1, 1, 2])
-        total = min(total, instrument.max_answer * (instrument.item_count - 1) + item9) if instrument is PHQ9 else total
-        answers = _items_for(total, instrument.item_count, rng, item9)
+        safety_answer, safety_item = 0, instrument.safety_item
+        if safety_item and total >= 12 and rng.random() < 0.015:
+            safety_answer = rng.choice([1, 1, 2])
+        if safety_item:
+            total = min(total, instrument.max_total - instrument.max_for(safety_item) + safety_answer)
+        answers = _items_for(total, instrument, rng, safety_answer)
         result = score(instrument, answers)
         measurement = Measurement(
             instrument=instrument.code,
@@ -492,7 +495,7 @@ def _recent_item9_answers(rows: Rows, today: datetime.date) -> None:
     latest: dict[int, int] = {}
     for index, m in enumerate(rows.measurements):
         episode = rows.episodes[m._episode_index]
-        if m.instrument != "PHQ9" or m.total < 10 or episode.status == Episode.Status.DISCHARGED:
+        if m.instrument != PHQ9.code or m.total < 10 or episode.status == Episode.Status.DISCHARGED:
             continue
         if m.taken_on < today - SAFETY_STILL_OPEN_FOR:
             continue
@@ -501,29 +504,31 @@ def _recent_item9_answers(rows: Rows, today: datetime.date) -> None:
             latest[clinic] = index
     for index in latest.values():
         measurement = rows.measurements[index]
-        if measurement.item_9:
+        safety_field = ITEM_FIELDS[PHQ9.safety_item - 1]
+        if getattr(measurement, safety_field):
             continue
-        donor = next(name for name in ITEM_FIELDS[:8] if getattr(measurement, name))
+        donor = next(name for name in ITEM_FIELDS[: PHQ9.item_count] if getattr(measurement, name))
         setattr(measurement, donor, getattr(measurement, donor) - 1)
-        measurement.item_9 = 1
+        setattr(measurement, safety_field, 1)
 
 
 def _attach_safety_flags(rows: Rows, today: datetime.date) -> None:
-    """Item 9 answers raised safety flags; all but each open episode's latest were assessed and closed."""
-    latest_by_episode = {}
-    for index, measurement in enumerate(rows.measurements):
-        if measurement.instrument == "PHQ9" and (measurement.item_9 or 0) >= 1:
-            latest_by_episode[measurement._episode_index] = index
-    for index, measurement in enumerate(rows.measurements):
-        if measurement.instrument != "PHQ9" or not (measurement.item_9 or 0) >= 1:
-            continue
+    """The answers an instrument's safety rule calls for (PHQ-9 item 9, a C-SSRS high risk) raised
+    safety flags, as the service would; all but each open episode's latest were assessed and closed."""
+    raising = [
+        (index, measurement)
+        for index, measurement in enumerate(rows.measurements)
+        if INSTRUMENTS[measurement.instrument].raises_safety_flag(measurement.answers)
+    ]
+    latest_by_episode = {measurement._episode_index: index for index, measurement in raising}
+    for index, measurement in raising:
         episode = rows.episodes[measurement._episode_index]
         raised = timezone.make_aware(datetime.datetime.combine(measurement.taken_on, datetime.time(12)))
         flag = Flag(
             kind=Flag.Kind.SAFETY,
             raised_at=raised,
             raised_by=measurement.recorded_by,
-            reason=f"PHQ-9 item 9 answered {measurement.item_9} on {measurement.taken_on:%Y-%m-%d}.",
+            reason=INSTRUMENTS[measurement.instrument].safety_reason(measurement.answers, measurement.taken_on),
         )
         flag._episode_index, flag._measurement_index = measurement._episode_index, index
         stays_open = (

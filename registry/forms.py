@@ -8,15 +8,9 @@ from django import forms
 from django.utils import timezone
 
 from carereg.dates import DATE_INPUT
+from registry.instruments import INSTRUMENTS, OPTIONAL_INSTRUMENTS
+from registry.instruments.base import Instrument
 from registry.models import MAX_CONTACT_MINUTES, Contact, Intervention, RegistrySettings, SafetyAssessment
-from registry.scoring import (
-    INSTRUMENTS,
-    OPTIONAL_INSTRUMENTS,
-    PHQ9,
-    PHQ9_DIFFICULTY_ANSWERS,
-    PHQ9_DIFFICULTY_QUESTION,
-    Instrument,
-)
 from registry.services import Answers
 
 
@@ -43,14 +37,20 @@ class ItemAnswersForm(forms.Form):
                 required=False,
                 error_messages={"invalid_choice": f"Item {number}: choose one of 0-{len(labels) - 1}."},
             )
-        if instrument is PHQ9:
-            self.fields["difficulty"] = forms.TypedChoiceField(
-                label=PHQ9_DIFFICULTY_QUESTION,
-                choices=[("", "Not asked")] + list(enumerate(PHQ9_DIFFICULTY_ANSWERS)),
+        for question in instrument.extra_questions:  # unscored, e.g. the PHQ-9's difficulty question
+            self.fields[question.field] = forms.TypedChoiceField(
+                label=question.text,
+                choices=[("", "Not asked")] + list(enumerate(question.answers)),
                 coerce=int,
                 empty_value=None,
                 required=False,
             )
+
+    def extra_fields(self):
+        return [self[question.field] for question in self.instrument.extra_questions]
+
+    def extra_values(self) -> dict:
+        return {question.field: self.cleaned_data.get(question.field) for question in self.instrument.extra_questions}
 
     def item_fields(self):
         return [self[f"item_{n}"] for n in range(1, self.instrument.item_count + 1)]
@@ -59,8 +59,8 @@ class ItemAnswersForm(forms.Form):
         return [self.cleaned_data.get(f"item_{n}") for n in range(1, self.instrument.item_count + 1)]
 
     def is_blank(self) -> bool:
-        return (
-            all(value in (None, "") for value in self.answer_values()) and self.cleaned_data.get("difficulty") is None
+        return all(value in (None, "") for value in self.answer_values()) and all(
+            value is None for value in self.extra_values().values()
         )
 
     def clean(self):
@@ -75,7 +75,7 @@ class ItemAnswersForm(forms.Form):
     def answers(self) -> Answers | None:
         if not self.required and self.is_blank():
             return None
-        return Answers(self.instrument.code, self.answer_values(), self.cleaned_data.get("difficulty"))
+        return Answers(self.instrument.code, self.answer_values(), **self.extra_values())
 
 
 class MeasurementForm(ItemAnswersForm):

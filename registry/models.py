@@ -12,7 +12,8 @@ from simple_history.models import HistoricalRecords
 from accounts.models import Clinic
 from accounts.scoping import in_users_clinics
 from patients.models import Episode
-from registry.scoring import INSTRUMENTS, MAX_ITEMS, OPTIONAL_INSTRUMENTS, PHQ9, Instrument
+from registry.instruments import ALWAYS_OFFERED, INSTRUMENTS, MAX_ITEMS, OPTIONAL_INSTRUMENTS
+from registry.instruments.base import Instrument
 
 ITEM_FIELDS = [f"item_{n}" for n in range(1, MAX_ITEMS + 1)]
 MAX_CONTACT_MINUTES = 600
@@ -162,12 +163,15 @@ def _item_constraints() -> list[models.CheckConstraint]:
     any_instrument = per_instrument[0]
     for condition in per_instrument[1:]:
         any_instrument |= condition
+    # The difficulty question only where an instrument asks it (the PHQ-9's question 10).
+    difficulty = Q(difficulty__isnull=True)
+    for instrument in INSTRUMENTS.values():
+        question = instrument.extra_question("difficulty")
+        if question:
+            difficulty |= Q(instrument=instrument.code, difficulty__gte=0, difficulty__lte=question.max_answer)
     return [
         models.CheckConstraint(name="measurement_items_valid_for_instrument", condition=any_instrument),
-        models.CheckConstraint(
-            name="measurement_difficulty_phq9_only",
-            condition=Q(difficulty__isnull=True) | Q(instrument="PHQ9", difficulty__gte=0, difficulty__lte=3),
-        ),
+        models.CheckConstraint(name="measurement_difficulty_phq9_only", condition=difficulty),
     ]
 
 
@@ -406,7 +410,9 @@ def _days(default: int, label: str, help_text: str) -> models.PositiveSmallInteg
 
 
 def default_enabled_instruments() -> list[str]:
-    return list(OPTIONAL_INSTRUMENTS)
+    """Those on until an admin says otherwise; instruments for a particular population (the
+    EPDS, the PHQ-A) wait to be switched on."""
+    return [code for code in OPTIONAL_INSTRUMENTS if INSTRUMENTS[code].enabled_by_default]
 
 
 class CaseloadPopulation(models.TextChoices):
@@ -530,7 +536,7 @@ class RegistrySettings(models.Model):
     def offered_instruments(self) -> list[Instrument]:
         """The measures this clinic's care managers see: the PHQ-9, then those switched on."""
         enabled = set(self.enabled_instruments or [])
-        return [PHQ9] + [INSTRUMENTS[code] for code in OPTIONAL_INSTRUMENTS if code in enabled]
+        return [*ALWAYS_OFFERED, *(INSTRUMENTS[code] for code in OPTIONAL_INSTRUMENTS if code in enabled)]
 
     def agenda_due_at(self, day: datetime.date) -> bool:
         return day.weekday() == self.agenda_weekday

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from consults.models import CaseReview
 from patients.models import Episode
+from registry.instruments import INSTRUMENTS
 from registry.models import Flag, Measurement, SafetyAssessment
-from registry.scoring import CSSRS, INSTRUMENTS, PHQ9, SAFETY_ITEM
 
 
 def unreviewed_safety_flags() -> QuerySet[Flag]:
@@ -44,11 +44,8 @@ def answer_that_raised(flag: Flag) -> str:
     if measurement is None:
         return flag.reason
     when = short_date(measurement.taken_on)
-    if measurement.instrument == CSSRS.code:
-        return f"{CSSRS.name} {measurement.band} on {when}"
-    if measurement.instrument == PHQ9.code:
-        return f"{PHQ9.name} item {SAFETY_ITEM} = {measurement.item_9} on {when}"
-    return f"{INSTRUMENTS[measurement.instrument].name} {measurement.total} on {when}"
+    instrument = INSTRUMENTS[measurement.instrument]
+    return instrument.safety_summary(measurement.answers, measurement.total, measurement.band, when)
 
 
 def short_date(day: datetime.date, today: datetime.date | None = None) -> str:
@@ -120,7 +117,8 @@ def safety_facts_for(episode_ids: Iterable[int], today: datetime.date | None = N
         assessment = getattr(flag, "safety_assessment", None)  # none yet: RelatedObjectDoesNotExist
         if assessment and (current.assessment is None or assessment.assessed_at > current.assessment.assessed_at):
             current.assessment = assessment
-    for screener in Measurement.objects.valid().filter(episode_id__in=ids, instrument=CSSRS.code):
+    screeners = [code for code, instrument in INSTRUMENTS.items() if instrument.has_risk_level]
+    for screener in Measurement.objects.valid().filter(episode_id__in=ids, instrument__in=screeners):
         facts[screener.episode_id].cssrs = facts[screener.episode_id].cssrs or screener  # newest first
     return facts
 

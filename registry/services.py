@@ -61,7 +61,8 @@ def record_measurement(
     by,
     source: str = Measurement.Source.CLINICIAN,
 ) -> Measurement:
-    """A scored questionnaire; PHQ-9 item 9 >= 1 raises the safety flag in the same transaction."""
+    """A scored questionnaire; an answer the instrument's safety rule calls for (PHQ-9 item 9 >= 1)
+    raises the safety flag in the same transaction."""
     measurement = _create_measurement(episode=episode, answers=answers, taken_on=taken_on, by=by, source=source)
     episode_changed(episode)
     return measurement
@@ -90,8 +91,9 @@ def _create_measurement(
         result = score(instrument, answers.answers, positive_at=threshold)
     except ScoringError as exc:
         raise ValidationError(str(exc)) from None
-    if answers.difficulty is not None and instrument.code != "PHQ9":
-        raise ValidationError("Only the PHQ-9 has the difficulty question.")
+    if answers.difficulty is not None and instrument.extra_question("difficulty") is None:
+        asking = " and the ".join(i.name for i in INSTRUMENTS.values() if i.extra_question("difficulty"))
+        raise ValidationError(f"Only the {asking} asks the difficulty question.")
     measurement = Measurement(
         episode=episode,
         contact=contact,

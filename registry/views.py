@@ -45,7 +45,7 @@ from registry.forms import (
 )
 from registry.models import CaseloadPreferences, ContactSubmission, Flag, RegistrySettings, SafetyAssessment
 from registry.safety import attach_safety_facts
-from registry.scoring import CSSRS, GAD7, INSTRUMENTS, PHQ9, raises_safety_flag
+from registry.scoring import GAD7, INSTRUMENTS, PHQ9, raises_safety_flag
 
 # Where each role's work is: the page CareReg opens on (docs/user-guide.md#where-each-role-starts).
 HOMES = {
@@ -273,9 +273,9 @@ def resolve_flag(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _cssrs_form(patient, data) -> ItemAnswersForm | None:
     """The C-SSRS screener, offered beside the safety assessment when the clinic uses it."""
-    if CSSRS not in RegistrySettings.for_clinic(patient.clinic).offered_instruments():
-        return None
-    return ItemAnswersForm(data, instrument=CSSRS, required=False)
+    offered = RegistrySettings.for_clinic(patient.clinic).offered_instruments()
+    screener = next((instrument for instrument in offered if instrument.has_risk_level), None)
+    return ItemAnswersForm(data, instrument=screener, required=False) if screener else None
 
 
 def _record_safety_assessment(request: HttpRequest, flag: Flag, form, screener) -> None:

@@ -2,8 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from carereg.dates import DATE_INPUT
+from registry.instruments import INSTRUMENTS, PHQ9
 from registry.models import RegistrySettings
-from registry.scoring import INSTRUMENTS, PHQ9
 from registry.services import Answers
 from selfreport.models import SELF_REPORT_INSTRUMENTS, Channel, Language, MessagingSettings
 from selfreport.phone import mobile_number
@@ -18,7 +18,7 @@ class SendForm(forms.Form):
     address) or by text (to the number of the patient's consent)."""
 
     instruments = forms.MultipleChoiceField(
-        choices=INSTRUMENT_CHOICES, widget=forms.CheckboxSelectMultiple, initial=["PHQ9"]
+        choices=INSTRUMENT_CHOICES, widget=forms.CheckboxSelectMultiple, initial=[PHQ9.code]
     )
     language = forms.ChoiceField(choices=Language.choices)
     channel = forms.ChoiceField(label="Send by", choices=Channel.choices, initial=Channel.EMAIL)
@@ -89,20 +89,22 @@ class QuestionnaireForm(forms.Form):
     def __init__(self, *args, code: str, language: str, **kwargs):
         super().__init__(*args, prefix=code.lower(), **kwargs)
         self.code, self.text = code, TEXT[language]
-        self.title = self.text[f"{code}_name"]
-        answers = list(enumerate(self.text["answers"]))
-        for number, question in enumerate(self.text[code], start=1):
+        self.instrument = INSTRUMENTS[code]
+        wording = self.instrument.wording(language)
+        self.title, self.question = wording.name, wording.question
+        for number, question in enumerate(wording.items, start=1):
             self.fields[f"item_{number}"] = forms.TypedChoiceField(
                 label=f"{number}. {question}",
-                choices=answers,
+                choices=list(enumerate(wording.labels_for(number))),
                 coerce=int,
                 widget=forms.RadioSelect,
                 error_messages={"required": self.text["missing"].format(number=number)},
             )
-        if code == PHQ9.code:
-            self.fields["difficulty"] = forms.TypedChoiceField(
-                label=self.text["difficulty"],
-                choices=list(enumerate(self.text["difficulty_answers"])),
+        for extra in self.instrument.extra_questions:  # unscored, e.g. the PHQ-9's difficulty question
+            text, answers = extra.wording(language)
+            self.fields[extra.field] = forms.TypedChoiceField(
+                label=text,
+                choices=list(enumerate(answers)),
                 coerce=int,
                 widget=forms.RadioSelect,
                 required=False,
@@ -112,6 +114,15 @@ class QuestionnaireForm(forms.Form):
     def item_fields(self):
         return [self[name] for name in self.fields if name.startswith("item_")]
 
+    def extra_fields(self):
+        return [self[extra.field] for extra in self.instrument.extra_questions]
+
     def answers(self) -> Answers:
         items = [self.cleaned_data[name] for name in self.fields if name.startswith("item_")]
-        return Answers(self.code, items, self.cleaned_data.get("difficulty"))
+        extras = {extra.field: self.cleaned_data.get(extra.field) for extra in self.instrument.extra_questions}
+        return Answers(self.code, items, **extras)
+
+    def calls_for_crisis_help(self) -> bool:
+        """The answers the instrument's safety rule calls for (PHQ-9 item 9 of 1 or more): the
+        patient is shown the crisis line at once (docs/clinical-definitions.md#safety)."""
+        return self.instrument.raises_safety_flag(self.answers().answers)

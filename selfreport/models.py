@@ -18,8 +18,10 @@ from simple_history.models import HistoricalRecords
 from accounts.models import Clinic
 from accounts.scoping import in_users_clinics
 from patients.models import Episode, Patient
+from registry.instruments import INSTRUMENTS
 
-SELF_REPORT_INSTRUMENTS = ("PHQ9", "GAD7")
+# The instruments a patient can be sent: those with a patient's wording (registry/instruments/).
+SELF_REPORT_INSTRUMENTS = tuple(code for code, instrument in INSTRUMENTS.items() if instrument.self_report)
 MAX_BIRTH_DATE_ATTEMPTS = 5
 
 

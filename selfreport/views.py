@@ -16,7 +16,6 @@ from accounts.permissions import can_administer_clinic, can_write_clinical, requ
 from carereg.forms import show_errors_on_form
 from patients.access import get_patient_for_user
 from patients.models import Episode
-from registry.scoring import PHQ9, SAFETY_ITEM
 from selfreport import consent, services
 from selfreport.forms import BirthDateForm, MessagingSettingsForm, QuestionnaireForm, SendForm, TextConsentForm
 from selfreport.models import Invitation, Language, MessagingSettings, Schedule, TextConsent
@@ -220,7 +219,7 @@ def questions(request: HttpRequest, token: str) -> HttpResponse:
             services.record_answers(invitation=invitation, answers=[form.answers() for form in forms])
         except ValidationError:
             return _unavailable(request, invitation, language)
-        crisis = any(f.code == PHQ9.code and f.cleaned_data[f"item_{SAFETY_ITEM}"] >= 1 for f in forms)
+        crisis = any(form.calls_for_crisis_help() for form in forms)
         request.session[ANSWERED] = {**request.session.get(ANSWERED, {}), str(invitation.pk): crisis}
         return redirect("selfreport:done", token=token)
     return render(

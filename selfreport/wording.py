@@ -1,34 +1,9 @@
-"""What the patient reads, in plain language, in English and Spanish.
+"""What the patient reads around the questionnaires, in plain language, in English and Spanish.
 
-The English items are the PHQ-9's and GAD-7's own words (registry/scoring.py); the Spanish
-ones are the published US Spanish versions (Pfizer, PHQ Screeners). The answers are scored by
-the same code as the web form: only the words differ.
+The questions themselves are the instruments' own words, one copy per language, in their
+modules (registry/instruments/, Instrument.wording): the answers are scored by the same code
+as the web form, only the words differ.
 """
-
-from registry.scoring import GAD7_ITEMS, PHQ9_DIFFICULTY_ANSWERS, PHQ9_DIFFICULTY_QUESTION, PHQ9_ITEMS
-
-PHQ9_ES = (
-    "Poco interés o placer en hacer cosas",
-    "Se ha sentido decaído(a), deprimido(a) o sin esperanzas",
-    "Ha tenido dificultad para quedarse o permanecer dormido(a), o ha dormido demasiado",
-    "Se ha sentido cansado(a) o con poca energía",
-    "Sin apetito o ha comido en exceso",
-    "Se ha sentido mal con usted mismo(a), o que es un fracaso o que ha quedado mal con usted mismo(a) "
-    "o con su familia",
-    "Ha tenido dificultad para concentrarse en ciertas actividades, tales como leer el periódico o ver la televisión",
-    "¿Se ha movido o hablado tan lento que otras personas podrían haberlo notado? O lo contrario: muy "
-    "inquieto(a) o agitado(a), que ha estado moviéndose mucho más de lo normal",
-    "Pensamientos de que estaría mejor muerto(a) o de lastimarse de alguna manera",
-)
-GAD7_ES = (
-    "Se ha sentido nervioso(a), ansioso(a) o con los nervios de punta",
-    "No ha sido capaz de parar o controlar su preocupación",
-    "Se ha preocupado demasiado por motivos diferentes",
-    "Ha tenido dificultad para relajarse",
-    "Se ha sentido tan inquieto(a) que no ha podido quedarse quieto(a)",
-    "Se ha molestado o irritado fácilmente",
-    "Ha tenido miedo de que algo terrible fuera a pasar",
-)
 
 TEXT = {
     "en": {
@@ -43,14 +18,6 @@ TEXT = {
         "Please call your care team.",
         "unavailable": "This link has expired or has already been used. If you want to answer the "
         "questions, please ask your care team for a new link.",
-        "question": "Over the last 2 weeks, how often have you been bothered by any of the following problems?",
-        "answers": ("Not at all", "Several days", "More than half the days", "Nearly every day"),
-        "difficulty": PHQ9_DIFFICULTY_QUESTION,
-        "difficulty_answers": PHQ9_DIFFICULTY_ANSWERS,
-        "PHQ9": PHQ9_ITEMS,
-        "GAD7": GAD7_ITEMS,
-        "PHQ9_name": "Mood (PHQ-9)",
-        "GAD7_name": "Worry and anxiety (GAD-7)",
         "missing": "Please answer question {number}.",
         "send": "Send my answers",
         "thanks": "Thank you. Your answers were sent to your care team.",
@@ -72,16 +39,6 @@ TEXT = {
         "Llame a su equipo de atención.",
         "unavailable": "Este enlace ya venció o ya se usó. Si quiere contestar las preguntas, pida un enlace "
         "nuevo a su equipo de atención.",
-        "question": "Durante las últimas 2 semanas, ¿qué tan seguido ha tenido molestias debido a los "
-        "siguientes problemas?",
-        "answers": ("Ningún día", "Varios días", "Más de la mitad de los días", "Casi todos los días"),
-        "difficulty": "Si marcó cualquiera de los problemas, ¿qué tanta dificultad le han dado estos problemas "
-        "para hacer su trabajo, encargarse de las tareas del hogar, o llevarse bien con otras personas?",
-        "difficulty_answers": ("No ha sido difícil", "Un poco difícil", "Muy difícil", "Extremadamente difícil"),
-        "PHQ9": PHQ9_ES,
-        "GAD7": GAD7_ES,
-        "PHQ9_name": "Estado de ánimo (PHQ-9)",
-        "GAD7_name": "Preocupación y ansiedad (GAD-7)",
         "missing": "Conteste la pregunta {number}, por favor.",
         "send": "Enviar mis respuestas",
         "thanks": "Gracias. Sus respuestas se enviaron a su equipo de atención.",

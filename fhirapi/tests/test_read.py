@@ -10,6 +10,7 @@ from fhirapi import urls as fhir_urls
 from fhirapi.tests import test_bulk_export
 from fhirapi.tests.conftest import Api, days_ago, enroll, issue, validated
 from registry import services
+from registry.instruments import GAD7, PHQ9
 from tests.factories import UserFactory, record_score
 
 pytestmark = pytest.mark.django_db
@@ -208,7 +209,7 @@ def test_questionnaire_response_read_gives_loinc_items_and_answers(reader, patie
 
     assert resource["questionnaire"] == "http://loinc.org/q/44249-1"
     assert resource["status"] == "completed"
-    assert [item["linkId"] for item in resource["item"]] == list(codes.PHQ9.item_loinc)
+    assert [item["linkId"] for item in resource["item"]] == list(PHQ9.item_loinc)
     answers = [item["answer"][0]["valueCoding"]["code"] for item in resource["item"]]
     assert answers == [["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"][a] for a in phq9.answers]
     assert resource["item"][8]["answer"][0]["valueCoding"]["code"] == "LA6569-3"  # item 9 = 1
@@ -227,7 +228,7 @@ def test_gad7_questionnaire_response_uses_the_gad7_panel(reader, scores):
     resource = validated(reader.get(f"/fhir/QuestionnaireResponse/{scores[1].pk}").json())
 
     assert resource["questionnaire"] == "http://loinc.org/q/69737-5"
-    assert [item["linkId"] for item in resource["item"]] == list(codes.GAD7.item_loinc)
+    assert [item["linkId"] for item in resource["item"]] == list(GAD7.item_loinc)
 
 
 def test_a_score_marked_entered_in_error_is_left_out_and_not_found(reader, patient, scores, care_manager):

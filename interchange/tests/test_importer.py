@@ -125,7 +125,10 @@ def test_each_contacts_column_is_checked_with_its_file_line_and_column(data_mana
 
 
 MEASUREMENT_ERRORS = [
-    ({"instrument": "PHQ-9"}, "instrument: 'PHQ-9' is not one of PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5"),
+    (
+        {"instrument": "PHQ-9"},
+        "instrument: 'PHQ-9' is not one of PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5, EPDS, PHQA",
+    ),
     ({"date": "yesterday"}, "date: 'yesterday' is not a date in YYYY-MM-DD form"),
     ({"items": "2 2 5 2 2 2 2 2 0"}, "items: PHQ-9 item 3 must be 0-3, not 5"),
     ({"items": "2 2 2 2 2 2 2 2 -1"}, "items: PHQ-9 item 9 must be 0-3, not -1"),

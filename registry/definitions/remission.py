@@ -2,7 +2,8 @@
 for anxiety) below 5. A missing score is no remission.
 
 Used by the caseload statistics (registry.caseload), the remission measures of the outcomes
-report (registry.outcomes) and the score chart's remission line (registry.charts).
+report (registry.outcomes) and, declared by the instruments that have one (registry/instruments:
+PHQ-9, PHQ-A, GAD-7), the score chart's remission line.
 """
 
 from django.db.models import Q

@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from registry import safety
+from registry.instruments import INSTRUMENTS
 from registry.models import Flag
-from registry.scoring import INSTRUMENTS
 
 register = template.Library()
 
@@ -95,6 +95,44 @@ def flag_labels(kinds) -> list[str]:
 def instrument_names(codes) -> list[str]:
     """Instrument codes ("PHQ9") as their names ("PHQ-9")."""
     return [INSTRUMENTS[code].name if code in INSTRUMENTS else code for code in codes]
+
+
+@register.simple_tag
+def instrument_codes() -> str:
+    """The codes of every instrument ("PHQ9, GAD7, ..."), as imports take them."""
+    return ", ".join(INSTRUMENTS)
+
+
+@register.filter
+def instrument_of(code: str):
+    """The Instrument of a code, for templates to ask it (has_risk_level, safety_item), never test the code."""
+    return INSTRUMENTS.get(code)
+
+
+@register.filter
+def safety_item(measurement) -> int | None:
+    """The number of the measurement's safety item (PHQ-9: 9), if its instrument has one."""
+    instrument = INSTRUMENTS.get(measurement.instrument)
+    return instrument.safety_item if instrument else None
+
+
+@register.filter
+def safety_answer(measurement) -> int | None:
+    """The safety item's answer when 1 or more (docs/clinical-definitions.md#safety), else None."""
+    if measurement.total_only:
+        return None
+    return INSTRUMENTS[measurement.instrument].safety_answer(measurement.answers)
+
+
+@register.filter
+def extra_answers(measurement) -> list[tuple[str, int, str]]:
+    """Each unscored question answered with the measurement as (question, answer, answer's label)."""
+    found = []
+    for question in INSTRUMENTS[measurement.instrument].extra_questions:
+        answer = getattr(measurement, question.field)
+        if answer is not None:
+            found.append((question.text, answer, question.answers[answer]))
+    return found
 
 
 @register.filter

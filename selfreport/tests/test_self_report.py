@@ -249,3 +249,32 @@ def test_schedule_waits_while_a_link_is_pending_and_skips_relapse_prevention(epi
     assert services.send_due(today) == 0
     Episode.objects.filter(pk=episode.pk).update(status="active")
     assert services.send_due(today) == 1
+
+
+def test_an_epds_sent_by_link_shows_its_own_answers_and_item_10_calls_for_crisis_help(client, episode, care_manager):
+    _, token = services.send_invitation(
+        episode=episode, instruments=["EPDS"], language="en", email="pat@example.org", by=care_manager
+    )
+    confirm(client, token)
+    page = client.get(reverse("selfreport:questions", args=[token])).content.decode()
+
+    client.post(reverse("selfreport:questions", args=[token]), answers("epds", [0] * 9 + [1]))
+    done = client.get(reverse("selfreport:done", args=[token])).content.decode()
+
+    assert "The thought of harming myself has occurred to me" in page and "Hardly ever" in page
+    stored = Measurement.objects.get()
+    assert (stored.instrument, stored.total, stored.item_10, stored.source) == ("EPDS", 1, 1, "self_report")
+    assert Flag.objects.get(kind="safety", resolved_at__isnull=True).measurement == stored
+    assert "data-crisis" in done and "988" in done
+
+
+def test_a_phq9_without_item_9_shows_no_crisis_box(client, link):
+    _, token = link
+    confirm(client, token)
+
+    client.post(
+        reverse("selfreport:questions", args=[token]), {**answers("phq9", [3] * 8 + [0]), **answers("gad7", [0] * 7)}
+    )
+    done = client.get(reverse("selfreport:done", args=[token])).content.decode()
+
+    assert "data-crisis" not in done
