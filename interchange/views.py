@@ -9,11 +9,13 @@ from accounts.permissions import can_administer_clinic, require
 from carereg.lib import csv as csv_file
 from interchange import exporter, jobs, tasks
 from interchange.forms import ImportForm
-from interchange.importer import COLUMNS, MAX_ERRORS_LISTED, import_registry
+from interchange.importer import MAX_ERRORS_LISTED, import_registry
+from interchange.importing.columns import COLUMNS
 from interchange.models import ExportRun, ImportJob, ImportRun
 from patients.models import Episode
 from registry.caseload import CaseloadFilter, scope_to_team
 from registry.dashboard_forms import CaseloadForm, active_search
+from registry.scoring import INSTRUMENTS
 
 RECENT_JOBS = 5
 REFRESH_SECONDS = 3
@@ -36,6 +38,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         "form": form,
         "result": result,
         "columns": COLUMNS,
+        "instrument_codes": list(INSTRUMENTS),
         "jobs": ImportJob.objects.filter(by=request.user)[:RECENT_JOBS],
         "max_errors": MAX_ERRORS_LISTED,
         "max_rows": settings.CAREREG_IMPORT_MAX_ROWS,
