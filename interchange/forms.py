@@ -1,12 +1,11 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
-from django.conf import settings
-from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.exceptions import ValidationError
 
-from interchange.importer import CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS, count_rows
+from interchange.importing import limits
+from interchange.importing.columns import CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS
 
-MAX_UPLOAD_MB = 50
 FILE_FIELDS = {"patients": PATIENTS, "contacts": CONTACTS, "measurements": MEASUREMENTS, "reviews": REVIEWS}
 
 
@@ -26,24 +25,22 @@ class ImportForm(forms.Form):
         self.helper.add_input(Submit("import", "Import"))
 
     def clean(self):
+        """The import limits (docs/data-formats.md#import-limits), the same as the command's:
+        each file's size before it is read, then the rows of all the files together."""
         data = super().clean()
         for name in FILE_FIELDS:
             upload = data.get(name)
-            if upload is not None and upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-                self.add_error(name, f"This file is larger than {MAX_UPLOAD_MB} MB; import it with manage.py.")
+            if upload is not None:
+                try:
+                    limits.check_file_size(upload.size)
+                except ValidationError as error:
+                    self.add_error(name, error)
         if self.errors:
             return data
         self._contents = {
             filename: data[name].read() for name, filename in FILE_FIELDS.items() if data.get(name) is not None
         }
-        self.row_count = sum(count_rows(content) for content in self._contents.values())
-        limit = settings.CAREREG_IMPORT_MAX_ROWS
-        if self.row_count > limit:
-            raise forms.ValidationError(
-                f"The files hold {intcomma(self.row_count)} rows; an upload takes at most {intcomma(limit)}. "
-                "Split them (each import adds only what is new, so the parts can follow one another) "
-                "or import them with manage.py import_registry."
-            )
+        self.row_count = limits.check_row_count(self._contents, what="an upload")
         return data
 
     def contents(self) -> dict[str, bytes]:

@@ -19,7 +19,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from interchange.importer import FILES, ImportResult, import_registry
+from interchange.importer import ImportResult, import_registry
+from interchange.importing.columns import FILES
 from interchange.models import ImportJob, ImportRun
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from accounts.permissions import can_administer_clinic, require
 from carereg.lib import csv as csv_file
 from interchange import exporter, jobs, tasks
 from interchange.forms import ImportForm
-from interchange.importer import COLUMNS, MAX_ERRORS_LISTED, import_registry
+from interchange.importer import MAX_ERRORS_LISTED, import_registry
+from interchange.importing.columns import COLUMNS
 from interchange.models import ExportRun, ImportJob, ImportRun
 from patients.models import Episode
 from registry.caseload import CaseloadFilter, scope_to_team

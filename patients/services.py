@@ -4,7 +4,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from accounts.models import Clinic, Role
@@ -144,7 +144,7 @@ def relapse_plan_missing(episode: Episode, plan=_LOOK_IT_UP) -> str | None:
 def _check_relapse_plan_complete(episode: Episode) -> None:
     # docs/clinical-definitions.md#episodes-and-status: the plan must exist and be complete. Here,
     # not in the form, so that every caller of change_status obeys it (the import of legacy history
-    # writes status on its own).
+    # records what happened elsewhere, through record_imported_status).
     missing = relapse_plan_missing(episode)
     if missing:
         raise ValidationError({"discharge_reason": f"{missing} before discharging with treatment goals met."})
@@ -180,9 +180,59 @@ def change_status(
         episode.discharge_note = discharge_note
     elif discharge_reason:
         raise ValidationError({"discharge_reason": "A discharge reason goes only with a discharge."})
+    return _save_status(episode, status=status, on=on, by=by)
+
+
+def _save_status(episode: Episode, *, status: str, on: datetime.date, by) -> Episode:
+    """The status written with its author in history; the rule flags follow it."""
     episode.status = status
     episode.status_changed_on = on
     episode._history_user = by
     episode.save()
     queue_flag_refresh(episode)
     return episode
+
+
+@transaction.atomic
+def record_imported_status(
+    *, episode: Episode, status: str, on: datetime.date, by, discharge_reason: str = ""
+) -> Episode:
+    """A status the episode reached elsewhere, brought in by an import of its history
+    (docs/data-formats.md#files-carereg-reads-the-registry-import). Unlike change_status it may
+    skip steps the app walks one at a time (enrolled straight to relapse prevention), and a
+    discharge with goals met needs no relapse prevention plan here: it happened already, and its
+    plan was kept elsewhere. It never changes a discharge nor takes an episode back to enrolled,
+    and a discharge is not dated before the episode's own contacts and scores. The messages name
+    the import's columns (status, discharged_on)."""
+    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    if episode.status == Episode.Status.DISCHARGED:
+        raise ValidationError(
+            {
+                "status": f"the registry has this episode discharged on {episode.discharged_on:%Y-%m-%d} "
+                f"({episode.discharge_reason}); an import does not change a discharge"
+            }
+        )
+    if status == Episode.Status.ENROLLED and episode.status != Episode.Status.ENROLLED:
+        on_record = episode.initial_assessment_on
+        because = f": it has a completed initial assessment on {on_record:%Y-%m-%d}" if on_record else ""
+        raise ValidationError({"status": f"enrolled, but the episode is already {episode.status}{because}"})
+    if not episode.enrolled_on <= on <= timezone.localdate():
+        raise ValidationError({"on": f"{on:%Y-%m-%d} is not between the enrollment date and today"})
+    if status == Episode.Status.DISCHARGED:
+        if not discharge_reason:
+            raise ValidationError({"discharge_reason": "required when the status is discharged"})
+        _check_nothing_after(episode, on)
+        episode.discharged_on, episode.discharge_reason = on, discharge_reason
+    elif discharge_reason:
+        raise ValidationError({"discharge_reason": "A discharge reason goes only with a discharge."})
+    return _save_status(episode, status=status, on=on, by=by)
+
+
+def _check_nothing_after(episode: Episode, discharged_on: datetime.date) -> None:
+    last_contact = episode.contacts.valid().aggregate(last=Max("contact_date"))["last"]
+    last_score = episode.measurements.valid().aggregate(last=Max("taken_on"))["last"]
+    for what, day in (("contact", last_contact), ("score", last_score)):
+        if day and day > discharged_on:
+            raise ValidationError(
+                {"discharged_on": f"{discharged_on:%Y-%m-%d} is before the episode's {what} on {day:%Y-%m-%d}"}
+            )

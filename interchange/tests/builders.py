@@ -7,7 +7,7 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from interchange.importer import COLUMNS, CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS
+from interchange.importing.columns import COLUMNS, CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS
 
 
 def day(offset: int) -> datetime.date:

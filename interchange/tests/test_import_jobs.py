@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from interchange import importer, jobs
-from interchange.importer import MEASUREMENTS, import_registry
+from interchange.importer import import_registry
+from interchange.importing.columns import MEASUREMENTS, count_rows
 from interchange.models import ImportJob, ImportRun
 from interchange.tests.builders import FIELDS, contact, files, iso, measurement, patient, uploads
 from patients.models import Patient
@@ -83,8 +84,8 @@ def test_the_page_lists_the_first_errors_and_counts_the_rest(client, data_manage
 def test_rows_are_counted_as_the_importer_reads_them():
     text = 'mrn,note\nA-1,"two\nlines"\n\n , \nA-2,x\n'
 
-    assert importer.count_rows(text.encode()) == 2
-    assert importer.count_rows(b"\xff\xfe\nnot utf-8\n") == 2  # counted by lines; the import says what is wrong
+    assert count_rows(text.encode()) == 2
+    assert count_rows(b"\xff\xfe\nnot utf-8\n") == 2  # counted by lines; the import says what is wrong
 
 
 @pytest.mark.django_db

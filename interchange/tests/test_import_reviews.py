@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from accounts.models import Role
 from consults import notes as consult_notes
 from consults.models import CaseReview
-from interchange import importer
-from interchange.importer import MEASUREMENTS, REVIEWS, import_registry
+from interchange.importer import import_registry
+from interchange.importing import writing
+from interchange.importing.columns import MEASUREMENTS, REVIEWS
 from interchange.models import ImportRun
 from interchange.tests.builders import contact, csv_text, day, files, iso, measurement, patient, review
 from patients import services as patient_services
@@ -397,7 +398,7 @@ def test_a_refusal_by_the_review_service_is_reported_on_the_rows_line_and_column
     def refuse(**fields):
         raise ValidationError({"summary": "Say what was discussed."})
 
-    monkeypatch.setattr(importer.consult_services, "record_case_review", refuse)
+    monkeypatch.setattr(writing.consult_services, "record_case_review", refuse)
 
     result = run(data_manager, patients=[patient()], contacts=[contact()], reviews=[review(), review(date=iso(-70))])
 

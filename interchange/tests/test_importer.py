@@ -6,8 +6,10 @@ import pytest
 from django.db import connection
 
 from accounts.models import Role
-from interchange import importer
-from interchange.importer import CONTACTS, MEASUREMENTS, PATIENTS, EpisodeWindow, episode_for, import_registry
+from interchange.importer import import_registry
+from interchange.importing import writing
+from interchange.importing.columns import CONTACTS, MEASUREMENTS, PATIENTS
+from interchange.importing.placement import EpisodeWindow, episode_for
 from interchange.models import ImportRun
 from interchange.tests.builders import contact, csv_text, day, files, iso, measurement, patient
 from patients import services as patient_services
@@ -261,7 +263,7 @@ def test_a_refusal_by_the_database_rolls_back_that_row_only_and_the_import_goes_
     data_manager, care_manager, monkeypatch
 ):
     """Each row has its own savepoint: on PostgreSQL an error would otherwise abort the transaction."""
-    record_contact_service = importer.services.record_contact
+    record_contact_service = writing.services.record_contact
 
     def refused_when_the_note_says_so(**fields):
         if fields["note"] == "refuse":
@@ -269,7 +271,7 @@ def test_a_refusal_by_the_database_rolls_back_that_row_only_and_the_import_goes_
                 cursor.execute("UPDATE registry_contact SET minutes = 9999")  # breaks contact_minutes_range
         return record_contact_service(**fields)
 
-    monkeypatch.setattr(importer.services, "record_contact", refused_when_the_note_says_so)
+    monkeypatch.setattr(writing.services, "record_contact", refused_when_the_note_says_so)
     # After the refused row, more writes: on PostgreSQL they would fail if the transaction were aborted.
     contacts = [contact(kind="initial_assessment"), contact(date=iso(-80), note="refuse"), contact(date=iso(-70))]
     measurements = [measurement(date=iso(-70)), measurement(date=iso(-60), mrn="Z-9")]
@@ -401,7 +403,7 @@ def test_a_status_change_alone_queues_the_episodes_flag_refresh(
 def test_a_contact_marked_entered_in_error_is_not_brought_back(data_manager, care_manager):
     run(data_manager, **registry_rows())
     mistaken = Contact.objects.get(episode__patient__mrn="A-1", kind="initial_assessment")
-    importer.services.mark_contact_entered_in_error(contact=mistaken, by=care_manager, reason="Wrong patient")
+    writing.services.mark_contact_entered_in_error(contact=mistaken, by=care_manager, reason="Wrong patient")
 
     result = run(data_manager, **registry_rows())
 

@@ -1,6 +1,7 @@
 """The upload page and the dashboard's CSV download, through the test client."""
 
 import csv
+import dataclasses
 import io
 from html.parser import HTMLParser
 
@@ -15,7 +16,7 @@ from consults.models import CaseReview
 from interchange.models import ExportRun, ImportRun
 from interchange.tests.builders import contact, measurement, patient, review, uploads
 from patients.models import Episode, Patient
-from registry import services
+from registry import scoring, services
 from registry.models import Flag
 from tests.factories import ClinicFactory, EpisodeFactory, PatientFactory, UserFactory, record_contact, record_score
 
@@ -42,6 +43,16 @@ def test_clinic_admin_sees_the_upload_form_with_the_file_format(client, data_man
     form = response.context["form"]
     assert {"patients", "contacts", "measurements", "reviews"} <= set(form.fields)
     assert not form.fields["reviews"].required
+
+
+def test_the_upload_page_names_every_instrument_the_registry_scores(client, data_manager, monkeypatch):
+    """From the registry's instruments: one added there is offered here without a change."""
+    monkeypatch.setitem(scoring.INSTRUMENTS, "NEW2", dataclasses.replace(scoring.PHQ2, code="NEW2"))
+    client.force_login(data_manager)
+
+    page = client.get(IMPORT).content.decode()
+
+    assert "is one of PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5, NEW2;" in page
 
 
 def test_upload_imports_the_files_and_shows_the_summary(client, data_manager, care_manager):

@@ -373,3 +373,77 @@ def test_episodes_are_visible_by_their_patients_clinic(clinic, other_clinic, car
     EpisodeFactory(patient__clinic=other_clinic)
 
     assert list(Episode.objects.visible_to(care_manager)) == [mine]
+
+
+# --- A status recorded from an import (docs/data-formats.md#files-carereg-reads-the-registry-import)
+
+
+def test_an_imported_status_may_skip_steps_the_app_walks_one_at_a_time(episode, care_manager, today):
+    services.record_imported_status(
+        episode=episode, status=Episode.Status.RELAPSE_PREVENTION, on=today - 10 * DAY, by=care_manager
+    )
+
+    episode.refresh_from_db()
+    assert (episode.status, episode.status_changed_on) == (Episode.Status.RELAPSE_PREVENTION, today - 10 * DAY)
+    assert episode.history.first().history_user == care_manager
+
+
+def test_an_imported_discharge_with_goals_met_needs_no_relapse_plan(episode, care_manager, today):
+    with pytest.raises(ValidationError):  # in the app, the plan comes first
+        services.change_status(
+            episode=episode, status="discharged", on=today, by=care_manager, discharge_reason="goals_met"
+        )
+
+    services.record_imported_status(
+        episode=episode, status="discharged", on=today - DAY, by=care_manager, discharge_reason="goals_met"
+    )
+
+    episode.refresh_from_db()
+    assert (episode.status, episode.discharged_on, episode.discharge_reason, episode.status_changed_on) == (
+        "discharged",
+        today - DAY,
+        "goals_met",
+        today - DAY,
+    )
+
+
+def test_an_imported_discharge_is_not_before_the_episodes_own_contacts(episode, care_manager, today):
+    record_contact(episode, today - 3 * DAY, care_manager)
+
+    with pytest.raises(ValidationError) as error:
+        services.record_imported_status(
+            episode=episode, status="discharged", on=today - 5 * DAY, by=care_manager, discharge_reason="moved"
+        )
+
+    assert error.value.message_dict == {
+        "discharged_on": [f"{today - 5 * DAY:%Y-%m-%d} is before the episode's contact on {today - 3 * DAY:%Y-%m-%d}"]
+    }
+    episode.refresh_from_db()
+    assert episode.is_open
+
+
+@pytest.mark.parametrize("to", [Episode.Status.ACTIVE, Episode.Status.DISCHARGED])
+def test_an_import_never_changes_a_discharge(episode, care_manager, today, to):
+    discharge(episode, care_manager, today - 5 * DAY)
+
+    with pytest.raises(ValidationError) as error:
+        services.record_imported_status(
+            episode=episode,
+            status=to,
+            on=today - DAY,
+            by=care_manager,
+            discharge_reason="other" if to == Episode.Status.DISCHARGED else "",
+        )
+
+    assert "an import does not change a discharge" in error.value.message_dict["status"][0]
+    episode.refresh_from_db()
+    assert (episode.status, episode.discharged_on) == (Episode.Status.DISCHARGED, today - 5 * DAY)
+
+
+def test_an_import_does_not_take_an_episode_back_to_enrolled(episode, care_manager, today):
+    services.change_status(episode=episode, status=Episode.Status.ACTIVE, on=today - DAY, by=care_manager)
+
+    with pytest.raises(ValidationError) as error:
+        services.record_imported_status(episode=episode, status=Episode.Status.ENROLLED, on=today, by=care_manager)
+
+    assert error.value.message_dict == {"status": ["enrolled, but the episode is already active"]}
