@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from accounts.models import User
 from consults.models import CaseReview
 from patients.models import Episode
 from registry.caseload import month_bounds, whole_percent
@@ -409,8 +410,6 @@ def figure_rows(figures: Figures, clinics) -> list[FigureRow]:
 
     Patients without a care manager count in their clinic's total only.
     """
-    from accounts.models import User
-
     care_managers = User.objects.in_bulk({cm for _, cm in figures.groups() if cm is not None})
     rows = []
     for clinic in clinics:

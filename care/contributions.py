@@ -1,0 +1,12 @@
+"""What the care app adds to the apps below it (docs/architecture.md#layering), registered when
+Django is ready (care/apps.py)."""
+
+from accounts.models import Clinic
+from accounts.provisioning import on_clinic_set_up
+from care.services import ensure_starter_library
+
+
+@on_clinic_set_up
+def starter_library(clinic: Clinic) -> str:
+    added = ensure_starter_library(clinic)
+    return f"Added {added} starter education topics." if added else ""
