@@ -13,15 +13,17 @@ LAYERS: dict[str, int] = {
     "accounts": 1,
     "patients": 2,
     "registry": 3,
-    "consults": 4,
     "care": 4,
-    "interchange": 5,
-    "fhirapi": 5,
-    "selfreport": 5,
+    # Case review sits above the care it reviews: implementing a medication recommendation
+    # changes care's medication list in the same transaction, and the review page shows it.
+    "consults": 5,
+    "interchange": 6,
+    "fhirapi": 6,
+    "selfreport": 6,
     # The audit app watches every other one: its access log covers self-report links, its
     # history reads every app's rows. A lower app that needs it (the emergency grant that
     # widens a patient's visibility) is told through a registry, as with any higher app.
-    "audit": 6,
+    "audit": 7,
 }
 
 

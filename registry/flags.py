@@ -19,11 +19,11 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from consults.models import CaseReview, Recommendation
 from patients.models import Episode
 from registry.bulk import copy_into_history
 from registry.expressions import AddDays
 from registry.models import Flag
+from registry.reviews import case_reviews
 from registry.thresholds import threshold
 
 Status = Episode.Status
@@ -40,8 +40,8 @@ def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[E
     """The dates each rule compares with today, per episode, from its summary and its clinic's thresholds."""
     start = Coalesce("initial_assessment_on", "enrolled_on")
     last_or_start = Coalesce("last_contact_on", "initial_assessment_on", "enrolled_on")
-    reviews = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False)  # drafts don't count
-    open_recommendations = Recommendation.objects.open().filter(episode=OuterRef("pk"))
+    reviews = case_reviews().signed().filter(episode=OuterRef("pk"))  # drafts don't count
+    open_recommendations = case_reviews().open_recommendations().filter(episode=OuterRef("pk"))
     return episodes.annotate(
         start=start,
         not_improving_from=AddDays(start, threshold("not_improving_after_days")),

@@ -17,11 +17,11 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from consults.models import CaseReview
 from patients.models import Episode
 from registry.caseload import month_bounds, whole_percent
 from registry.expressions import AddDays, add_days_sql
 from registry.models import Contact, Measurement
+from registry.reviews import case_reviews
 from registry.thresholds import threshold
 
 WINDOW_DAYS = 60  # +/- around the 6- and 12-month points (NQF 1884/1885, 0710/0711)
@@ -356,9 +356,12 @@ def improvement_counts(episodes: QuerySet[Episode], days: list[datetime.date]) -
 
 
 def _consultation_counts(figures: Figures, episodes: QuerySet[Episode], day: datetime.date) -> None:
-    reviewed = CaseReview.objects.filter(
-        signed_at__isnull=False,
-        reviewed_on__range=(day - datetime.timedelta(days=CONSULTATION_WINDOW_DAYS), day),
+    reviewed = (
+        case_reviews()
+        .signed()
+        .filter(
+            reviewed_on__range=(day - datetime.timedelta(days=CONSULTATION_WINDOW_DAYS), day),
+        )
     )
     reviewed_sql, reviewed_params = _sql(reviewed.order_by().values("episode_id"))
     scope_sql, scope_params = _scope(

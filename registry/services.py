@@ -19,7 +19,15 @@ from carereg.tasks import queue_on_commit
 from patients.models import Episode
 from registry import outbox
 from registry.bulk import copy_into_history
-from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings, SafetyAssessment
+from registry.models import (
+    ITEM_FIELDS,
+    Contact,
+    ContactSubmission,
+    Flag,
+    Measurement,
+    RegistrySettings,
+    SafetyAssessment,
+)
 from registry.scoring import INSTRUMENTS, ScoringError, cut_off, raises_safety_flag, safety_reason, score, score_total
 from registry.summaries import refresh_summaries, refresh_summary
 from registry.tasks import drain_flag_refreshes, refresh_episode_flags, refresh_flags_of_episodes
@@ -197,6 +205,21 @@ def record_contact(
         _start_active_treatment(episode, on=contact_date, by=by)
     episode_changed(episode)
     return contact
+
+
+@transaction.atomic
+def record_visit(
+    *, episode: Episode, by, scores: Iterable[Answers] = (), parts=(), submission=None, **contact
+) -> tuple:
+    """A contact with its scores and what the other apps' parts of the page record (care's
+    treatment, registry/visits.py), saved together or not at all: (the contact, what each part
+    saved). The submission token, when given, is written with them: its unique key makes the
+    second of two posts of one form roll back here (IntegrityError)."""
+    saved_contact = record_contact(episode=episode, by=by, scores=scores, **contact)
+    saved = [part.save(contact=saved_contact, by=by) for part in parts]
+    if submission:
+        ContactSubmission.objects.create(token=submission, contact=saved_contact)
+    return saved_contact, saved
 
 
 _batch = threading.local()

@@ -87,7 +87,7 @@ def test_every_app_has_a_layer():
 def test_an_import_up_a_layer_is_named_with_its_line():
     source = "import os\n\nfrom consults.models import Review\n"
     assert problems_in("registry", source, "registry/x.py") == [
-        "registry/x.py:3 imports consults.models up: registry (layer 3) -> consults (layer 4)"
+        "registry/x.py:3 imports consults.models up: registry (layer 3) -> consults (layer 5)"
     ]
 
 
@@ -98,9 +98,15 @@ def test_an_import_inside_a_function_is_read_too():
     ]
 
 
-def test_consults_and_care_do_not_import_each_other():
-    assert problems_in("consults", "from care import models\n", "c.py") == [
-        "c.py:1 imports care sideways: consults (layer 4) -> care (layer 4)"
+def test_apps_of_one_layer_do_not_import_each_other():
+    assert problems_in("fhirapi", "from selfreport import models\n", "f.py") == [
+        "f.py:1 imports selfreport sideways: fhirapi (layer 6) -> selfreport (layer 6)"
+    ]
+
+
+def test_care_does_not_import_the_case_review_above_it():
+    assert problems_in("care", "from consults import models\n", "c.py") == [
+        "c.py:1 imports consults up: care (layer 4) -> consults (layer 5)"
     ]
 
 
