@@ -3,8 +3,12 @@ Django is ready (care/apps.py)."""
 
 from accounts.models import Clinic
 from accounts.provisioning import on_clinic_set_up
+from care.demo import seed_care_demo
 from care.forms import TreatmentForms
+from care.panels import care_panel
 from care.services import ensure_starter_library
+from patients.panels import register_panel
+from registry.demo import SAVED_STEPS
 from registry.visits import VISIT_PARTS
 
 
@@ -20,3 +24,12 @@ def treatment_given(data, *, episode) -> TreatmentForms:
 
 
 VISIT_PARTS.append(treatment_given)
+
+
+def treatment_in_the_demo(rows, *, clinics, seed, today, by) -> None:
+    seed_care_demo(rows, clinics=clinics, seed=seed, today=today)  # medications, sessions, referrals, education
+
+
+SAVED_STEPS.append((20, treatment_in_the_demo))  # after the case reviews, before the plans that follow both
+
+register_panel(40, care_panel)

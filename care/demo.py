@@ -147,7 +147,7 @@ def _medications(rng, episode, patient, contacts, today, medications, reports) -
     if episode.status == Episode.Status.DISCHARGED and current.stopped_on is None and rng.random() < 0.5:
         current.stopped_on = min(today, max(episode.discharged_on, current.started_on))
         current.stop_reason = "Course completed with the PCP."
-    # The plans written next (patients.demo_plans) describe the medication the patient really takes.
+    # The plans written next (consults.demo_plans) describe the medication the patient really takes.
     episode._medication = current
 
 
