@@ -13,8 +13,8 @@ from collections import defaultdict
 from accounts.models import User
 from care.models import EducationGiven, EducationTopic, InterventionSession, Medication, MedicationReport, Referral
 from care.services import ensure_starter_library
+from carereg.lib.bulk import bulk_create_with_history
 from patients.models import Episode
-from registry.bulk import bulk_create_with_history
 
 MEDICATIONS = [
     ("sertraline", "50 mg", "once daily"),

@@ -6,9 +6,9 @@ import datetime
 from django.utils import timezone
 
 from carereg.dates import clinic_today
+from carereg.lib.bulk import bulk_create_with_history
 from consults.agenda import build_agendas
 from consults.models import CaseReview, Recommendation
-from registry.bulk import bulk_create_with_history
 from registry.demo import NEW_FOR
 
 DEMO_RECOMMENDATIONS = [

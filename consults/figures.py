@@ -6,10 +6,10 @@ import datetime
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
+from carereg.lib.expressions import AddDays
 from consults.models import Recommendation
 from patients.models import Episode
 from registry.caseload import whole_percent
-from registry.expressions import AddDays
 from registry.thresholds import threshold
 
 NEW_PATIENT_WINDOW_DAYS = 28

@@ -12,9 +12,10 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import can_write_clinical, require
 from carereg.forms import show_errors_on_form
-from consults.models import COMMON_DIAGNOSES, Recommendation
+from consults.models import Recommendation
 from patients import plans
 from patients.access import get_episode_for_user, get_patient_for_user
+from patients.diagnoses import COMMON_DIAGNOSES
 from patients.forms import (
     EnteredInErrorForm,
     InitialAssessmentForm,

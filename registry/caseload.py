@@ -24,9 +24,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Floor
 
+from carereg.lib.expressions import AddDays
 from patients.models import Episode
 from registry.billing import billable_minutes
-from registry.expressions import AddDays
 from registry.models import Flag
 from registry.summaries import SUMMARY_FIELDS
 from registry.thresholds import threshold

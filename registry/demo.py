@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
 from accounts.provisioning import ensure_clinic, ensure_staff
+from carereg.lib.bulk import bulk_create_with_history
 from patients.models import Episode, Patient
-from registry.bulk import bulk_create_with_history
 from registry.flags import refresh_flags
 from registry.models import ITEM_FIELDS, Contact, Flag, Intervention, Measurement, SafetyAssessment
 from registry.scoring import GAD7, PHQ9, score

@@ -19,9 +19,9 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from carereg.lib.bulk import copy_into_history
+from carereg.lib.expressions import AddDays
 from patients.models import Episode
-from registry.bulk import copy_into_history
-from registry.expressions import AddDays
 from registry.models import Flag
 from registry.reviews import case_reviews
 from registry.thresholds import threshold

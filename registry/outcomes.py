@@ -17,9 +17,9 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from carereg.lib.expressions import AddDays, add_days_sql
 from patients.models import Episode
 from registry.caseload import month_bounds, whole_percent
-from registry.expressions import AddDays, add_days_sql
 from registry.models import Contact, Measurement
 from registry.reviews import case_reviews
 from registry.thresholds import threshold

@@ -15,10 +15,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from carereg.lib.bulk import copy_into_history
+from carereg.lib.saving import save_checked
 from carereg.tasks import queue_on_commit
 from patients.models import Episode
 from registry import outbox
-from registry.bulk import copy_into_history
 from registry.models import (
     ITEM_FIELDS,
     Contact,
@@ -53,10 +54,7 @@ def _check_date_in_episode(episode: Episode, day: datetime.date, what: str, look
 
 
 def _save(instance, by) -> None:
-    instance._history_user = by
-    # Field checks (choices, lengths) here; the check constraints are the database's to enforce.
-    instance.full_clean(exclude=["recorded_by", "episode", "contact"], validate_constraints=False)
-    instance.save()
+    save_checked(instance, by, exclude=["recorded_by", "episode", "contact"])
 
 
 @transaction.atomic

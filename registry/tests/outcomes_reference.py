@@ -8,9 +8,9 @@ import datetime
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from carereg.lib.expressions import AddDays
 from consults.models import CaseReview
 from patients.models import Episode
-from registry.expressions import AddDays
 from registry.models import Contact, Measurement
 from registry.outcomes import (
     CONSULTATION_WINDOW_DAYS,
