@@ -8,7 +8,9 @@ from consults.figures import review_counts, with_review_columns, with_review_per
 from consults.models import CaseReview, Recommendation
 from consults.notifications import notify_consultant_of_safety
 from consults.patient_page import case_reviews_panel
+from consults.plan_changes import reason_from
 from patients.panels import register_panel
+from patients.plans import RECOMMENDATIONS, Recommendations
 from registry.demo import EPISODE_STEPS, REFRESHED_STEPS, SAVED_STEPS
 from registry.reviews import CaseReviews, provide
 
@@ -34,3 +36,14 @@ SAVED_STEPS.append((10, save_case_reviews))
 SAVED_STEPS.append((30, plans_in_the_demo))
 REFRESHED_STEPS.append(build_this_weeks_agendas)
 register_panel(30, case_reviews_panel)
+
+RECOMMENDATIONS.append(
+    Recommendations(
+        visible_to=lambda user: Recommendation.objects.visible_to(user).select_related("episode", "review"),
+        of_signed_notes=lambda episode: Recommendation.objects.filter(
+            episode=episode, review__signed_at__isnull=False
+        ).select_related("review"),
+        is_implemented=lambda recommendation: recommendation.status == Recommendation.Status.IMPLEMENTED,
+        reason_from=reason_from,
+    )
+)

@@ -8,8 +8,8 @@ import datetime
 
 from carereg.lib.bulk import bulk_create_with_history
 from consults.models import COMMON_DIAGNOSES, Recommendation
+from consults.plan_changes import reason_from
 from patients.models import Episode, InitialAssessment, PlanChange, RelapsePreventionPlan, TreatmentPlan
-from patients.plans import reason_from
 from registry.models import Contact
 
 PROBLEMS = [

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import can_write_clinical, require
 from carereg.forms import show_errors_on_form
-from consults.models import Recommendation
 from patients import plans
 from patients.access import get_episode_for_user, get_patient_for_user
 from patients.diagnoses import COMMON_DIAGNOSES
@@ -105,9 +104,7 @@ def plan_change(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def plan_change_from_recommendation(request: HttpRequest, pk: int) -> HttpResponse:
     """One click: the implemented recommendation becomes a dated plan change with its reason."""
-    recommendation = get_object_or_404(
-        Recommendation.objects.visible_to(request.user).select_related("episode", "review"), pk=pk
-    )
+    recommendation = get_object_or_404(plans.recommendations().visible_to(request.user), pk=pk)
     require(can_write_clinical(request.user), "record plan changes")
     try:
         plans.record_plan_change_from(recommendation=recommendation, by=request.user)

@@ -8,6 +8,7 @@ Every write: keyword-only arguments, an explicit actor, one transaction, history
 
 import datetime
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -17,7 +18,6 @@ from django.utils import timezone
 
 from carereg.lib.expressions import AddDays, DaysBetween
 from carereg.lib.saving import save_checked
-from consults.models import Recommendation
 from patients import services
 from patients.diagnoses import COMMON_DIAGNOSES, clean_diagnoses
 from patients.models import Episode, InitialAssessment, PlanChange, RelapsePreventionPlan, TreatmentPlan
@@ -46,6 +46,26 @@ RELAPSE_PLAN_FIELDS = list(RelapsePreventionPlan.REQUIRED)
 # completed contact before discharge is suggested, as an SQL expression from the episode.
 SUICIDAL_IDEATION_RECORDED: list[Callable[..., object]] = []  # each called with episode=, by=
 DISCHARGE_AFTER_DAYS: list[Callable[[], Expression]] = []
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """The consultant's recommendations a plan change may come from, as the consults app provides
+    them (consults/contributions.py, docs/architecture.md#layering)."""
+
+    visible_to: Callable[[object], QuerySet]  # those the user may see, with their episode and note
+    of_signed_notes: Callable[[Episode], QuerySet]  # the episode's, in signed notes, with their note
+    is_implemented: Callable[[object], bool]
+    reason_from: Callable[[object], tuple[str, str]]  # the prefilled reason and change
+
+
+RECOMMENDATIONS: list[Recommendations] = []
+
+
+def recommendations() -> Recommendations:
+    return RECOMMENDATIONS[0]
+
+
 CRISIS_LINE = "988"
 
 
@@ -167,7 +187,7 @@ def record_plan_change(
     changed_on: datetime.date,
     reason: str,
     what_changed: str,
-    recommendation: Recommendation | None = None,
+    recommendation=None,
 ) -> PlanChange:
     """A dated change to the treatment plan with its reason
     (docs/user-guide.md#treatment-plan-and-its-changes), linked to the consultant's recommendation
@@ -204,21 +224,12 @@ def record_plan_change(
     return change
 
 
-def reason_from(recommendation: Recommendation) -> tuple[str, str]:
-    """The prefilled reason and change for a consultant's recommendation."""
-    reason = f"Psychiatric consultant recommended on {recommendation.recommended_on:%Y-%m-%d}: {recommendation}"
-    if recommendation.status == Recommendation.Status.MODIFIED and recommendation.response_note:
-        reason += f"; the PCP accepted with changes: {recommendation.response_note}"
-    what = str(recommendation) + (f": {recommendation.details}" if recommendation.details else "")
-    return reason + ".", what
-
-
-def record_plan_change_from(*, recommendation: Recommendation, by) -> PlanChange:
+def record_plan_change_from(*, recommendation, by) -> PlanChange:
     """One click from an implemented recommendation: its reason and change prefilled, dated the
     day it was implemented."""
-    if recommendation.status != Recommendation.Status.IMPLEMENTED:
+    if not recommendations().is_implemented(recommendation):
         raise ValidationError({"recommendation": "Only an implemented recommendation changes the plan."})
-    reason, what = reason_from(recommendation)
+    reason, what = recommendations().reason_from(recommendation)
     return record_plan_change(
         episode=recommendation.episode,
         by=by,
