@@ -30,6 +30,10 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
         "timeline": _timeline(contacts, measurements),
         "open_flags": sorted((f for f in flags if f.is_open), key=lambda f: f.priority),
         "closed_flags": [f for f in flags if not f.is_open],
+        # The care manager marks the new ones seen with a button: reading the page writes nothing.
+        "new_flags": [f for f in flags if f.is_open and f.seen_at is None]
+        if request.user.pk == episode.patient.care_manager_id and episode.is_open
+        else [],
         "measurements": measurements,  # drawn by charts_panel once the treatment's markers are known
         "contact_form": ContactForm(auto_id="quick_%s") if writer else None,
         "score_forms": [

@@ -416,13 +416,13 @@ def resolve_flag(*, flag: Flag, by, note: str) -> Flag:
     return flag
 
 
-def mark_flags_seen(*, episode: Episode, by) -> int:
-    """The patient's care manager has seen the open flags: a step of each flag's life, in its history."""
-    unseen = list(
-        Flag.objects.filter(episode=episode, resolved_at__isnull=True, seen_at__isnull=True).values_list(
-            "pk", flat=True
-        )
-    )
+def mark_flags_seen(*, episode: Episode, by, flags: Iterable[int] | None = None) -> int:
+    """The patient's care manager has seen the open flags (those with these ids, when given: the
+    ones the page showed): a step of each flag's life, in its history."""
+    unseen = Flag.objects.filter(episode=episode, resolved_at__isnull=True, seen_at__isnull=True)
+    if flags is not None:
+        unseen = unseen.filter(pk__in=list(flags))
+    unseen = list(unseen.values_list("pk", flat=True))
     if unseen:
         Flag.objects.filter(pk__in=unseen).update(seen_at=timezone.now(), seen_by=by)
         copy_into_history(Flag, unseen, by=by, change="~")

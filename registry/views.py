@@ -288,6 +288,20 @@ def _record_safety_assessment(request: HttpRequest, flag: Flag, form, screener) 
         case_reviews().notify_consultant_of_safety(assessment, request.user)
 
 
+@require_POST
+def mark_flags_seen(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    """The care manager marks the new flags the patient page showed as seen (docs/user-guide.md#flags):
+    those posted that are still open and new, so a flag raised since is still new. Reading the
+    page writes nothing."""
+    patient = get_patient_for_user(request.user, patient_pk)
+    require(request.user.pk == patient.care_manager_id, "mark this patient's flags seen")
+    episode = get_open_episode_or_404(patient)
+    shown = [int(value) for value in request.POST.getlist("flag") if value.isdigit()]
+    if services.mark_flags_seen(episode=episode, by=request.user, flags=shown):
+        messages.success(request, "Flags marked as seen.")
+    return redirect("patients:detail", pk=patient.pk)
+
+
 def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
     """The care manager asks for the patient to be discussed at the next caseload review."""
     patient = get_patient_for_user(request.user, patient_pk)

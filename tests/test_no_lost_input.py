@@ -96,6 +96,7 @@ EXEMPT = {
     "patients:plan_change_from_recommendation": "A button (record the implemented recommendation as a plan "
     "change): nothing typed.",
     "patients:discharge_for_no_contact": "A confirmation button: nothing typed.",
+    "registry:mark_flags_seen": "A button (mark the new flags the page showed seen): nothing typed.",
     "registry:dashboard": "The caseload's search box posts so that the text (PHI) stays out of the URL; "
     "the text is kept in the session and shown back (registry/tests/test_caseload_views.py).",
     "registry:caseload_columns": "Check boxes only: nothing typed; a tampered choice is answered 400 with the form.",
