@@ -507,8 +507,10 @@ def _context_values(response) -> list:
         return []
     contexts = response.context if isinstance(response.context, list) else [response.context]
     values = [value for context in contexts for value in context.flatten().values()]
-    # Forms in a list (the questionnaires) or kept in a helper (the contact's treatment forms) count too.
-    inner = [f for v in values for f in (v if isinstance(v, list) else getattr(v, "forms", []))]
+    # Forms in a list (the questionnaires), kept in a helper, or in a list of helpers (the parts
+    # other apps add to the contact page: care's treatment forms) count too.
+    items = [item for v in values for item in (v if isinstance(v, list) else [v])]
+    inner = [*items, *(f for item in items for f in getattr(item, "forms", []))]
     return values + [f for f in inner if isinstance(f, BaseForm)]
 
 

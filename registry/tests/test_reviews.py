@@ -7,7 +7,7 @@ def test_the_consults_app_provides_the_case_reviews_the_registry_counts():
     provided = case_reviews()
 
     assert provided.signed().model is CaseReview
-    assert "signed_at__isnull" in str(provided.signed().query.where) or provided.signed().query.where
+    assert '"signed_at" IS NOT NULL' in str(provided.signed().query)  # a draft does not count
     assert provided.open_recommendations().model is Recommendation
 
 
