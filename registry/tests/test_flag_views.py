@@ -438,10 +438,11 @@ def test_reengagement_page_costs_the_same_queries_for_2_or_20_patients(client, c
     assert queries_of_reengagement_page(client, clinic, 2) == queries_of_reengagement_page(client, clinic, 20)
 
 
-def test_the_care_manager_sees_which_flags_are_new_on_first_opening_only(cm_client, patient, episode):
-    services.raise_flag(episode=episode, kind=Kind.NEW_PATIENT, reason="New.")
+def test_the_care_manager_sees_which_flags_are_new_until_marking_them_seen(cm_client, patient, episode):
+    flag = services.raise_flag(episode=episode, kind=Kind.NEW_PATIENT, reason="New.")
 
     first = cm_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    mark_seen(cm_client, patient, [flag])
     second = cm_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
 
     assert ">new</span>" in first
