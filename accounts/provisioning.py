@@ -1,5 +1,6 @@
 """Create clinics and staff from admins' provisioning scripts: safe to run again."""
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.contrib.auth.password_validation import validate_password
@@ -7,6 +8,20 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Clinic, Role, User
+
+# What the apps above add to a clinic that create_clinic opens (docs/architecture.md#layering):
+# each step takes the clinic and returns a line to report, or "" when it had nothing to add.
+CLINIC_SET_UP_STEPS: list[Callable[[Clinic], str]] = []
+
+
+def on_clinic_set_up(step: Callable[[Clinic], str]) -> Callable[[Clinic], str]:
+    CLINIC_SET_UP_STEPS.append(step)
+    return step
+
+
+def set_up_clinic(clinic: Clinic) -> list[str]:
+    """Runs every registered step: safe to run again, each step adds only what is missing."""
+    return [line for step in CLINIC_SET_UP_STEPS if (line := step(clinic))]
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ class AuditConfig(AppConfig):
     name = "audit"
 
     def ready(self):
-        from audit import checks  # noqa: F401  registers the deploy checks
+        from audit import checks, contributions  # noqa: F401  registers the deploy checks, and what audit adds below
         from audit.dbroles import apply_grants_after_migrate
 
         # Once per migrate, after every app's migrations: still connected as the owner.

@@ -64,6 +64,7 @@ PAGES: dict[str, Page | None] = {
     "registry:record_measurement": BY_PATIENT_PK,
     "registry:resolve_flag": Page(Kind.RECORD, "registry.Flag"),
     "registry:request_review": BY_PATIENT_PK,
+    "registry:mark_flags_seen": BY_PATIENT_PK,
     "registry:reengagement": LIST,
     "registry:settings": NOT_LOGGED,
     "registry:contact_entered_in_error": Page(Kind.RECORD, "registry.Contact"),

@@ -13,8 +13,8 @@ from collections import defaultdict
 from accounts.models import User
 from care.models import EducationGiven, EducationTopic, InterventionSession, Medication, MedicationReport, Referral
 from care.services import ensure_starter_library
+from carereg.lib.bulk import bulk_create_with_history
 from patients.models import Episode
-from registry.bulk import bulk_create_with_history
 
 MEDICATIONS = [
     ("sertraline", "50 mg", "once daily"),
@@ -147,7 +147,7 @@ def _medications(rng, episode, patient, contacts, today, medications, reports) -
     if episode.status == Episode.Status.DISCHARGED and current.stopped_on is None and rng.random() < 0.5:
         current.stopped_on = min(today, max(episode.discharged_on, current.started_on))
         current.stop_reason = "Course completed with the PCP."
-    # The plans written next (patients.demo_plans) describe the medication the patient really takes.
+    # The plans written next (consults.demo_plans) describe the medication the patient really takes.
     episode._medication = current
 
 

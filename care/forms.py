@@ -270,6 +270,7 @@ class TreatmentForms:
     intervention sessions, a referral and education given. Each is optional."""
 
     SESSION_ROWS = 2
+    template = "care/_contact_treatment_fields.html"  # a part of the record-contact page (registry/visits.py)
 
     def __init__(self, data, *, episode: Episode):
         self.episode = episode

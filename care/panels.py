@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from accounts.permissions import can_write_clinical
 from care.models import EducationGiven, InterventionSession, Medication, MedicationReport, Referral
+from registry.charts import Marker
 from registry.models import Intervention
 
 
@@ -57,6 +58,18 @@ def intervention_summary(episode) -> list[InterventionSummary]:
         )
         for code, rows in sorted(by_kind.items(), key=lambda item: item[1][-1].contact.contact_date, reverse=True)
     ]
+
+
+def care_panel(request, episode, context: dict) -> dict:
+    """What the patient page shows of care (patients/panels.py), and its medications as chart markers."""
+    care = care_context(episode, request.user)
+    for medication in care["current_medications"] + care["stopped_medications"]:
+        context["chart_markers"].append(
+            Marker("medication", medication.started_on, f"started {medication.name} {medication.dose}")
+        )
+        if medication.stopped_on:
+            context["chart_markers"].append(Marker("medication", medication.stopped_on, f"stopped {medication.name}"))
+    return care
 
 
 def care_context(episode, user) -> dict:

@@ -27,15 +27,13 @@ from care.models import (
 )
 from care.starter_library import STARTER_TOPICS
 from carereg.dates import clinic_today
+from carereg.lib.saving import save_checked
 from patients.models import Episode
 from registry.models import Contact, EnteredInError, Intervention, RegistrySettings
 
 
 def _save(instance, by, exclude: Sequence[str] = ()) -> None:
-    instance._history_user = by
-    # Field checks (choices, lengths, blanks) here, keyed by field; constraints are the database's.
-    instance.full_clean(exclude=["episode", "contact", "recorded_by", *exclude], validate_constraints=False)
-    instance.save()
+    save_checked(instance, by, exclude=["episode", "contact", "recorded_by", *exclude])
 
 
 def _check_open(episode: Episode) -> None:

@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from accounts.models import Clinic
 from carereg.dates import clinic_today
+from carereg.lib.bulk import bulk_create_with_history, copy_into_history
 from consults.models import Agenda, AgendaItem, CaseReview
 from consults.safety_review import pending_safety_reviews
 from consults.services import add_to_agenda
 from patients.models import Episode
-from registry.bulk import bulk_create_with_history, copy_into_history
 from registry.models import Flag, RegistrySettings
 
 RANK = {kind: rank for rank, kind in enumerate(Flag.PRIORITY)}

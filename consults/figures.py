@@ -5,11 +5,11 @@ import datetime
 
 from django.db.models import Count, F, Q, QuerySet, Value
 
+from carereg.lib.expressions import AddDays
 from consults.models import Recommendation
 from patients.models import Episode
 from registry.caseload import whole_percent
 from registry.definitions.not_improving import not_improving_q, with_mark
-from registry.expressions import AddDays
 
 NEW_PATIENT_WINDOW_DAYS = 28
 NOT_IMPROVING_WINDOW_DAYS = 60

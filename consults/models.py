@@ -5,8 +5,6 @@ A note (CaseReview) is a draft until the consultant signs it; only signed notes 
 case review for the flag rules. A signed note is never edited, only amended.
 """
 
-import re
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, Value
@@ -15,35 +13,13 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Clinic
 from accounts.scoping import in_users_clinics
+from patients.diagnoses import COMMON_DIAGNOSES
 from patients.models import Episode
 
 
 class CaseReviewQuerySet(models.QuerySet):
     def visible_to(self, user):
         return in_users_clinics(self, user, "episode__patient__clinic")
-
-
-ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
-# Labels for the codes behavioral health in primary care uses most; any valid code is accepted.
-COMMON_DIAGNOSES = {
-    "F32.0": "Major depressive disorder, single episode, mild",
-    "F32.1": "Major depressive disorder, single episode, moderate",
-    "F32.2": "Major depressive disorder, single episode, severe without psychotic features",
-    "F32.9": "Major depressive disorder, single episode, unspecified",
-    "F32.A": "Depression, unspecified",
-    "F33.0": "Major depressive disorder, recurrent, mild",
-    "F33.1": "Major depressive disorder, recurrent, moderate",
-    "F33.2": "Major depressive disorder, recurrent, severe without psychotic features",
-    "F33.9": "Major depressive disorder, recurrent, unspecified",
-    "F34.1": "Dysthymic disorder",
-    "F41.0": "Panic disorder",
-    "F41.1": "Generalized anxiety disorder",
-    "F41.9": "Anxiety disorder, unspecified",
-    "F43.10": "Post-traumatic stress disorder, unspecified",
-    "F43.23": "Adjustment disorder with mixed anxiety and depressed mood",
-    "F10.20": "Alcohol dependence, uncomplicated",
-    "F31.9": "Bipolar disorder, unspecified",
-}
 
 
 class CaseReview(models.Model):

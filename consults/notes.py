@@ -15,7 +15,8 @@ from django.utils import timezone
 from accounts.models import Role
 from care import services as care_services
 from care.models import Medication
-from consults.models import ICD10, AgendaItem, Amendment, CaseReview, Recommendation
+from consults.models import AgendaItem, Amendment, CaseReview, Recommendation
+from patients.diagnoses import clean_diagnoses
 from patients.models import Episode
 from registry.models import Flag
 from registry.services import episode_changed
@@ -39,20 +40,6 @@ def check_review_date(episode: Episode, reviewed_on: datetime.date) -> None:
         raise ValidationError({"reviewed_on": "The review date cannot be in the future."})
     if reviewed_on < episode.enrolled_on:
         raise ValidationError({"reviewed_on": "The review date is before this episode began."})
-
-
-def clean_diagnoses(codes) -> list[str]:
-    """ICD-10 codes, upper-cased, each once, in the order given."""
-    cleaned = []
-    for raw in codes:
-        code = raw.strip().upper()
-        if not code:
-            continue
-        if not ICD10.match(code):
-            raise ValidationError({"diagnoses": f"{raw.strip()!r} is not an ICD-10 code such as F33.1 or F41.1."})
-        if code not in cleaned:
-            cleaned.append(code)
-    return cleaned
 
 
 def _locked_draft(review: CaseReview) -> CaseReview:

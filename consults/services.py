@@ -7,11 +7,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from carereg.lib.bulk import copy_into_history
 from consults import notes
 from consults.models import Agenda, AgendaItem, CaseReview
 from consults.notes import check_consultant, check_review_date
 from patients.models import Episode
-from registry.bulk import copy_into_history
 from registry.services import episode_changed
 
 

@@ -1,9 +1,17 @@
 """One access helper per object kind: outside the user's clinics is a 404, never a 403."""
 
+from collections.abc import Callable
+
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from patients.models import Episode, Patient
+
+# Grants that widen what one user may read, beyond their clinics: the audit app registers its
+# emergency access here (audit/contributions.py, docs/architecture.md#layering). Each takes the
+# user's visible patients and the user, and returns them with the granted ones added.
+READ_GRANTS: list[Callable[[QuerySet, object], QuerySet]] = []
 
 
 def get_patient_for_user(user, pk: int, *, allow_emergency: bool = False) -> Patient:
@@ -11,9 +19,8 @@ def get_patient_for_user(user, pk: int, *, allow_emergency: bool = False) -> Pat
     read-only patient page only; audit/emergency.py)."""
     patients = Patient.objects.visible_to(user)
     if allow_emergency:
-        from audit.emergency import with_emergency_grants  # audit depends on patients, not the reverse
-
-        patients = with_emergency_grants(patients, user)
+        for widen in READ_GRANTS:
+            patients = widen(patients, user)
     patients = patients.select_related("clinic", "care_manager", "pcp", "psychiatric_consultant")
     return get_object_or_404(patients, pk=pk)
 

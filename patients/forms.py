@@ -6,10 +6,9 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
 from carereg.dates import DATE_INPUT
-from consults.models import Recommendation
 from patients import services
 from patients.models import Episode, Patient
-from patients.plans import ASSESSMENT_FIELDS, RELAPSE_PLAN_FIELDS, diagnoses_text, parse_diagnoses
+from patients.plans import ASSESSMENT_FIELDS, RELAPSE_PLAN_FIELDS, diagnoses_text, parse_diagnoses, recommendations
 
 DEMOGRAPHICS = ["mrn", "first_name", "last_name", "birth_date", "sex", "preferred_language"]
 CONTACT_DETAILS = ["phone", "email", "address_line", "city", "state", "postal_code"]
@@ -304,9 +303,7 @@ class PlanChangeForm(forms.Form):
 
     def __init__(self, *args, episode: Episode, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["recommendation"].queryset = Recommendation.objects.filter(
-            episode=episode, review__signed_at__isnull=False
-        ).select_related("review")
+        self.fields["recommendation"].queryset = recommendations().of_signed_notes(episode)
         self.fields["recommendation"].label_from_instance = lambda r: (
             f"{r.recommended_on:%Y-%m-%d}: {r} ({r.get_status_display().lower()})"
         )

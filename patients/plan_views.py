@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import can_write_clinical, require
 from carereg.forms import show_errors_on_form
-from consults.models import COMMON_DIAGNOSES, Recommendation
 from patients import plans
 from patients.access import get_episode_for_user, get_patient_for_user
+from patients.diagnoses import COMMON_DIAGNOSES
 from patients.forms import (
     EnteredInErrorForm,
     InitialAssessmentForm,
@@ -104,9 +104,7 @@ def plan_change(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def plan_change_from_recommendation(request: HttpRequest, pk: int) -> HttpResponse:
     """One click: the implemented recommendation becomes a dated plan change with its reason."""
-    recommendation = get_object_or_404(
-        Recommendation.objects.visible_to(request.user).select_related("episode", "review"), pk=pk
-    )
+    recommendation = get_object_or_404(plans.recommendations().visible_to(request.user), pk=pk)
     require(can_write_clinical(request.user), "record plan changes")
     try:
         plans.record_plan_change_from(recommendation=recommendation, by=request.user)
@@ -218,24 +216,15 @@ def discharge_for_no_contact(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def plans_context(request: HttpRequest, episode: Episode, *, writer: bool, case_reviews: list) -> dict:
-    """What the patient page shows of the plans: one query (the changes) beyond the episode, read
-    with its plans by plans.with_plans, and the case reviews, read with their recommendations."""
+def plans_panel(request: HttpRequest, episode: Episode, context: dict) -> dict:
+    """What the patient page shows of the plans (patients/panels.py): one query (the changes)
+    beyond the episode, read with its plans by plans.with_plans."""
     relapse = getattr(episode, "relapse_plan", None)
     changes = list(episode.plan_changes.select_related("recorded_by", "entered_in_error_by", "recommendation"))
-    recorded = {c.recommendation_id for c in changes if not c.is_entered_in_error}
-    implemented = [
-        r
-        for review in case_reviews
-        if review.is_signed
-        for r in review.recommendations.all()
-        if r.status == Recommendation.Status.IMPLEMENTED and r.pk not in recorded
-    ]
     return {
         "assessment": getattr(episode, "assessment", None),
         "treatment_plan": getattr(episode, "treatment_plan", None),
         "plan_changes": changes,
-        "recommendations_to_record": sorted(implemented, key=lambda r: (r.implemented_on, r.pk)) if writer else [],
         "relapse_plan": relapse,
         "relapse_plan_missing": relapse_plan_missing(episode, plan=relapse) if episode.is_open else None,
         "discharge_suggested": episode.is_open and episode.discharge_suggested_on <= timezone.localdate(),

@@ -7,19 +7,20 @@ Every write: keyword-only arguments, an explicit actor, one transaction, history
 """
 
 import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import DateField, QuerySet, Value
+from django.db.models import DateField, Expression, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from consults.models import COMMON_DIAGNOSES, Recommendation
-from consults.notes import clean_diagnoses
+from carereg.lib.expressions import AddDays, DaysBetween
+from carereg.lib.saving import save_checked
 from patients import services
+from patients.diagnoses import COMMON_DIAGNOSES, clean_diagnoses
 from patients.models import Episode, InitialAssessment, PlanChange, RelapsePreventionPlan, TreatmentPlan
-from registry.expressions import AddDays, DaysBetween
-from registry.thresholds import threshold
 
 ASSESSMENT_FIELDS = [
     "presenting_problems",
@@ -38,6 +39,33 @@ ASSESSMENT_FIELDS = [
     "patient_goals",
 ]
 RELAPSE_PLAN_FIELDS = list(RelapsePreventionPlan.REQUIRED)
+
+# What the registry answers for the plans, registered when Django is ready (registry/contributions.py,
+# docs/architecture.md#layering): told of current suicidal ideation found at an initial assessment,
+# inside its transaction (the registry raises a safety flag), and the clinic's days without a
+# completed contact before discharge is suggested, as an SQL expression from the episode.
+SUICIDAL_IDEATION_RECORDED: list[Callable[..., object]] = []  # each called with episode=, by=
+DISCHARGE_AFTER_DAYS: list[Callable[[], Expression]] = []
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """The consultant's recommendations a plan change may come from, as the consults app provides
+    them (consults/contributions.py, docs/architecture.md#layering)."""
+
+    visible_to: Callable[[object], QuerySet]  # those the user may see, with their episode and note
+    of_signed_notes: Callable[[Episode], QuerySet]  # the episode's, in signed notes, with their note
+    is_implemented: Callable[[object], bool]
+    reason_from: Callable[[object], tuple[str, str]]  # the prefilled reason and change
+
+
+RECOMMENDATIONS: list[Recommendations] = []
+
+
+def recommendations() -> Recommendations:
+    return RECOMMENDATIONS[0]
+
+
 CRISIS_LINE = "988"
 
 
@@ -47,7 +75,7 @@ CRISIS_LINE = "988"
 def parse_diagnoses(text: str) -> list[dict]:
     """One diagnosis a line, its ICD-10-CM code first and its label after ("F32.1 Major depressive
     disorder ..."); a common code without a label gets its usual one. The code's shape is checked
-    by the consultation note's rule (consults.notes.clean_diagnoses), so both agree."""
+    by the rule the consultation note uses too (patients/diagnoses.py), so both agree."""
     diagnoses: list[dict] = []
     for line in text.replace(";", "\n").splitlines():
         line = line.strip()
@@ -85,9 +113,7 @@ def _check_day(episode: Episode, day: datetime.date, field: str) -> None:
 
 
 def _save(instance, by) -> None:
-    instance._history_user = by
-    instance.full_clean(exclude=["episode", "completed_by", "recorded_by", "updated_by"], validate_constraints=False)
-    instance.save()
+    save_checked(instance, by, exclude=["episode", "completed_by", "recorded_by", "updated_by"])
 
 
 # --- Initial assessment ---------------------------------------------------------------------
@@ -127,15 +153,8 @@ def save_initial_assessment(
     _save(assessment, by)
     if assessment.current_suicidal_ideation is True and not had_ideation:
         # Current suicidal ideation found at assessment is a safety matter now (docs/clinical-definitions.md#safety).
-        from registry.models import Flag
-        from registry.services import raise_flag
-
-        raise_flag(
-            episode=episode,
-            kind=Flag.Kind.SAFETY,
-            by=by,
-            reason="Initial assessment: current suicidal ideation recorded.",
-        )
+        for listener in SUICIDAL_IDEATION_RECORDED:
+            listener(episode=episode, by=by)
     if move_to_active:
         if completed_on is None:
             raise ValidationError({"completed_on": "Date the completed assessment to move to active treatment."})
@@ -168,7 +187,7 @@ def record_plan_change(
     changed_on: datetime.date,
     reason: str,
     what_changed: str,
-    recommendation: Recommendation | None = None,
+    recommendation=None,
 ) -> PlanChange:
     """A dated change to the treatment plan with its reason
     (docs/user-guide.md#treatment-plan-and-its-changes), linked to the consultant's recommendation
@@ -205,21 +224,12 @@ def record_plan_change(
     return change
 
 
-def reason_from(recommendation: Recommendation) -> tuple[str, str]:
-    """The prefilled reason and change for a consultant's recommendation."""
-    reason = f"Psychiatric consultant recommended on {recommendation.recommended_on:%Y-%m-%d}: {recommendation}"
-    if recommendation.status == Recommendation.Status.MODIFIED and recommendation.response_note:
-        reason += f"; the PCP accepted with changes: {recommendation.response_note}"
-    what = str(recommendation) + (f": {recommendation.details}" if recommendation.details else "")
-    return reason + ".", what
-
-
-def record_plan_change_from(*, recommendation: Recommendation, by) -> PlanChange:
+def record_plan_change_from(*, recommendation, by) -> PlanChange:
     """One click from an implemented recommendation: its reason and change prefilled, dated the
     day it was implemented."""
-    if recommendation.status != Recommendation.Status.IMPLEMENTED:
+    if not recommendations().is_implemented(recommendation):
         raise ValidationError({"recommendation": "Only an implemented recommendation changes the plan."})
-    reason, what = reason_from(recommendation)
+    reason, what = recommendations().reason_from(recommendation)
     return record_plan_change(
         episode=recommendation.episode,
         by=by,
@@ -300,7 +310,7 @@ def suggested_discharges(
     annotated = (episodes.open() if open_only else episodes).annotate(
         no_contact_since=since,
         days_without_contact=DaysBetween(Value(today, output_field=DateField()), since),
-        discharge_suggested_on=AddDays(since, threshold("no_contact_discharge_days")),
+        discharge_suggested_on=AddDays(since, DISCHARGE_AFTER_DAYS[0]()),
     )
     return annotated.filter(discharge_suggested_on__lte=today) if open_only else annotated
 

@@ -1,6 +1,7 @@
 """Writes to patients and episodes: enrollment, demographics, status changes."""
 
 import datetime
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -9,7 +10,16 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role
 from patients.models import Episode, Patient, RelapsePreventionPlan
-from registry.services import queue_flag_refresh
+
+# Told of every episode enrolled or whose status changed, inside the writer's transaction: the
+# registry registers its flag refresh (registry/contributions.py, docs/architecture.md#layering).
+EPISODE_CHANGED: list[Callable[[Episode], None]] = []
+
+
+def _episode_changed(episode: Episode) -> None:
+    for listener in EPISODE_CHANGED:
+        listener(episode)
+
 
 CARE_TEAM_ROLES = {
     "care_manager": Role.CARE_MANAGER,
@@ -119,7 +129,7 @@ def start_episode(*, patient: Patient, enrolled_on: datetime.date, by) -> Episod
     episode = Episode(patient=patient, enrolled_on=enrolled_on, status_changed_on=enrolled_on)
     episode._history_user = by
     episode.save()
-    queue_flag_refresh(episode)
+    _episode_changed(episode)
     return episode
 
 
@@ -189,7 +199,7 @@ def _save_status(episode: Episode, *, status: str, on: datetime.date, by) -> Epi
     episode.status_changed_on = on
     episode._history_user = by
     episode.save()
-    queue_flag_refresh(episode)
+    _episode_changed(episode)
     return episode
 
 

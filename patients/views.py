@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -9,21 +8,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import can_resolve_safety, can_write_clinical, require
-from care.panels import care_context
 from carereg.forms import show_errors_on_form
 from patients import services
 from patients.access import get_patient_for_user
 from patients.forms import EnrollForm, PatientForm, ReenrollForm, StatusForm
 from patients.models import Episode
-from patients.plan_views import plans_context
+from patients.panels import panels_context
 from patients.plans import with_plans
 from patients.services import relapse_plan_missing
-from registry.caseload import with_registry_columns
-from registry.charts import Marker, episode_charts
-from registry.forms import ContactForm, ItemAnswersForm
-from registry.models import Contact, Measurement, RegistrySettings
-from registry.scoring import GAD7, PHQ9
-from registry.services import mark_flags_seen
 
 
 def enroll(request: HttpRequest) -> HttpResponse:
@@ -90,73 +82,21 @@ def _detail_page(request: HttpRequest, patient, episode_pk: int | None = None, *
     }
     if episode is not None:
         context.update(_episode_context(request, episode))
-        context.update(care_context(episode, request.user))
-        context.update(
-            plans_context(request, episode, writer=context["can_write"], case_reviews=context["case_reviews"])
-        )
-        context["charts"] = episode_charts(episode, context.pop("measurements"), treatment_markers(context))
+        context = panels_context(request, episode, context)  # registry, plans, case reviews, care, charts
     context.update(forms)
     return render(request, "patients/detail.html", context, status=400 if forms else 200)
 
 
-def treatment_markers(context: dict) -> list[Marker]:
-    """The medication starts and stops and the plan changes the page shows, as chart markers."""
-    markers = []
-    for medication in context["current_medications"] + context["stopped_medications"]:
-        markers.append(Marker("medication", medication.started_on, f"started {medication.name} {medication.dose}"))
-        if medication.stopped_on:
-            markers.append(Marker("medication", medication.stopped_on, f"stopped {medication.name}"))
-    for change in context["plan_changes"]:
-        if not change.is_entered_in_error:
-            markers.append(Marker("plan", change.changed_on, f"plan changed: {change.what_changed}"))
-    return markers
-
-
 def _episode_context(request: HttpRequest, episode: Episode) -> dict:
-    measurements = list(episode.measurements.select_related("recorded_by"))
-    contacts = list(
-        episode.contacts.select_related("recorded_by", "entered_in_error_by").prefetch_related(
-            Prefetch("measurements", queryset=Measurement.objects.order_by("instrument"))
-        )
-    )
-    flags = list(
-        episode.flags.select_related("raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by")
-    )
-    if request.user.pk == episode.patient.care_manager_id:
-        # After reading them: this page still shows which flags are new to the care manager.
-        mark_flags_seen(episode=episode, by=request.user)
-    writer = can_write_clinical(request.user) and episode.is_open
-    today = timezone.localdate()
     return {
-        "summary": with_registry_columns(Episode.objects.filter(pk=episode.pk), today).get(),
-        "timeline": _timeline(contacts, measurements),
-        "open_flags": sorted((f for f in flags if f.is_open), key=lambda f: f.priority),
-        "closed_flags": [f for f in flags if not f.is_open],
-        "measurements": measurements,  # drawn with the treatment's markers once they are known
-        "can_write": writer,
+        "can_write": can_write_clinical(request.user) and episode.is_open,
         "can_resolve_safety": can_resolve_safety(request.user),
         "is_consultant": request.user.role == Role.PSYCHIATRIC_CONSULTANT,
-        "case_reviews": list(episode.case_reviews.select_related("consultant").prefetch_related("recommendations")),
-        "contact_form": ContactForm(auto_id="quick_%s") if writer else None,
-        "score_forms": [
-            ItemAnswersForm(instrument=PHQ9, required=False),
-            ItemAnswersForm(instrument=GAD7, required=False),
-        ]
-        if writer
-        else [],
-        "status_form": StatusForm(episode=episode) if writer and episode.allowed_next_statuses() else None,
+        "status_form": StatusForm(episode=episode)
+        if can_write_clinical(request.user) and episode.is_open and episode.allowed_next_statuses()
+        else None,
         "reenroll_form": ReenrollForm() if can_write_clinical(request.user) and not episode.is_open else None,
-        "instruments": RegistrySettings.for_clinic(episode.patient.clinic).offered_instruments(),
     }
-
-
-def _timeline(contacts: list[Contact], measurements: list[Measurement]) -> list[dict]:
-    """Contacts with the scores taken at them, and scores taken on their own, newest first."""
-    entries = [{"date": c.contact_date, "contact": c, "measurements": list(c.measurements.all())} for c in contacts]
-    entries += [
-        {"date": m.taken_on, "contact": None, "measurements": [m]} for m in measurements if m.contact_id is None
-    ]
-    return sorted(entries, key=lambda e: (e["date"], e["contact"] is not None), reverse=True)
 
 
 @require_POST

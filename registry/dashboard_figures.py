@@ -7,24 +7,25 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet, Sum
 
 from accounts.models import Role, User
-from consults.figures import review_counts, with_review_columns, with_review_percentages
 from patients.models import Episode
 from registry.caseload import caseload_aggregates, with_caseload_percentages
 from registry.caseload_size import CaseloadSize, caseload_sizes
 from registry.models import Flag
+from registry.reviews import case_reviews
 
 
 def dashboard_figures(open_episodes: QuerySet[Episode], today: datetime.date) -> tuple[dict, dict]:
     """(caseload statistics, review figures) of these open episodes.
 
     The open recommendations are summed from the episode summary column that the rows show,
-    which counts the open recommendations of signed notes, as consults.figures does.
+    which counts the open recommendations of signed notes, as the case-review figures do.
     """
-    stats, reviews = caseload_aggregates(today), review_counts(today)
-    figures = with_review_columns(open_episodes.order_by(), today).aggregate(
+    provided = case_reviews()
+    stats, reviews = caseload_aggregates(today), provided.figure_counts(today)
+    figures = provided.with_figure_columns(open_episodes.order_by(), today).aggregate(
         **stats, **reviews, open_recommendations=Sum("open_recommendations", default=0)
     )
-    review_figures = with_review_percentages({name: figures[name] for name in reviews})
+    review_figures = provided.with_figure_percentages({name: figures[name] for name in reviews})
     review_figures["open_recommendations"] = figures["open_recommendations"]
     return with_caseload_percentages({name: figures[name] for name in stats}), review_figures
 

@@ -8,6 +8,7 @@ seconds, not minutes.
 
 import datetime
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -16,13 +17,8 @@ from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
 from accounts.provisioning import ensure_clinic, ensure_staff
-from care.demo import seed_care_demo
-from carereg.dates import clinic_today
-from consults.agenda import build_agendas
-from consults.models import CaseReview, Recommendation
-from patients.demo_plans import add_demo_plans
+from carereg.lib.bulk import bulk_create_with_history
 from patients.models import Episode, Patient
-from registry.bulk import bulk_create_with_history
 from registry.definitions.improvement import is_improved
 from registry.flags import refresh_flags
 from registry.instruments import INSTRUMENTS
@@ -179,15 +175,6 @@ LAST_NAMES = [
 ]
 LANGUAGES = ["English"] * 8 + ["Spanish", "Vietnamese"]
 STREETS = ["Oak", "Maple", "Cedar", "Pine", "Elm", "Lake", "Hill", "Park", "River", "Main"]
-DEMO_RECOMMENDATIONS = [
-    ("start_medication", "sertraline", "50 mg daily"),
-    ("adjust_dose", "sertraline", "100 mg daily"),
-    ("adjust_dose", "escitalopram", "20 mg daily"),
-    ("change_medication", "bupropion XL", "150 mg daily"),
-    ("behavioral_change", "", ""),
-    ("continue", "", ""),
-    ("referral", "", ""),
-]
 PATTERNS = ["improve"] * 5 + ["stall"] * 3 + ["relapse"] * 2
 # Past this many days since the initial assessment an open episode has been discussed with the
 # consultant (the program's target is within 4 weeks; a few slip to 8).
@@ -195,6 +182,17 @@ NEW_FOR = datetime.timedelta(weeks=8)
 # An item 9 answer's safety flag is assessed the same day, except the very latest ones: the
 # demo shows a safety flag waiting only when its answer is this recent.
 SAFETY_STILL_OPEN_FOR = datetime.timedelta(days=3)
+
+
+# What the apps above add to the demo, registered when Django is ready (docs/architecture.md#layering):
+# - EPISODE_STEPS run as each episode is built, with the DemoBuilder, the episode's index and
+#   code=, assessed=, end=, improved= (consults: its case reviews and recommendations);
+# - SAVED_STEPS, (order, step), run in order once the registry's rows are saved, with the Rows and
+#   clinics=, seed=, today=, by= (consults saves its rows, care adds the treatment, then the plans);
+# - REFRESHED_STEPS run with the clinics once the summaries and flags are true (the agendas).
+EPISODE_STEPS: list[Callable] = []
+SAVED_STEPS: list[tuple[int, Callable]] = []
+REFRESHED_STEPS: list[Callable] = []
 
 
 @dataclass
@@ -205,6 +203,7 @@ class Rows:
     measurements: list = field(default_factory=list)  # (measurement, contact index or None)
     flags: list = field(default_factory=list)  # (flag, measurement index)
     assessments: list = field(default_factory=list)  # (assessment, flag index)
+    # Rows of the apps above, built by their EPISODE_STEPS and saved by their SAVED_STEPS.
     reviews: list = field(default_factory=list)  # case reviews, with _episode_index
     recommendations: list = field(default_factory=list)  # with _review_index
 
@@ -371,66 +370,8 @@ class DemoBuilder:
             day += datetime.timedelta(days=rng.choice([7, 10, 14, 14, 14, 21, 28]))
         improved = is_improved(baseline, latest)
         self._finish(episode, discharge_on, improved=improved, active=number > 0)
-        self._case_reviews(episode_index, code, assessed, end, improved)
-
-    def _case_reviews(
-        self, episode_index: int, code: str, assessed: datetime.date, end: datetime.date, improved
-    ) -> None:
-        """Patients are discussed with the consultant within their first weeks; some who are not
-        improving were discussed again lately. Only a recent patient (or a discharged one) may
-        never have been discussed: an open episode months in is never still "new"."""
-        rng = self.rng
-        first = assessed + datetime.timedelta(days=rng.randrange(7, 29))
-        open_long = self.rows.episodes[episode_index].discharged_on is None and assessed <= self.today - NEW_FOR
-        if open_long:
-            first = min(first, max(end, assessed))
-        elif first > end or rng.random() < 0.12:
-            return
-        consultant = self.rows.patients[self.rows.episodes[episode_index]._patient_index].psychiatric_consultant
-        days = [first]
-        if not improved and rng.random() < 0.5:
-            days.append(max(first, end - datetime.timedelta(days=rng.randrange(0, 40))))
-        for day in days:
-            review = CaseReview(
-                reviewed_on=day,
-                consultant=consultant,
-                assessment="Synthetic demo review: symptoms and treatment response discussed with the care manager.",
-                diagnoses=[rng.choice(["F32.1", "F33.1", "F33.0", "F41.1", "F32.A"])],
-                summary="Synthetic demo reasoning.",
-                signed_at=timezone.make_aware(datetime.datetime.combine(day, datetime.time(13))),
-                recorded_by=consultant,
-            )
-            review._episode_index = episode_index
-            self.rows.reviews.append(review)
-            if rng.random() < 0.6:
-                self._recommendation(len(self.rows.reviews) - 1, day, improved)
-
-    def _recommendation(self, review_index: int, day: datetime.date, improved: bool) -> None:
-        """What the consultant advised, and how far it has got: older ones are closed."""
-        rng = self.rng
-        review = self.rows.reviews[review_index]
-        patient = self.rows.patients[self.rows.episodes[review._episode_index]._patient_index]
-        kind, drug, dose = rng.choice(DEMO_RECOMMENDATIONS)
-        recommendation = Recommendation(kind=kind, drug=drug, dose=dose, recommended_on=day)
-        age = (self.today - day).days
-        noon = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
-        if age > 3:
-            recommendation.status = Recommendation.Status.COMMUNICATED
-            recommendation.communicated_at = noon + datetime.timedelta(days=1)
-            recommendation.communicated_how = rng.choice(["ehr_message", "phone", "in_person"])
-            recommendation.communicated_by = patient.care_manager
-        if age > 10 or (age > 5 and rng.random() < 0.5):
-            declined = rng.random() < 0.15
-            recommendation.status = Recommendation.Status.DECLINED if declined else Recommendation.Status.ACCEPTED
-            recommendation.responded_at = noon + datetime.timedelta(days=3)
-            recommendation.response_note = "Patient prefers to wait." if declined else ""
-            recommendation.responded_by = patient.pcp
-            if not declined and (age > 21 or rng.random() < 0.3):
-                recommendation.status = Recommendation.Status.IMPLEMENTED
-                recommendation.implemented_on = min(self.today, day + datetime.timedelta(days=rng.randrange(5, 15)))
-                recommendation.implemented_by = patient.care_manager
-        recommendation._review_index = review_index
-        self.rows.recommendations.append(recommendation)
+        for step in EPISODE_STEPS:  # with this builder's random numbers, so a seed gives one demo
+            step(self, episode_index, code=code, assessed=assessed, end=end, improved=improved)
 
     def _finish(self, episode: Episode, discharge_on, *, improved: bool, active: bool = False) -> None:
         rng = self.rng
@@ -579,13 +520,6 @@ def _save(rows: Rows, by: User) -> None:
         assessment.flag = rows.flags[flag_index]
         assessment.episode = assessment.flag.episode
     insert([assessment for assessment, _ in rows.assessments])
-    for review in rows.reviews:
-        review.episode = rows.episodes[review._episode_index]
-    insert(rows.reviews)
-    for recommendation in rows.recommendations:
-        recommendation.review = rows.reviews[recommendation._review_index]
-        recommendation.episode = recommendation.review.episode
-    insert(rows.recommendations)
 
 
 @transaction.atomic
@@ -595,13 +529,14 @@ def seed_demo(*, patients: int, seed: int, today: datetime.date | None = None, r
     rows = DemoBuilder(seed=seed, today=today, clinics=clinics).build(patients)
     _recent_item9_answers(rows, today)
     _attach_safety_flags(rows, today)
-    _save(rows, by=User.objects.get(username="admin"))
-    seed_care_demo(rows, clinics=clinics, seed=seed, today=today)  # medications, sessions, referrals, education
-    add_demo_plans(rows, by=User.objects.get(username="admin"), today=today)
+    admin = User.objects.get(username="admin")
+    _save(rows, by=admin)
+    for _order, step in sorted(SAVED_STEPS, key=lambda registered: registered[0]):
+        step(rows, clinics=clinics, seed=seed, today=today, by=admin)
     demo_episodes = Episode.objects.filter(patient__clinic__in=clinics.values())
     refresh_summaries(demo_episodes)
     if refresh:
         refresh_flags(demo_episodes, today=today)
-        for clinic in clinics.values():  # this week's caseload review agendas, ready to open
-            build_agendas(clinic, clinic_today(clinic))
+        for step in REFRESHED_STEPS:  # e.g. this week's caseload review agendas, ready to open
+            step(clinics)
     return rows

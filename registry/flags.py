@@ -19,12 +19,12 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from consults.models import CaseReview, Recommendation
+from carereg.lib.bulk import copy_into_history
+from carereg.lib.expressions import AddDays
 from patients.models import Episode
-from registry.bulk import copy_into_history
 from registry.definitions import followup, not_improving
-from registry.expressions import AddDays
 from registry.models import Flag
+from registry.reviews import case_reviews
 from registry.thresholds import threshold
 
 Status = Episode.Status
@@ -40,8 +40,8 @@ class Rule:
 def rule_inputs(episodes: QuerySet[Episode], today: datetime.date) -> QuerySet[Episode]:
     """The dates each rule compares with today, per episode, from its summary and its clinic's thresholds."""
     start = Coalesce("initial_assessment_on", "enrolled_on")
-    reviews = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False)  # drafts don't count
-    open_recommendations = Recommendation.objects.open().filter(episode=OuterRef("pk"))
+    reviews = case_reviews().signed().filter(episode=OuterRef("pk"))  # drafts don't count
+    open_recommendations = case_reviews().open_recommendations().filter(episode=OuterRef("pk"))
     marked = not_improving.with_mark(followup.with_followup_due(episodes))  # the clinical definitions' dates
     return marked.annotate(
         start=start,

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Clinic
-from accounts.scoping import in_users_clinics
+from patients import models as patients_models
 from patients.models import Episode
 from registry.instruments import ALWAYS_OFFERED, INSTRUMENTS, MAX_ITEMS, OPTIONAL_INSTRUMENTS
 from registry.instruments.base import Instrument
@@ -19,9 +19,8 @@ ITEM_FIELDS = [f"item_{n}" for n in range(1, MAX_ITEMS + 1)]
 MAX_CONTACT_MINUTES = 600
 
 
-class EpisodeChildQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return in_users_clinics(self, user, "episode__patient__clinic")
+class EpisodeChildQuerySet(patients_models.EpisodeChildQuerySet):
+    """An episode's clinical rows: visible by the episode's clinic, and marked entered in error."""
 
     def valid(self):
         """Rows that count: not marked entered in error."""

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
-from consults.models import CaseReview
+from accounts.models import User
+from carereg.lib.expressions import add_days_sql
 from patients.models import Episode
 from registry.caseload import month_bounds, whole_percent
 from registry.definitions.depressed import depressed_q
@@ -23,8 +24,8 @@ from registry.definitions.improvement import improved_sql
 from registry.definitions.not_improving import not_improving_from_expression, not_improving_sql
 from registry.definitions.remission import remission_sql
 from registry.definitions.response import response_sql
-from registry.expressions import add_days_sql
 from registry.models import Contact, Measurement
+from registry.reviews import case_reviews
 
 WINDOW_DAYS = 60  # +/- around the 6- and 12-month points (NQF 1884/1885, 0710/0711)
 OUTCOME_POINTS = {"6m": 180, "12m": 365}
@@ -358,9 +359,12 @@ def improvement_counts(episodes: QuerySet[Episode], days: list[datetime.date]) -
 
 
 def _consultation_counts(figures: Figures, episodes: QuerySet[Episode], day: datetime.date) -> None:
-    reviewed = CaseReview.objects.filter(
-        signed_at__isnull=False,
-        reviewed_on__range=(day - datetime.timedelta(days=CONSULTATION_WINDOW_DAYS), day),
+    reviewed = (
+        case_reviews()
+        .signed()
+        .filter(
+            reviewed_on__range=(day - datetime.timedelta(days=CONSULTATION_WINDOW_DAYS), day),
+        )
     )
     reviewed_sql, reviewed_params = _sql(reviewed.order_by().values("episode_id"))
     scope_sql, scope_params = _scope(
@@ -409,8 +413,6 @@ def figure_rows(figures: Figures, clinics) -> list[FigureRow]:
 
     Patients without a care manager count in their clinic's total only.
     """
-    from accounts.models import User
-
     care_managers = User.objects.in_bulk({cm for _, cm in figures.groups() if cm is not None})
     rows = []
     for clinic in clinics:

@@ -18,17 +18,15 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from consults.models import CaseReview
 from patients.models import Episode
 from registry.instruments import INSTRUMENTS
 from registry.models import Flag, Measurement, SafetyAssessment
+from registry.reviews import case_reviews
 
 
 def unreviewed_safety_flags() -> QuerySet[Flag]:
     """Safety flags still open, or raised since the episode's last signed case review."""
-    reviewed_since = CaseReview.objects.filter(
-        episode=OuterRef("episode"), signed_at__isnull=False, signed_at__gte=OuterRef("raised_at")
-    )
+    reviewed_since = case_reviews().signed().filter(episode=OuterRef("episode"), signed_at__gte=OuterRef("raised_at"))
     return Flag.objects.filter(kind=Flag.Kind.SAFETY).filter(Q(resolved_at__isnull=True) | ~Exists(reviewed_since))
 
 

@@ -16,11 +16,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from carereg.dates import clinic_today
+from carereg.lib.bulk import copy_into_history
+from carereg.lib.saving import save_checked
 from carereg.tasks import queue_on_commit
 from patients.models import Episode
 from registry import outbox
-from registry.bulk import copy_into_history
-from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings, SafetyAssessment
+from registry.models import (
+    ITEM_FIELDS,
+    Contact,
+    ContactSubmission,
+    Flag,
+    Measurement,
+    RegistrySettings,
+    SafetyAssessment,
+)
 from registry.scoring import INSTRUMENTS, ScoringError, cut_off, raises_safety_flag, safety_reason, score, score_total
 from registry.summaries import refresh_summaries, refresh_summary
 from registry.tasks import drain_flag_refreshes, refresh_episode_flags, refresh_flags_of_episodes
@@ -46,10 +55,7 @@ def _check_date_in_episode(episode: Episode, day: datetime.date, what: str, look
 
 
 def _save(instance, by) -> None:
-    instance._history_user = by
-    # Field checks (choices, lengths) here; the check constraints are the database's to enforce.
-    instance.full_clean(exclude=["recorded_by", "episode", "contact"], validate_constraints=False)
-    instance.save()
+    save_checked(instance, by, exclude=["recorded_by", "episode", "contact"])
 
 
 @transaction.atomic
@@ -200,6 +206,21 @@ def record_contact(
         _start_active_treatment(episode, on=contact_date, by=by)
     episode_changed(episode)
     return contact
+
+
+@transaction.atomic
+def record_visit(
+    *, episode: Episode, by, scores: Iterable[Answers] = (), parts=(), submission=None, **contact
+) -> tuple:
+    """A contact with its scores and what the other apps' parts of the page record (care's
+    treatment, registry/visits.py), saved together or not at all: (the contact, what each part
+    saved). The submission token, when given, is written with them: its unique key makes the
+    second of two posts of one form roll back here (IntegrityError)."""
+    saved_contact = record_contact(episode=episode, by=by, scores=scores, **contact)
+    saved = [part.save(contact=saved_contact, by=by) for part in parts]
+    if submission:
+        ContactSubmission.objects.create(token=submission, contact=saved_contact)
+    return saved_contact, saved
 
 
 _batch = threading.local()
@@ -398,13 +419,13 @@ def resolve_flag(*, flag: Flag, by, note: str) -> Flag:
     return flag
 
 
-def mark_flags_seen(*, episode: Episode, by) -> int:
-    """The patient's care manager has seen the open flags: a step of each flag's life, in its history."""
-    unseen = list(
-        Flag.objects.filter(episode=episode, resolved_at__isnull=True, seen_at__isnull=True).values_list(
-            "pk", flat=True
-        )
-    )
+def mark_flags_seen(*, episode: Episode, by, flags: Iterable[int] | None = None) -> int:
+    """The patient's care manager has seen the open flags (those with these ids, when given: the
+    ones the page showed): a step of each flag's life, in its history."""
+    unseen = Flag.objects.filter(episode=episode, resolved_at__isnull=True, seen_at__isnull=True)
+    if flags is not None:
+        unseen = unseen.filter(pk__in=list(flags))
+    unseen = list(unseen.values_list("pk", flat=True))
     if unseen:
         Flag.objects.filter(pk__in=unseen).update(seen_at=timezone.now(), seen_by=by)
         copy_into_history(Flag, unseen, by=by, change="~")

@@ -8,9 +8,9 @@ set-based statement whether it touches one episode or a hundred thousand.
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Least, TruncDate
 
-from consults.models import CaseReview, Recommendation
 from patients.models import Episode
 from registry.models import Contact, Measurement, SafetyAssessment
+from registry.reviews import case_reviews
 
 
 def _first(queryset: QuerySet, field: str) -> Subquery:
@@ -31,6 +31,10 @@ def _scores(instrument: str) -> dict:
 
 
 def summary_expressions() -> dict:
+    return {**_contact_and_score_columns(), **_reviews()}
+
+
+def _contact_and_score_columns() -> dict:
     completed = Contact.objects.valid().filter(episode=OuterRef("pk"), reached=True)
     last = completed.order_by("-contact_date", F("contact_time").desc(nulls_last=True), "-pk")
     first_assessment = completed.filter(kind=Contact.Kind.INITIAL_ASSESSMENT).order_by("contact_date", "pk")
@@ -42,7 +46,6 @@ def summary_expressions() -> dict:
         "completed_contacts": Coalesce(Subquery(count), Value(0)),
         **_scores("PHQ9"),
         **_scores("GAD7"),
-        **_reviews(),
     }
 
 
@@ -66,16 +69,22 @@ def _sooner(first, second):
     return Least(Coalesce(first, second), Coalesce(second, first))
 
 
+# Built from the case reviews that the consults app provides (registry/reviews.py), which it
+# registers after this module is first imported: named here for SUMMARY_FIELDS.
+REVIEW_COLUMNS = ["first_case_review_on", "last_case_review_on", "open_recommendations"]
+
+
 def _reviews() -> dict:
-    signed = CaseReview.objects.filter(episode=OuterRef("pk"), signed_at__isnull=False).order_by("-reviewed_on")
+    signed = case_reviews().signed().filter(episode=OuterRef("pk")).order_by("-reviewed_on")
     open_recommendations = (
-        Recommendation.objects.open()
+        case_reviews()
+        .open_recommendations()
         .filter(episode=OuterRef("pk"), review__signed_at__isnull=False)  # a draft's are working text
         .order_by()
         .values("episode")
         .annotate(n=Count("pk"))
     )
-    return {
+    return {  # REVIEW_COLUMNS
         "first_case_review_on": _first(signed.order_by("reviewed_on", "pk"), "reviewed_on"),
         "last_case_review_on": _first(signed, "reviewed_on"),
         "open_recommendations": Coalesce(Subquery(open_recommendations.values("n")), Value(0)),
@@ -87,7 +96,8 @@ def refresh_summaries(episodes: QuerySet[Episode]) -> int:
     return episodes.update(**summary_expressions())
 
 
-SUMMARY_FIELDS = list(summary_expressions())  # built once: the expressions are only needed for their names here
+# Built once: the expressions are only needed for their names here.
+SUMMARY_FIELDS = [*_contact_and_score_columns(), *REVIEW_COLUMNS]
 
 
 def refresh_summary(episode: Episode) -> None:

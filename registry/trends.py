@@ -6,9 +6,9 @@ import statistics
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
+from carereg.lib.expressions import DaysBetween
 from patients.models import Episode
 from registry.definitions.change import percent_change_expression
-from registry.expressions import DaysBetween
 from registry.outcomes import Figure, Period, improvement_counts, open_between, open_on
 
 # Buckets of the PHQ-9 change from baseline, worst first

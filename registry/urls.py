@@ -15,6 +15,7 @@ urlpatterns = [
     path("patients/<int:patient_pk>/scores/<str:instrument>/new/", views.record_measurement, name="record_measurement"),
     path("flags/<int:pk>/resolve/", views.resolve_flag, name="resolve_flag"),
     path("patients/<int:patient_pk>/request-review/", views.request_review, name="request_review"),
+    path("patients/<int:patient_pk>/flags/seen/", views.mark_flags_seen, name="mark_flags_seen"),
     path("re-engagement/", views.reengagement, name="reengagement"),
     path("settings/", views.registry_settings, name="settings"),
     path("contacts/<int:pk>/entered-in-error/", views.contact_entered_in_error, name="contact_entered_in_error"),

@@ -14,10 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import can_administer_clinic, can_resolve_safety, can_write_clinical, require
-from care.forms import TreatmentForms
 from carereg.forms import show_errors_on_form
-from consults.agenda import put_on_next_agenda
-from consults.notifications import notify_consultant_of_safety
 from patients.access import get_open_episode_or_404, get_patient_for_user
 from patients.models import Episode
 from registry import services
@@ -44,8 +41,10 @@ from registry.forms import (
     SafetyAssessmentForm,
 )
 from registry.models import CaseloadPreferences, ContactSubmission, Flag, RegistrySettings, SafetyAssessment
+from registry.reviews import case_reviews
 from registry.safety import attach_safety_facts
 from registry.scoring import GAD7, INSTRUMENTS, PHQ9, raises_safety_flag
+from registry.visits import visit_parts
 
 # Where each role's work is: the page CareReg opens on (docs/user-guide.md#where-each-role-starts).
 HOMES = {
@@ -158,23 +157,22 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
         ItemAnswersForm(data, instrument=PHQ9, required=False),
         ItemAnswersForm(data, instrument=GAD7, required=False),
     ]
-    # Medication reports, intervention sessions, a referral and education, saved with the contact or not at all.
-    treatment = TreatmentForms(data, episode=episode)
-    if request.method == "POST" and all([form.is_valid(), treatment.is_valid()] + [f.is_valid() for f in score_forms]):
+    # What the apps above add (care: medication reports, sessions, a referral, education), saved
+    # with the contact or not at all.
+    parts = visit_parts(data, episode=episode)
+    if request.method == "POST" and all([form.is_valid()] + [p.is_valid() for p in parts + score_forms]):
         scores = [answers for answers in (f.answers() for f in score_forms) if answers]
-        fields = {
-            **form.cleaned_data,
-            "interventions": treatment.interventions_with(form.cleaned_data["interventions"]),
-        }
+        fields = dict(form.cleaned_data)
+        for part in parts:
+            fields["interventions"] = part.interventions_with(fields["interventions"])
         token = fields.pop("submission")
         try:
-            with transaction.atomic():
-                contact = services.record_contact(episode=episode, by=request.user, scores=scores, **fields)
-                details = treatment.save(contact=contact, by=request.user)
-                if token:  # the unique key: of two posts of this form at once, the second rolls back here
-                    ContactSubmission.objects.create(token=token, contact=contact)
+            _contact, saved = services.record_visit(
+                episode=episode, by=request.user, scores=scores, parts=parts, submission=token, **fields
+            )
+            details = any(saved)
         except ValidationError as error:
-            if not treatment.show_errors(error):
+            if not any(part.show_errors(error) for part in parts):
                 show_errors_on_form(form, error)
         except IntegrityError:
             if not _saved_submission(token):
@@ -192,7 +190,7 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
     return render(
         request,
         "registry/record_contact.html",
-        {"patient": patient, "episode": episode, "form": form, "score_forms": score_forms, "treatment": treatment},
+        {"patient": patient, "episode": episode, "form": form, "score_forms": score_forms, "parts": parts},
     )
 
 
@@ -287,7 +285,21 @@ def _record_safety_assessment(request: HttpRequest, flag: Flag, form, screener) 
         services.record_measurement(episode=flag.episode, answers=answers, taken_on=taken_on, by=request.user)
     assessment = services.resolve_safety_flag(flag=flag, by=request.user, **fields)
     if SafetyAssessment.Action.CONSULTANT_NOTIFIED in assessment.actions:
-        notify_consultant_of_safety(assessment, request.user)
+        case_reviews().notify_consultant_of_safety(assessment, request.user)
+
+
+@require_POST
+def mark_flags_seen(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    """The care manager marks the new flags the patient page showed as seen (docs/user-guide.md#flags):
+    those posted that are still open and new, so a flag raised since is still new. Reading the
+    page writes nothing."""
+    patient = get_patient_for_user(request.user, patient_pk)
+    require(request.user.pk == patient.care_manager_id, "mark this patient's flags seen")
+    episode = get_open_episode_or_404(patient)
+    shown = [int(value) for value in request.POST.getlist("flag") if value.isdigit()]
+    if services.mark_flags_seen(episode=episode, by=request.user, flags=shown):
+        messages.success(request, "Flags marked as seen.")
+    return redirect("patients:detail", pk=patient.pk)
 
 
 def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
@@ -300,7 +312,7 @@ def request_review(request: HttpRequest, patient_pk: int) -> HttpResponse:
         try:
             with transaction.atomic():
                 services.request_case_review(episode=episode, by=request.user, reason=form.cleaned_data["reason"])
-                agenda = put_on_next_agenda(episode, request.user)
+                agenda = case_reviews().put_on_next_agenda(episode, request.user)
         except ValidationError as error:
             show_errors_on_form(form, error)
         else:

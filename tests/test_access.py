@@ -241,6 +241,7 @@ def kwargs_for(name: str, records: ClinicRecords) -> dict:
         "registry:contact_entered_in_error": {"pk": records.contact.pk},
         "registry:measurement_entered_in_error": {"pk": records.measurement.pk},
         "registry:request_review": {"patient_pk": patient},
+        "registry:mark_flags_seen": {"patient_pk": patient},
         "consults:agenda": {"pk": records.agenda.pk},
         "consults:add_item": {"pk": records.agenda.pk},
         "consults:remove_item": {"pk": records.agenda.pk, "item_pk": records.agenda_item.pk},

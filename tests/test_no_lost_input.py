@@ -96,6 +96,7 @@ EXEMPT = {
     "patients:plan_change_from_recommendation": "A button (record the implemented recommendation as a plan "
     "change): nothing typed.",
     "patients:discharge_for_no_contact": "A confirmation button: nothing typed.",
+    "registry:mark_flags_seen": "A button (mark the new flags the page showed seen): nothing typed.",
     "registry:dashboard": "The caseload's search box posts so that the text (PHI) stays out of the URL; "
     "the text is kept in the session and shown back (registry/tests/test_caseload_views.py).",
     "registry:caseload_columns": "Check boxes only: nothing typed; a tampered choice is answered 400 with the form.",
@@ -506,8 +507,10 @@ def _context_values(response) -> list:
         return []
     contexts = response.context if isinstance(response.context, list) else [response.context]
     values = [value for context in contexts for value in context.flatten().values()]
-    # Forms in a list (the questionnaires) or kept in a helper (the contact's treatment forms) count too.
-    inner = [f for v in values for f in (v if isinstance(v, list) else getattr(v, "forms", []))]
+    # Forms in a list (the questionnaires), kept in a helper, or in a list of helpers (the parts
+    # other apps add to the contact page: care's treatment forms) count too.
+    items = [item for v in values for item in (v if isinstance(v, list) else [v])]
+    inner = [*items, *(f for item in items for f in getattr(item, "forms", []))]
     return values + [f for f in inner if isinstance(f, BaseForm)]
 
 

@@ -7,7 +7,7 @@ rules and the dashboard's aggregates) and, where the outcomes report writes raw 
 fragment. Each module's tests (registry/definitions/tests/) prove its forms agree on generated
 episodes written to the database (docs/testing.md#property-tests).
 
-The modules import nothing from the apps beyond `registry.expressions` and
+The modules import nothing from the apps beyond `carereg.lib.expressions` and
 `registry.thresholds`, and this package imports none of them itself, so that
 `registry.scoring` can re-export the outcome functions without an import cycle.
 """

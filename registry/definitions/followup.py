@@ -15,8 +15,8 @@ import datetime
 from django.db.models import Case, F, IntegerField, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 
+from carereg.lib.expressions import AddDays
 from patients.models import Episode
-from registry.expressions import AddDays
 from registry.thresholds import threshold
 
 Status = Episode.Status

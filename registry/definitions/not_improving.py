@@ -14,9 +14,9 @@ import datetime
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from carereg.lib.expressions import AddDays
 from patients.models import Episode
 from registry.definitions.improvement import is_not_improved, not_improved_q, not_improved_sql
-from registry.expressions import AddDays
 from registry.thresholds import threshold
 
 MARK = "not_improving_from"  # the annotation with_mark() adds

@@ -9,6 +9,7 @@ import datetime
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 
+from carereg.lib.expressions import AddDays
 from consults.models import CaseReview
 from patients.models import Episode
 from registry.definitions.depressed import depressed_q
@@ -16,7 +17,6 @@ from registry.definitions.improvement import improved_q
 from registry.definitions.not_improving import not_improving_q, with_mark
 from registry.definitions.remission import remission_q
 from registry.definitions.response import response_q
-from registry.expressions import AddDays
 from registry.models import Contact, Measurement
 from registry.outcomes import (
     CONSULTATION_WINDOW_DAYS,

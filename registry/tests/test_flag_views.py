@@ -161,14 +161,20 @@ def test_pcp_may_not_request_a_review(client, pcp, patient):
 # --- seen ----------------------------------------------------------------------------------
 
 
-def test_the_care_manager_opening_the_patient_marks_open_flags_seen(cm_client, patient, episode, care_manager):
+def mark_seen(client, patient, flags):
+    return client.post(reverse("registry:mark_flags_seen", args=[patient.pk]), {"flag": [f.pk for f in flags]})
+
+
+def test_the_care_manager_marks_the_open_flags_the_page_showed_seen(cm_client, patient, episode, care_manager):
     open_flag = services.raise_flag(episode=episode, kind=Kind.NEW_PATIENT, reason="New.")
     closed = services.raise_flag(episode=episode, kind=Kind.FOLLOWUP_OVERDUE, reason="Late.")
     services.resolve_flag(flag=closed, by=care_manager, note="Called.")
+    page = cm_client.get(reverse("patients:detail", args=[patient.pk]))
+    assert f'name="flag" value="{open_flag.pk}"' in page.content.decode()
 
-    response = cm_client.get(reverse("patients:detail", args=[patient.pk]))
+    response = mark_seen(cm_client, patient, [open_flag, closed])
 
-    assert response.status_code == 200
+    assert response.status_code == 302
     open_flag.refresh_from_db()
     closed.refresh_from_db()
     assert open_flag.seen_by == care_manager
@@ -178,14 +184,34 @@ def test_the_care_manager_opening_the_patient_marks_open_flags_seen(cm_client, p
     assert (latest.history_type, latest.history_user, latest.seen_by_id) == ("~", care_manager, care_manager.pk)
 
 
-def test_opening_the_patient_again_adds_no_history(cm_client, patient, episode):
+def test_reading_the_patient_page_writes_nothing(cm_client, patient, episode):
     flag = services.raise_flag(episode=episode, kind=Kind.NEW_PATIENT, reason="New.")
-    cm_client.get(reverse("patients:detail", args=[patient.pk]))
+
+    response = cm_client.get(reverse("patients:detail", args=[patient.pk]))
+
+    flag.refresh_from_db()
+    assert (flag.seen_by, flag.seen_at, flag.history.count()) == (None, None, 1)
+    assert ">new</span>" in response.content.decode()
+
+
+def test_marking_seen_again_adds_no_history(cm_client, patient, episode):
+    flag = services.raise_flag(episode=episode, kind=Kind.NEW_PATIENT, reason="New.")
+    mark_seen(cm_client, patient, [flag])
     seen = flag.history.count()
 
-    cm_client.get(reverse("patients:detail", args=[patient.pk]))
+    mark_seen(cm_client, patient, [flag])
 
     assert flag.history.count() == seen == 2
+
+
+def test_a_flag_raised_after_the_page_was_drawn_stays_new(cm_client, patient, episode):
+    shown = services.raise_flag(episode=episode, kind=Kind.NEW_PATIENT, reason="New.")
+    later = services.raise_flag(episode=episode, kind=Kind.FOLLOWUP_OVERDUE, reason="Late.")
+
+    mark_seen(cm_client, patient, [shown])
+
+    later.refresh_from_db()
+    assert later.seen_at is None
 
 
 @pytest.mark.parametrize("role", [Role.PSYCHIATRIC_CONSULTANT, Role.CARE_MANAGER, Role.CLINIC_ADMIN])
@@ -194,12 +220,15 @@ def test_someone_other_than_the_patients_care_manager_does_not_mark_flags_seen(c
     client.force_login(UserFactory(role=role, clinics=[clinic]))
 
     response = client.get(reverse("patients:detail", args=[patient.pk]))
+    refused = mark_seen(client, patient, [flag])
 
     assert response.status_code == 200
+    assert refused.status_code == 403
     flag.refresh_from_db()
     assert (flag.seen_by, flag.seen_at) == (None, None)
     assert flag.history.count() == 1
     assert "data-open-flag" in response.content.decode()
+    assert 'name="flag"' not in response.content.decode()  # no button to mark them seen
 
 
 # --- re-engagement -------------------------------------------------------------------------
@@ -409,10 +438,11 @@ def test_reengagement_page_costs_the_same_queries_for_2_or_20_patients(client, c
     assert queries_of_reengagement_page(client, clinic, 2) == queries_of_reengagement_page(client, clinic, 20)
 
 
-def test_the_care_manager_sees_which_flags_are_new_on_first_opening_only(cm_client, patient, episode):
-    services.raise_flag(episode=episode, kind=Kind.NEW_PATIENT, reason="New.")
+def test_the_care_manager_sees_which_flags_are_new_until_marking_them_seen(cm_client, patient, episode):
+    flag = services.raise_flag(episode=episode, kind=Kind.NEW_PATIENT, reason="New.")
 
     first = cm_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    mark_seen(cm_client, patient, [flag])
     second = cm_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
 
     assert ">new</span>" in first

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.provisioning import ensure_clinic
+from accounts.provisioning import ensure_clinic, set_up_clinic
 
 
 class Command(BaseCommand):
@@ -18,7 +18,5 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
         self.stdout.write(f"{'Created' if created else 'Updated'} clinic {clinic.code}: {clinic.name}")
-        from care.services import ensure_starter_library  # the care app's starter handouts for a new library
-
-        if added := ensure_starter_library(clinic):
-            self.stdout.write(f"Added {added} starter education topics.")
+        for line in set_up_clinic(clinic):  # e.g. the care app's starter handouts for a new library
+            self.stdout.write(line)

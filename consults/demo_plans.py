@@ -6,10 +6,10 @@ episode's position."""
 
 import datetime
 
+from carereg.lib.bulk import bulk_create_with_history
 from consults.models import COMMON_DIAGNOSES, Recommendation
+from consults.plan_changes import reason_from
 from patients.models import Episode, InitialAssessment, PlanChange, RelapsePreventionPlan, TreatmentPlan
-from patients.plans import reason_from
-from registry.bulk import bulk_create_with_history
 from registry.models import Contact
 
 PROBLEMS = [

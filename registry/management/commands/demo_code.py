@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.mfa import current_code, demo_device
 from accounts.models import User
+from registry.demo import STAFF
 
 
 class Command(BaseCommand):
@@ -18,8 +19,6 @@ class Command(BaseCommand):
     def handle(self, *args, username, **options):
         if not settings.DEBUG:
             raise CommandError("demo_code works only in a development set-up (DEBUG on), never in production.")
-        from registry.demo import STAFF
-
         demo_usernames = {row[0] for row in STAFF} | {"admin"}
         user = User.objects.filter(username=username).first() if username in demo_usernames else None
         device = demo_device(user) if user else None
