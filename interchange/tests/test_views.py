@@ -52,7 +52,7 @@ def test_the_upload_page_names_every_instrument_the_registry_scores(client, data
 
     page = client.get(IMPORT).content.decode()
 
-    assert "is one of PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5, NEW2;" in page
+    assert "is one of PHQ9, GAD7, PHQ2, GAD2, AUDITC, CSSRS, PCL5, EPDS, PHQA, NEW2;" in page
 
 
 def test_upload_imports_the_files_and_shows_the_summary(client, data_manager, care_manager):

@@ -212,8 +212,8 @@ def test_an_instrument_added_to_the_registry_imports_without_a_change_to_the_imp
     row, problems = parse_measurement_row(measurement_fields(instrument="NEW2", items="4 1"), 4, refs=refs, today=TODAY)
     assert (row.instrument, row.items, row.total, problems) == ("NEW2", (4, 1), 5, [])
 
-    _, problems = parse_measurement_row(measurement_fields(instrument="EPDS", items="1"), 5, refs=refs, today=TODAY)
-    assert problems == [("instrument", f"'EPDS' is not one of {', '.join(scoring.INSTRUMENTS)}")]
+    _, problems = parse_measurement_row(measurement_fields(instrument="XYZ9", items="1"), 5, refs=refs, today=TODAY)
+    assert problems == [("instrument", f"'XYZ9' is not one of {', '.join(scoring.INSTRUMENTS)}")]
     assert "NEW2" in problems[0][1]
 
 
