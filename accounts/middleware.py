@@ -10,6 +10,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.middleware import OTPMiddleware
 
+from accounts.mfa import has_confirmed_device
+
 SESSION_KEY = "clinic_timezone"
 
 
@@ -87,8 +89,6 @@ class MfaRequiredMiddleware:
         user = request.user
         if not user.is_authenticated or user.is_verified():
             return None
-        from accounts.mfa import has_confirmed_device
-
         step = "accounts:mfa_verify" if has_confirmed_device(user) else "accounts:mfa_setup"
         target = request.get_full_path() if request.method == "GET" else ""
         url = reverse(step)

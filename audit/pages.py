@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from audit.models import Kind
+from audit.paths import patient_path
 
 NOT_LOGGED = None
 
@@ -176,8 +177,6 @@ def page_of(view_name: str, method: str) -> Page | None:
 @cache
 def _admin_page(name: str) -> Page | None:
     from django.apps import apps
-
-    from audit.paths import patient_path
 
     for model in apps.get_models():
         prefix = f"{model._meta.app_label}_{model._meta.model_name}_"

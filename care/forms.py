@@ -7,6 +7,7 @@ from django.utils.functional import cached_property
 
 from care import services
 from care.models import EducationGiven, EducationTopic, Medication, MedicationReport, Referral
+from care.panels import intervention_summary
 from carereg.dates import DATE_INPUT
 from carereg.forms import show_errors_on_form
 from patients.models import Episode
@@ -285,8 +286,6 @@ class TreatmentForms:
 
     @cached_property
     def intervention_summary(self):
-        from care.panels import intervention_summary
-
         return intervention_summary(self.episode)
 
     @property

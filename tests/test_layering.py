@@ -30,12 +30,14 @@ def modules():
 
 
 def imports(source: str):
-    """(line, imported module, inside a function?) for every absolute import in the source."""
+    """(node, imported module, name of the function it is in or None) for every absolute import."""
     tree = ast.parse(source)
-    in_function = set()
+    function_of = {}
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            in_function |= {id(inner) for inner in ast.walk(node) if inner is not node}
+            for inner in ast.walk(node):
+                if inner is not node:
+                    function_of.setdefault(id(inner), node.name)  # ast.walk is breadth-first: the outermost wins
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -44,17 +46,27 @@ def imports(source: str):
         else:
             continue
         for name in names:
-            yield node, name, id(node) in in_function
+            yield node, name, function_of.get(id(node))
+
+
+def explained(lines: list[str], node) -> bool:
+    return bool(START_UP_CYCLE.search("\n".join(lines[node.lineno - 1 : node.end_lineno])))
 
 
 def problems_in(app: str, source: str, path: str) -> list[str]:
     lines = source.splitlines()
     found = []
-    for node, name, in_function in imports(source):
+    for node, name, function in imports(source):
         imported = name.split(".")[0]
-        if imported not in LAYERS or imported == app:
+        if imported not in LAYERS:
             continue
         where = f"{path}:{node.lineno}"
+        if imported == app:
+            # An AppConfig's ready() is where Django lets an app import its own models and
+            # receivers; anywhere else an import of the app's own module goes at the top.
+            if function and function != "ready" and not explained(lines, node):
+                found.append(f"{where} imports {name} inside {function}() without '# start-up cycle: <reason>'")
+            continue
         if imported == "carereg" and not name.startswith(APP_FREE):
             found.append(f"{where} imports {name}: only carereg's app-free helpers ({', '.join(APP_FREE)})")
         elif not may_import(app, imported):
@@ -62,10 +74,8 @@ def problems_in(app: str, source: str, path: str) -> list[str]:
             found.append(
                 f"{where} imports {name} {way}: {app} (layer {LAYERS[app]}) -> {imported} (layer {LAYERS[imported]})"
             )
-        elif in_function and imported != "carereg":
-            statement = "\n".join(lines[node.lineno - 1 : node.end_lineno])
-            if not START_UP_CYCLE.search(statement):
-                found.append(f"{where} imports {name} inside a function without '# start-up cycle: <reason>'")
+        elif function and imported != "carereg" and not explained(lines, node):
+            found.append(f"{where} imports {name} inside a function without '# start-up cycle: <reason>'")
     return found
 
 
@@ -129,3 +139,13 @@ def test_a_function_level_import_of_another_app_needs_its_reason():
     ]
     explained = "def ready(self):\n    from patients import models  # start-up cycle: models load after apps\n"
     assert problems_in("registry", explained, "r.py") == []
+
+
+def test_an_import_of_the_apps_own_module_inside_a_function_is_refused_outside_ready():
+    inside = "def summary(self):\n    from care.panels import intervention_summary\n"
+    in_ready = "class C:\n    def ready(self):\n        from care import contributions\n"
+
+    assert problems_in("care", inside, "care/forms.py") == [
+        "care/forms.py:2 imports care.panels inside summary() without '# start-up cycle: <reason>'"
+    ]
+    assert problems_in("care", in_ready, "care/apps.py") == []
