@@ -43,7 +43,7 @@ from registry.forms import (
 from registry.models import CaseloadPreferences, ContactSubmission, Flag, RegistrySettings, SafetyAssessment
 from registry.reviews import case_reviews
 from registry.safety import attach_safety_facts
-from registry.scoring import GAD7, INSTRUMENTS, PHQ9, raises_safety_flag
+from registry.scoring import INSTRUMENTS, raises_safety_flag
 from registry.visits import visit_parts
 
 # Where each role's work is: the page CareReg opens on (docs/user-guide.md#where-each-role-starts).
@@ -153,9 +153,11 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
     if data is not None and _saved_submission(data.get("submission")):
         return _already_saved(request, patient)
     form = ContactForm(data, clinic=patient.clinic)
+    offered = RegistrySettings.for_clinic(patient.clinic).offered_instruments()
     score_forms = [
-        ItemAnswersForm(data, instrument=PHQ9, required=False),
-        ItemAnswersForm(data, instrument=GAD7, required=False),
+        ItemAnswersForm(data, instrument=instrument, required=False)
+        for instrument in offered
+        if instrument.asked_at_each_contact
     ]
     # What the apps above add (care: medication reports, sessions, a referral, education), saved
     # with the contact or not at all.

@@ -122,6 +122,12 @@ class Instrument:
 
     # --- shape -------------------------------------------------------------------------
     @property
+    def asked_at_each_contact(self) -> bool:
+        """A measure of change (the charted ones) is offered on the contact form, to be asked at
+        every contact (docs/clinical-definitions.md#instruments); screeners have their own page."""
+        return self.charted
+
+    @property
     def item_count(self) -> int:
         return len(self.items)
 

@@ -123,6 +123,39 @@ def test_epds_form_shows_each_items_answers_and_saves_with_the_flag(cm_client, e
     assert Flag.objects.filter(episode=episode, kind=Flag.Kind.SAFETY, measurement=stored).exists()
 
 
+def test_the_contact_form_asks_the_epds_where_the_clinic_uses_it_and_item_10_leads_to_the_assessment(
+    cm_client, episode
+):
+    url = reverse("registry:record_contact", args=[episode.patient_id])
+    contact = {
+        "contact_date": days_ago(0).isoformat(),
+        "kind": "follow_up",
+        "with_whom": "patient",
+        "mode": "phone",
+        "reached": "on",
+        "minutes": "20",
+        **{f"epds-item_{n}": "1" for n in range(1, 11)},
+    }
+
+    form = cm_client.get(url).content.decode()
+    response = cm_client.post(url, contact)
+
+    assert 'data-score-form="EPDS"' in form and 'data-score-form="PHQ9"' in form
+    stored = Measurement.objects.get(instrument="EPDS")
+    assert (stored.total, stored.item_10, stored.contact.episode_id) == (10, 1, episode.pk)
+    flag = Flag.objects.get(episode=episode, kind=Flag.Kind.SAFETY, measurement=stored)
+    assert response["Location"] == reverse("registry:resolve_flag", args=[flag.pk])
+
+
+def test_the_contact_form_leaves_out_a_measure_the_clinic_has_not_switched_on(cm_client, clinic, care_manager):
+    episode = EpisodeFactory(patient__clinic=clinic, patient__care_manager=care_manager, enrolled_on=days_ago(30))
+
+    form = cm_client.get(reverse("registry:record_contact", args=[episode.patient_id])).content.decode()
+
+    assert 'data-score-form="PHQ9"' in form and 'data-score-form="GAD7"' in form
+    assert 'data-score-form="EPDS"' not in form and 'data-score-form="PHQA"' not in form
+
+
 def test_epds_is_off_until_the_clinic_switches_it_on(cm_client, clinic, care_manager):
     episode = EpisodeFactory(patient__clinic=clinic, patient__care_manager=care_manager, enrolled_on=days_ago(30))
     url = reverse("registry:record_measurement", args=[episode.patient.pk, "EPDS"])
