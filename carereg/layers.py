@@ -5,8 +5,16 @@ checks them against this table.
 
 # Modules of the carereg package that depend on no app, so any app may import them. The rest of
 # carereg (settings, URLs, middleware, the error page) names every app and sits outside the layers.
-APP_FREE = ("carereg.lib", "carereg.forms", "carereg.env", "carereg.proxy", "carereg.tasks", "carereg.dates")
-APP_FREE += ("carereg.celery", "carereg.layers")
+APP_FREE = (
+    "carereg.lib",
+    "carereg.forms",
+    "carereg.env",
+    "carereg.proxy",
+    "carereg.tasks",
+    "carereg.dates",
+    "carereg.celery",
+    "carereg.layers",
+)
 
 LAYERS: dict[str, int] = {
     "carereg": 0,  # only its APP_FREE modules

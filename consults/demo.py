@@ -49,7 +49,9 @@ def build_case_reviews(
             signed_at=timezone.make_aware(datetime.datetime.combine(day, datetime.time(13))),
             recorded_by=consultant,
         )
-        review._episode_index = episode_index
+        # The demo's unsaved rows carry their parent's index in Rows until they are saved
+        # (registry/demo.py), an attribute the model does not declare.
+        review._episode_index = episode_index  # type: ignore[attr-defined]
         builder.rows.reviews.append(review)
         if rng.random() < 0.6:
             _recommendation(builder, len(builder.rows.reviews) - 1, day, improved)
@@ -79,7 +81,7 @@ def _recommendation(builder, review_index: int, day: datetime.date, improved: bo
             recommendation.status = Recommendation.Status.IMPLEMENTED
             recommendation.implemented_on = min(builder.today, day + datetime.timedelta(days=rng.randrange(5, 15)))
             recommendation.implemented_by = patient.care_manager
-    recommendation._review_index = review_index
+    recommendation._review_index = review_index  # type: ignore[attr-defined]  # as review._episode_index above
     builder.rows.recommendations.append(recommendation)
 
 

@@ -6,12 +6,13 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from accounts.models import User
 from patients.models import Episode, Patient
 
 # Grants that widen what one user may read, beyond their clinics: the audit app registers its
 # emergency access here (audit/contributions.py, docs/architecture.md#layering). Each takes the
 # user's visible patients and the user, and returns them with the granted ones added.
-READ_GRANTS: list[Callable[[QuerySet, object], QuerySet]] = []
+READ_GRANTS: list[Callable[[QuerySet[Patient], User], QuerySet[Patient]]] = []
 
 
 def get_patient_for_user(user, pk: int, *, allow_emergency: bool = False) -> Patient:

@@ -9,10 +9,11 @@ Every write: keyword-only arguments, an explicit actor, one transaction, history
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import DateField, Expression, QuerySet, Value
+from django.db.models import DateField, Expression, Model, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -47,22 +48,25 @@ RELAPSE_PLAN_FIELDS = list(RelapsePreventionPlan.REQUIRED)
 SUICIDAL_IDEATION_RECORDED: list[Callable[..., object]] = []  # each called with episode=, by=
 DISCHARGE_AFTER_DAYS: list[Callable[[], Expression]] = []
 
+# The consults app's recommendation model, which this app may not name.
+R = TypeVar("R", bound=Model)
+
 
 @dataclass(frozen=True)
-class Recommendations:
+class Recommendations(Generic[R]):
     """The consultant's recommendations a plan change may come from, as the consults app provides
     them (consults/contributions.py, docs/architecture.md#layering)."""
 
-    visible_to: Callable[[object], QuerySet]  # those the user may see, with their episode and note
-    of_signed_notes: Callable[[Episode], QuerySet]  # the episode's, in signed notes, with their note
-    is_implemented: Callable[[object], bool]
-    reason_from: Callable[[object], tuple[str, str]]  # the prefilled reason and change
+    visible_to: Callable[[object], QuerySet[R]]  # those the user may see, with their episode and note
+    of_signed_notes: Callable[[Episode], QuerySet[R]]  # the episode's, in signed notes, with their note
+    is_implemented: Callable[[R], bool]
+    reason_from: Callable[[R], tuple[str, str]]  # the prefilled reason and change
 
 
-RECOMMENDATIONS: list[Recommendations] = []
+RECOMMENDATIONS: list[Recommendations[Any]] = []
 
 
-def recommendations() -> Recommendations:
+def recommendations() -> Recommendations[Any]:
     return RECOMMENDATIONS[0]
 
 

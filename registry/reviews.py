@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 
 from patients.models import Episode
+from registry.models import SafetyAssessment
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class CaseReviews:
     # which is returned (None when the patient has no care manager, so no agenda).
     put_on_next_agenda: Callable[[Episode, object], object]
     # A safety assessment says the consultant was told: the consultant is told (assessment, by).
-    notify_consultant_of_safety: Callable[[object, object], object]
+    notify_consultant_of_safety: Callable[[SafetyAssessment, object], object]
 
 
 _provided: list[CaseReviews] = []

@@ -8,6 +8,7 @@ per chunk, inside the database.
 
 import json
 from collections.abc import Sequence
+from typing import TypeVar
 
 from django.db import connection, models
 from django.utils import timezone
@@ -15,8 +16,10 @@ from django.utils import timezone
 HISTORY_BOOKKEEPING = {"history_id", "history_date", "history_change_reason", "history_type", "history_user_id"}
 CHUNK = 5000
 
+M = TypeVar("M", bound=models.Model)
 
-def bulk_create_with_history(objects: Sequence[models.Model], *, by) -> list[models.Model]:
+
+def bulk_create_with_history(objects: Sequence[M], *, by) -> list[M]:
     """Insert objects of one model and record each one's creation in its history, as `by`."""
     if not objects:
         return []
@@ -24,12 +27,12 @@ def bulk_create_with_history(objects: Sequence[models.Model], *, by) -> list[mod
     if connection.vendor == "postgresql":
         created = _copy_in(model, objects)
     else:
-        created = model.objects.bulk_create(objects, batch_size=CHUNK)
+        created = model._default_manager.bulk_create(objects, batch_size=CHUNK)
     copy_into_history(model, [obj.pk for obj in created], by=by, change="+")
     return created
 
 
-def _copy_in(model: type[models.Model], objects: Sequence[models.Model]) -> Sequence[models.Model]:
+def _copy_in(model: type[M], objects: Sequence[M]) -> list[M]:
     """COPY the rows in, ids taken from the table's sequence first so that callers can link
     children to them. About twenty times faster than INSERTs for a large load."""
     table, pk = model._meta.db_table, model._meta.pk
@@ -52,7 +55,7 @@ def _copy_in(model: type[models.Model], objects: Sequence[models.Model]) -> Sequ
                 )
     for obj in objects:
         obj._state.adding, obj._state.db = False, connection.alias
-    return objects
+    return list(objects)
 
 
 def copy_into_history(model: type[models.Model], ids: list[int], *, by, change: str) -> None:
@@ -60,7 +63,9 @@ def copy_into_history(model: type[models.Model], ids: list[int], *, by, change: 
     by None for the system (a rule, a job)."""
     if not ids:
         return  # most refreshes of one episode raise or resolve nothing
-    history = model.history.model
+    # django-simple-history adds the `history` manager to each model it tracks, which
+    # django-stubs cannot know of.
+    history = model.history.model  # type: ignore[attr-defined]
     columns = [f.column for f in history._meta.concrete_fields if f.attname not in HISTORY_BOOKKEEPING]
     quote = connection.ops.quote_name
     column_list = ", ".join(quote(c) for c in columns)

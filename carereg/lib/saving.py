@@ -9,6 +9,8 @@ from django.db import models
 
 
 def save_checked(instance: models.Model, by, *, exclude: Iterable[str] = ()) -> None:
-    instance._history_user = by
+    # django-simple-history reads the row's author from this attribute, which django-stubs
+    # cannot know of (docs/architecture.md#services).
+    instance._history_user = by  # type: ignore[attr-defined]
     instance.full_clean(exclude=list(exclude), validate_constraints=False)
     instance.save()

@@ -66,12 +66,14 @@ def read_csv(name: str, data: bytes | str | None) -> tuple[Rows, list[RowError]]
         return [], [RowError(name, None, "file", "missing")]
     if isinstance(data, bytes):
         try:
-            data = data.decode("utf-8-sig")
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             line = data[: error.start].count(b"\n") + 1
             return [], [RowError(name, line, "file", "not UTF-8 text")]
-    data = data.removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(data, newline=""))
+    else:
+        text = data
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""))
     expected = COLUMNS[name]
     rows, errors, header, previous = [], [], None, 0
     try:

@@ -10,6 +10,7 @@ import datetime
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from accounts.models import Clinic, Role, User
 from interchange.importing.columns import CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS
@@ -236,10 +237,13 @@ class References:
 Parsed = dict[str, object]
 Problems = list[tuple[str, str]]  # (column, message)
 Row = PatientRow | ContactRow | MeasurementRow | ReviewRow
+Parsers = dict[str, Callable[[str], object]]
+T = TypeVar("T")
 
 
-def _read_columns(fields: Mapping[str, str], parsers: Mapping[str, Callable[[str], object]]) -> tuple[Parsed, Problems]:
-    values, problems = {}, []
+def _read_columns(fields: Mapping[str, str], parsers: Parsers) -> tuple[Parsed, Problems]:
+    values: Parsed = {}
+    problems: Problems = []
     for column, parse in parsers.items():
         try:
             values[column] = parse(fields.get(column, ""))
@@ -248,7 +252,21 @@ def _read_columns(fields: Mapping[str, str], parsers: Mapping[str, Callable[[str
     return values, problems
 
 
-def _key_columns(refs: References) -> dict[str, Callable[[str], object]]:
+def _value(values: Parsed, column: str, kind: type[T]) -> T:
+    """A column's value once the row has no problems: every column was read, by a parser that
+    returns a `kind`."""
+    value = values[column]
+    if not isinstance(value, kind):
+        raise TypeError(f"{column} was read as {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+def _optional_value(values: Parsed, column: str, kind: type[T]) -> T | None:
+    """As _value, for a column whose parser returns None when it is empty."""
+    return None if values[column] is None else _value(values, column, kind)
+
+
+def _key_columns(refs: References) -> Parsers:
     return {
         "mrn": lambda text: parse_text(text, max_length=MAX_LENGTHS["mrn"]),
         "clinic": refs.check_clinic,
@@ -260,13 +278,13 @@ def parse_patient_row(
 ) -> tuple[PatientRow | None, Problems]:
     # Care team membership is checked against the row's clinic once that clinic is known.
     clinic = fields.get("clinic", "") if fields.get("clinic", "") in refs.clinics else None
-    parsers = {
+    parsers: Parsers = {
         **_key_columns(refs),
         "first_name": lambda text: parse_text(text, max_length=MAX_LENGTHS["first_name"]),
         "last_name": lambda text: parse_text(text, max_length=MAX_LENGTHS["last_name"]),
         "birth_date": lambda text: _birth_date(text, today),
         "sex": lambda text: parse_choice(text, Sex.values),
-        **{column: (lambda text, column=column: refs.check_staff(text, column, clinic)) for column in CARE_TEAM_ROLES},
+        **{column: _staff_column(refs, column, clinic) for column in CARE_TEAM_ROLES},
         "enrolled_on": lambda text: parse_date(text, today=today),
         "status": lambda text: parse_choice(text, STATUSES),
         "discharged_on": lambda text: parse_optional_date(text, today=today),
@@ -276,7 +294,26 @@ def parse_patient_row(
     problems += _discharge_problems(values, fields)
     if problems:
         return None, problems
-    return PatientRow(line=line, **values), []
+    return PatientRow(
+        line=line,
+        mrn=_value(values, "mrn", str),
+        clinic=_value(values, "clinic", str),
+        first_name=_value(values, "first_name", str),
+        last_name=_value(values, "last_name", str),
+        birth_date=_value(values, "birth_date", datetime.date),
+        sex=_value(values, "sex", str),
+        care_manager=_value(values, "care_manager", str),
+        psychiatric_consultant=_value(values, "psychiatric_consultant", str),
+        pcp=_value(values, "pcp", str),
+        enrolled_on=_value(values, "enrolled_on", datetime.date),
+        status=_value(values, "status", str),
+        discharged_on=_optional_value(values, "discharged_on", datetime.date),
+        discharge_reason=_value(values, "discharge_reason", str),
+    ), []
+
+
+def _staff_column(refs: References, column: str, clinic: str | None) -> Callable[[str], str]:
+    return lambda text: refs.check_staff(text, column, clinic)
 
 
 def _birth_date(text: str, today: datetime.date) -> datetime.date:
@@ -299,7 +336,12 @@ def _discharge_problems(values: Parsed, fields: Mapping[str, str]) -> Problems:
         elif given and not discharged:
             problems.append((column, f"must be empty when the status is {values['status']}"))
     discharged_on, enrolled_on = values.get("discharged_on"), values.get("enrolled_on")
-    if discharged and discharged_on and enrolled_on and discharged_on < enrolled_on:
+    if (
+        discharged
+        and isinstance(discharged_on, datetime.date)
+        and isinstance(enrolled_on, datetime.date)
+        and discharged_on < enrolled_on
+    ):
         problems.append(("discharged_on", f"{discharged_on:%Y-%m-%d} is before enrolled_on ({enrolled_on:%Y-%m-%d})"))
     return problems
 
@@ -307,7 +349,7 @@ def _discharge_problems(values: Parsed, fields: Mapping[str, str]) -> Problems:
 def parse_contact_row(
     fields: Mapping[str, str], line: int, *, refs: References, today: datetime.date
 ) -> tuple[ContactRow | None, Problems]:
-    parsers = {
+    parsers: Parsers = {
         **_key_columns(refs),
         "date": lambda text: parse_date(text, today=today),
         "kind": lambda text: parse_choice(text, Contact.Kind.values),
@@ -320,25 +362,38 @@ def parse_contact_row(
     }
     values, problems = _read_columns(fields, parsers)
     day, next_on = values.get("date"), values.get("next_contact_on")
-    if day and next_on and next_on < day:
+    if isinstance(day, datetime.date) and isinstance(next_on, datetime.date) and next_on < day:
         problems.append(("next_contact_on", f"{next_on:%Y-%m-%d} is before the contact date ({day:%Y-%m-%d})"))
     if problems:
         return None, problems
-    return ContactRow(line=line, **values), []
+    return ContactRow(
+        line=line,
+        mrn=_value(values, "mrn", str),
+        clinic=_value(values, "clinic", str),
+        date=_value(values, "date", datetime.date),
+        kind=_value(values, "kind", str),
+        mode=_value(values, "mode", str),
+        reached=_value(values, "reached", bool),
+        minutes=_value(values, "minutes", int),
+        interventions=_value(values, "interventions", tuple),
+        next_contact_on=_optional_value(values, "next_contact_on", datetime.date),
+        note=_value(values, "note", str),
+    ), []
 
 
 def parse_measurement_row(
     fields: Mapping[str, str], line: int, *, refs: References, today: datetime.date
 ) -> tuple[MeasurementRow | None, Problems]:
     instruments = scoring.INSTRUMENTS
-    parsers = {
+    parsers: Parsers = {
         **_key_columns(refs),
         "date": lambda text: parse_date(text, today=today),
         "instrument": lambda text: parse_choice(text, instruments),
     }
     values, problems = _read_columns(fields, parsers)
     items_text, total_text = fields.get("items", ""), fields.get("total", "")
-    instrument = instruments.get(values.get("instrument", ""))
+    code = values.get("instrument")
+    instrument = instruments.get(code) if isinstance(code, str) else None
     if items_text and total_text:
         problems.append(("total", "give the items or, when they are unknown, the total: not both"))
     elif not items_text and not total_text:
@@ -346,8 +401,8 @@ def parse_measurement_row(
     elif instrument is not None:
         try:
             if items_text:
-                values["items"] = parse_items(items_text, instrument)
-                values["total"] = sum(values["items"])
+                items = parse_items(items_text, instrument)
+                values["items"], values["total"] = items, sum(items)
             elif not instrument.total_only_allowed:
                 raise FieldError(f"{instrument.name} is scored from its answers: give the items, not a total")
             else:
@@ -359,14 +414,22 @@ def parse_measurement_row(
             problems.append(("items" if items_text else "total", str(error)))
     if problems:
         return None, problems
-    return MeasurementRow(line=line, **values), []
+    return MeasurementRow(
+        line=line,
+        mrn=_value(values, "mrn", str),
+        clinic=_value(values, "clinic", str),
+        date=_value(values, "date", datetime.date),
+        instrument=_value(values, "instrument", str),
+        items=_optional_value(values, "items", tuple),
+        total=_value(values, "total", int),
+    ), []
 
 
 def parse_review_row(
     fields: Mapping[str, str], line: int, *, refs: References, today: datetime.date
 ) -> tuple[ReviewRow | None, Problems]:
     clinic = fields.get("clinic", "") if fields.get("clinic", "") in refs.clinics else None
-    parsers = {
+    parsers: Parsers = {
         **_key_columns(refs),
         "date": lambda text: parse_date(text, today=today),
         "consultant": lambda text: refs.check_staff(parse_required(text), "psychiatric_consultant", clinic, past=True),
@@ -375,7 +438,14 @@ def parse_review_row(
     values, problems = _read_columns(fields, parsers)
     if problems:
         return None, problems
-    return ReviewRow(line=line, **values), []
+    return ReviewRow(
+        line=line,
+        mrn=_value(values, "mrn", str),
+        clinic=_value(values, "clinic", str),
+        date=_value(values, "date", datetime.date),
+        consultant=_value(values, "consultant", str),
+        note=_value(values, "note", str),
+    ), []
 
 
 ROW_PARSERS = {

@@ -153,6 +153,8 @@ def patient_rows_problems(rows: list[PatientRow]) -> list[RowError]:
         elif earlier.status != Episode.Status.DISCHARGED:
             message = f"only a patient's latest episode can be open; line {later.line} enrolls them again"
             problems.append(RowError(PATIENTS, earlier.line, "status", message))
+        elif earlier.discharged_on is None:  # parsing requires the date of a discharged episode
+            raise ValueError(f"{PATIENTS} line {earlier.line}: discharged without a discharge date")
         elif earlier.discharged_on > later.enrolled_on:
             message = f"before the discharge of the episode on line {earlier.line} ({earlier.discharged_on:%Y-%m-%d})"
             problems.append(RowError(PATIENTS, later.line, "enrolled_on", message))
@@ -189,15 +191,17 @@ def place_rows(rows: dict[str, list[Row]], windows: list[EpisodeWindow], *, scor
     problems = []
     for name, lookback in ((CONTACTS, 0), (MEASUREMENTS, score_lookback), (REVIEWS, 0)):
         for row in rows[name]:
+            if isinstance(row, PatientRow):  # each file's rows are of its parser's kind (parsing.ROW_PARSERS)
+                raise TypeError(f"a {PATIENTS} row among the rows of {name}, line {row.line}")
             window = episode_for(row.date, windows, lookback)
             if window is None:
                 episodes = "; ".join(w.describe() for w in windows) or "none"
                 before = f", or up to {lookback} days before one" if lookback else ""
                 message = f"{row.date:%Y-%m-%d} is in no episode of this patient{before} (episodes: {episodes})"
                 problems.append(RowError(name, row.line, "date", message))
-            elif name == CONTACTS:
+            elif isinstance(row, ContactRow):
                 window.contacts.append(row)
-            elif name == MEASUREMENTS:
+            elif isinstance(row, MeasurementRow):
                 window.measurements.append(row)
             else:
                 window.reviews.append(row)
@@ -225,12 +229,22 @@ def group_by_patient(parsed: dict[str, list[Row]]) -> dict[PatientKey, dict[str,
     return by_patient
 
 
+def _patient_rows(rows: dict[str, list[Row]]) -> list[PatientRow]:
+    """The rows of patients.csv, each a PatientRow as its parser made it (parsing.ROW_PARSERS)."""
+    patient_rows = []
+    for row in rows[PATIENTS]:
+        if not isinstance(row, PatientRow):
+            raise TypeError(f"a {type(row).__name__} among the rows of {PATIENTS}, line {row.line}")
+        patient_rows.append(row)
+    return patient_rows
+
+
 def place_patient(
     key: PatientKey, rows: dict[str, list[Row]], existing: Existing, refs: References
 ) -> tuple[PatientPlan | None, list[RowError]]:
     """The patient's plan, or why their rows cannot be placed."""
     patient = existing.patients.get(key)
-    patient_rows = sorted(rows[PATIENTS], key=lambda row: row.enrolled_on)
+    patient_rows = sorted(_patient_rows(rows), key=lambda row: row.enrolled_on)
     problems = patient_rows_problems(patient_rows) if patient_rows else []
     if patient is not None and patient_rows:
         problems += identity_problems(patient, patient_rows[0])

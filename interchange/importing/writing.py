@@ -13,10 +13,13 @@ present and not written again.
 
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 
+from accounts.models import User
 from consults import services as consult_services
 from interchange.importing.columns import CONTACTS, MEASUREMENTS, PATIENTS, REVIEWS, RowError
 from interchange.importing.parsing import MeasurementRow, PatientRow, References
@@ -27,6 +30,8 @@ from patients.services import CARE_TEAM_ROLES
 from registry import services
 from registry.models import Measurement
 from registry.summaries import refresh_summary
+
+T = TypeVar("T")
 
 
 class _Refused(Exception):
@@ -65,10 +70,12 @@ class Writer:
             self._contacts(window)
             self._measurements(window)
             self._reviews(window)
-            if window.row is not None and not self._status(window):
+            if window.row is not None and not self._status(window, window.row):
                 return
 
-    def _savepoint(self, file: str, line: int, default_column: str, columns: Mapping[str, str], write: Callable):
+    def _savepoint(
+        self, file: str, line: int, default_column: str, columns: Mapping[str, str], write: Callable[[], T]
+    ) -> T:
         """Run one write in its own savepoint; a refusal becomes an error on the row's line."""
         try:
             with transaction.atomic():
@@ -77,7 +84,8 @@ class Writer:
             messages = error.message_dict.items() if hasattr(error, "error_dict") else [(None, error.messages)]
             for name, texts in messages:
                 for text in texts:
-                    self.error(file, line, columns.get(name, default_column), text.rstrip("."))
+                    column = default_column if name is None else columns.get(name, default_column)
+                    self.error(file, line, column, text.rstrip("."))
         except (IntegrityError, DataError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             self.error(file, line, default_column, f"refused by the database: {first_line}")
@@ -85,7 +93,7 @@ class Writer:
 
     def _update_care_team(self, patient: Patient, row: PatientRow) -> None:
         """A known patient's sex and care team follow the file; an empty care team cell changes nothing."""
-        changes = {"sex": row.sex} if patient.sex != row.sex else {}
+        changes: dict[str, str | User] = {"sex": row.sex} if patient.sex != row.sex else {}
         for column in CARE_TEAM_ROLES:
             member = self.refs.staff.get(getattr(row, column))
             if member is not None and getattr(patient, f"{column}_id") != member.pk:
@@ -98,7 +106,7 @@ class Writer:
                     row.line,
                     "mrn",
                     columns,
-                    lambda: patient_services.update_patient(patient=patient, by=self.by, **changes),
+                    lambda: patient_services.update_patient(patient=patient, by=self.by, version=None, **changes),
                 )
                 self.created["patients_updated"] += 1
             except _Refused:
@@ -111,6 +119,10 @@ class Writer:
             if row is not None:
                 self.present["episodes"] += 1
             return patient
+        if row is None:  # windows_of makes a window without a registry episode only from a file row
+            raise ValueError(
+                f"the episode enrolled on {window.enrolled_on:%Y-%m-%d} is neither in the registry nor in {PATIENTS}"
+            )
         columns = {"mrn": "mrn", "enrolled_on": "enrolled_on", **{c: c for c in CARE_TEAM_ROLES}}
         try:
             if patient is None:
@@ -150,7 +162,7 @@ class Writer:
     def _is_present(self, kind: str, row, window: EpisodeWindow) -> bool:
         """The registry holds this row already (each held row matches one file row)."""
         known: Counter = getattr(self.existing, kind)
-        key = row.match_key(window.episode.pk)
+        key = row.match_key(_episode_of(window).pk)
         if known[key] > 0:
             known[key] -= 1
             self.present[kind] += 1
@@ -158,6 +170,7 @@ class Writer:
         return False
 
     def _contacts(self, window: EpisodeWindow) -> None:
+        episode = _episode_of(window)
         columns = {"contact_date": "date", "next_contact_on": "next_contact_on", "minutes": "minutes"}
         for row in sorted(window.contacts, key=lambda row: (row.date, row.line)):
             if self._is_present("contacts", row, window) or not self._can_add_to(window, CONTACTS, row.line):
@@ -168,8 +181,9 @@ class Writer:
                     row.line,
                     "date",
                     columns,
-                    lambda row=row: services.record_contact(
-                        episode=window.episode,
+                    partial(
+                        services.record_contact,
+                        episode=episode,
                         by=self.by,
                         contact_date=row.date,
                         kind=row.kind,
@@ -197,14 +211,15 @@ class Writer:
                 continue
             self.created["measurements"] += 1
 
-    def _scorer(self, window: EpisodeWindow, row: MeasurementRow) -> Callable:
-        if row.items is None:
+    def _scorer(self, window: EpisodeWindow, row: MeasurementRow) -> Callable[[], Measurement]:
+        episode, items = _episode_of(window), row.items
+        if items is None:
             return lambda: services.record_total_only_measurement(
-                episode=window.episode, instrument_code=row.instrument, total=row.total, taken_on=row.date, by=self.by
+                episode=episode, instrument_code=row.instrument, total=row.total, taken_on=row.date, by=self.by
             )
         return lambda: services.record_measurement(
-            episode=window.episode,
-            answers=services.Answers(row.instrument, list(row.items)),
+            episode=episode,
+            answers=services.Answers(row.instrument, list(items)),
             taken_on=row.date,
             by=self.by,
             source=Measurement.Source.IMPORT,
@@ -212,6 +227,7 @@ class Writer:
 
     def _reviews(self, window: EpisodeWindow) -> None:
         """Each review signed at once by its consultant, recorded by the importer, before the status is applied."""
+        episode = _episode_of(window)
         columns = {"reviewed_on": "date", "consultant": "consultant", "summary": "note", "assessment": "note"}
         for row in sorted(window.reviews, key=lambda row: (row.date, row.line)):
             if self._is_present("reviews", row, window) or not self._can_add_to(window, REVIEWS, row.line):
@@ -222,8 +238,9 @@ class Writer:
                     row.line,
                     "date",
                     columns,
-                    lambda row=row: consult_services.record_case_review(
-                        episode=window.episode,
+                    partial(
+                        consult_services.record_case_review,
+                        episode=episode,
                         reviewed_on=row.date,
                         consultant=self.refs.staff[row.consultant],
                         summary=row.note,
@@ -236,27 +253,33 @@ class Writer:
 
     def _can_add_to(self, window: EpisodeWindow, name: str, line: int) -> bool:
         """New care goes only into episodes still open in the registry (the import discharges after adding)."""
-        if window.episode.is_open:
+        episode = _episode_of(window)
+        if episode.is_open:
             return True
         what = {CONTACTS: "contacts", MEASUREMENTS: "scores", REVIEWS: "case reviews"}[name]
         message = (
             f"the episode enrolled on {window.enrolled_on:%Y-%m-%d} is discharged in the registry "
-            f"({window.episode.discharged_on:%Y-%m-%d}); new {what} cannot be added to it"
+            f"({episode.discharged_on:%Y-%m-%d}); new {what} cannot be added to it"
         )
         self.error(name, line, "date", message)
         return False
 
-    def _status(self, window: EpisodeWindow) -> bool:
-        """The file's status, after the episode's contacts, scores and reviews (a discharged
-        episode takes no new care), through patients.services.record_imported_status."""
-        row, episode = window.row, window.episode
+    def _status(self, window: EpisodeWindow, row: PatientRow) -> bool:
+        """The file's status (row, the window's), after the episode's contacts, scores and reviews
+        (a discharged episode takes no new care), through patients.services.record_imported_status."""
+        episode = _episode_of(window)
         refresh_summary(episode)  # its contacts and scores are in; summaries wait for the end otherwise
         episode.refresh_from_db()
         if _holds_status(episode, row):
             return True
         discharged = row.status == Episode.Status.DISCHARGED
         # Imported history dates only a discharge; for another status, the last the import knows of the episode.
-        on = row.discharged_on if discharged else (episode.last_contact_on or episode.enrolled_on)
+        if not discharged:
+            on = episode.last_contact_on or episode.enrolled_on
+        elif row.discharged_on is None:  # parsing requires the date of a discharged episode
+            raise ValueError(f"{PATIENTS} line {row.line}: discharged without a discharge date")
+        else:
+            on = row.discharged_on
         columns = {"discharged_on": "discharged_on", "on": "discharged_on" if discharged else "status"}
         try:
             window.episode = self._savepoint(
@@ -271,6 +294,14 @@ class Writer:
         except _Refused:
             return False
         return True
+
+
+def _episode_of(window: EpisodeWindow) -> Episode:
+    """The window's episode, once it is written: the care and status of a window whose episode
+    failed are not written (Writer.write stops at it)."""
+    if window.episode is None:
+        raise ValueError(f"the episode enrolled on {window.enrolled_on:%Y-%m-%d} is not written")
+    return window.episode
 
 
 def _holds_status(episode: Episode, row: PatientRow) -> bool:

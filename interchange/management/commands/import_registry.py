@@ -43,8 +43,8 @@ class Command(BaseCommand):
             raise CommandError(f"Nothing was imported: {error.messages[0]}") from None
         result = import_registry(files=files, by=user, how=ImportRun.How.COMMAND)
         if not result.succeeded:
-            for error in result.errors:
-                self.stderr.write(error)
+            for message in result.errors:
+                self.stderr.write(message)
             raise CommandError(result.summary()[0])
         for line in result.summary():
             self.stdout.write(line)
