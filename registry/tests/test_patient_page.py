@@ -112,6 +112,9 @@ def test_a_long_timeline_shows_its_newest_page_and_links_to_older_ones(cm_client
     assert '<a class="d-print-none" href="?timeline=1#timeline-h">Show newer entries</a>' in second.content.decode()
     assert "Show older entries" not in second.content.decode()
     assert '<th scope="col">Date</th>' in timeline_section(second.content.decode())  # each page keeps its headers
+    folded_on_a_phone = 'open data-fold-on-phone>\n      <summary class="card-header"><h2 class="h5" id="timeline-h">'
+    assert folded_on_a_phone in html
+    assert folded_on_a_phone not in second.content.decode()  # the older page asked for is open
 
 
 def test_a_timeline_page_that_is_no_page_shows_the_first_or_the_last(cm_client, clinic, care_manager):
