@@ -63,7 +63,8 @@ def _timeline_page(episode: Episode, number: str | None) -> Page:
         .annotate(day=F("taken_on"), is_contact=Value(False), time=Value(None, TimeField()), key=F("pk"))
         .values_list("day", "is_contact", "time", "key")
     )
-    entries = contacts.union(scores, all=True).order_by("-day", "-is_contact", "-time", "-key")
+    # Each half without its model's ordering: SQLite refuses an ORDER BY inside a UNION.
+    entries = contacts.order_by().union(scores.order_by(), all=True).order_by("-day", "-is_contact", "-time", "-key")
     return Paginator(entries, TIMELINE_PAGE_SIZE).get_page(number)
 
 
