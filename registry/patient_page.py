@@ -1,7 +1,10 @@
 """What the patient page shows of the registry (patients/panels.py): the summary, the timeline
 of contacts and scores, the flags, the forms to record, and the charts."""
 
-from django.db.models import Prefetch
+from collections import defaultdict
+
+from django.core.paginator import Page, Paginator
+from django.db.models import F, TimeField, Value
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -12,14 +15,14 @@ from registry.forms import ContactForm, ItemAnswersForm
 from registry.models import Contact, Measurement, RegistrySettings
 from registry.scoring import GAD7, PHQ9
 
+# The timeline shows this many entries (contacts and scores on their own) a page, newest first,
+# so the page costs the same whatever the history's length (docs/user-guide.md#the-timeline).
+TIMELINE_PAGE_SIZE = 20
+
 
 def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dict:
-    measurements = list(episode.measurements.select_related("recorded_by"))
-    contacts = list(
-        episode.contacts.select_related("recorded_by", "entered_in_error_by").prefetch_related(
-            Prefetch("measurements", queryset=Measurement.objects.order_by("instrument"))
-        )
-    )
+    measurements = list(episode.measurements.all())  # every score: for the charts, and the timeline's page
+    timeline_page = _timeline_page(episode, request.GET.get("timeline"))
     flags = list(
         episode.flags.select_related("raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by")
     )
@@ -27,7 +30,8 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
     today = timezone.localdate()
     return {
         "summary": with_registry_columns(Episode.objects.filter(pk=episode.pk), today).get(),
-        "timeline": _timeline(contacts, measurements),
+        "timeline": _timeline(timeline_page, measurements),
+        "timeline_page": timeline_page,
         "open_flags": sorted((f for f in flags if f.is_open), key=lambda f: f.priority),
         "closed_flags": [f for f in flags if not f.is_open],
         # The care manager marks the new ones seen with a button: reading the page writes nothing.
@@ -46,13 +50,41 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
     }
 
 
-def _timeline(contacts: list[Contact], measurements: list[Measurement]) -> list[dict]:
-    """Contacts with the scores taken at them, and scores taken on their own, newest first."""
-    entries = [{"date": c.contact_date, "contact": c, "measurements": list(c.measurements.all())} for c in contacts]
-    entries += [
-        {"date": m.taken_on, "contact": None, "measurements": [m]} for m in measurements if m.contact_id is None
+def _timeline_page(episode: Episode, number: str | None) -> Page:
+    """One page of the timeline's entries, newest first, as (date, is a contact, time, pk): the
+    episode's contacts and the scores taken on their own, in the order the timeline draws them
+    (a day's contacts before its scores, each in its model's order). A page number that is no
+    number gives the first page, one past the end the last."""
+    contacts = episode.contacts.annotate(
+        day=F("contact_date"), is_contact=Value(True), time=F("contact_time"), key=F("pk")
+    ).values_list("day", "is_contact", "time", "key")
+    scores = (
+        episode.measurements.filter(contact__isnull=True)
+        .annotate(day=F("taken_on"), is_contact=Value(False), time=Value(None, TimeField()), key=F("pk"))
+        .values_list("day", "is_contact", "time", "key")
+    )
+    # Each half without its model's ordering: SQLite refuses an ORDER BY inside a UNION.
+    entries = contacts.order_by().union(scores.order_by(), all=True).order_by("-day", "-is_contact", "-time", "-key")
+    return Paginator(entries, TIMELINE_PAGE_SIZE).get_page(number)
+
+
+def _timeline(page: Page, measurements: list[Measurement]) -> list[dict]:
+    """The page's contacts with the scores taken at them, and scores taken on their own, newest
+    first; the scores come from the episode's, loaded once for the charts too."""
+    keys = list(page)
+    contacts = Contact.objects.select_related("recorded_by", "entered_in_error_by")
+    contacts = contacts.in_bulk([pk for _, is_contact, _, pk in keys if is_contact])
+    scores, scores_at = {}, defaultdict(list)
+    for measurement in sorted(measurements, key=lambda m: m.instrument):
+        scores[measurement.pk] = measurement
+        if measurement.contact_id in contacts:
+            scores_at[measurement.contact_id].append(measurement)
+    return [
+        {"date": contacts[pk].contact_date, "contact": contacts[pk], "measurements": scores_at[pk]}
+        if is_contact
+        else {"date": scores[pk].taken_on, "contact": None, "measurements": [scores[pk]]}
+        for _, is_contact, _, pk in keys
     ]
-    return sorted(entries, key=lambda e: (e["date"], e["contact"] is not None), reverse=True)
 
 
 def charts_panel(request: HttpRequest, episode: Episode, context: dict) -> dict:
