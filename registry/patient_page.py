@@ -72,12 +72,13 @@ def _timeline(page: Page, measurements: list[Measurement]) -> list[dict]:
     """The page's contacts with the scores taken at them, and scores taken on their own, newest
     first; the scores come from the episode's, loaded once for the charts too."""
     keys = list(page)
-    contacts = Contact.objects.select_related("recorded_by", "entered_in_error_by")
-    contacts = contacts.in_bulk([pk for _, is_contact, _, pk in keys if is_contact])
-    scores, scores_at = {}, defaultdict(list)
+    rows = Contact.objects.select_related("recorded_by", "entered_in_error_by")
+    contacts = rows.in_bulk([pk for _, is_contact, _, pk in keys if is_contact])
+    scores: dict[int, Measurement] = {}
+    scores_at: defaultdict[int, list[Measurement]] = defaultdict(list)
     for measurement in sorted(measurements, key=lambda m: m.instrument):
         scores[measurement.pk] = measurement
-        if measurement.contact_id in contacts:
+        if measurement.contact_id is not None and measurement.contact_id in contacts:
             scores_at[measurement.contact_id].append(measurement)
     return [
         {"date": contacts[pk].contact_date, "contact": contacts[pk], "measurements": scores_at[pk]}
