@@ -6,6 +6,7 @@ class PatientsConfig(AppConfig):
     name = "patients"
 
     def ready(self):
+        # In ready(): the plans' page imports models, which Django loads only after the apps.
         from patients.panels import register_panel
         from patients.plan_views import plans_panel
 

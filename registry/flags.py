@@ -13,6 +13,7 @@ Safety and needs-discussion flags are raised and closed by people, never here.
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from carereg.lib.bulk import copy_into_history
 from carereg.lib.expressions import AddDays
-from patients.models import Episode
+from patients.models import Episode, EpisodeQuerySet
 from registry.definitions import followup, not_improving
 from registry.models import Flag
 from registry.reviews import case_reviews
@@ -105,7 +106,7 @@ class RefreshResult:
         return sum(self.raised.values()) + sum(self.resolved.values())
 
 
-def refresh_flags(episodes: QuerySet[Episode] | None = None, *, today: datetime.date | None = None) -> RefreshResult:
+def refresh_flags(episodes: EpisodeQuerySet | None = None, *, today: datetime.date | None = None) -> RefreshResult:
     """Bring the rule flags of these episodes (default: all) in line with the rules, today."""
     scope = (episodes if episodes is not None else Episode.objects.all()).order_by()
     today = today or timezone.localdate()
@@ -121,16 +122,16 @@ def refresh_flags(episodes: QuerySet[Episode] | None = None, *, today: datetime.
     return result
 
 
-def _now():
+def _now() -> str | datetime.datetime | None:
     """Now, as the ORM would store it (SQLite keeps naive UTC text; raw SQL must match)."""
     return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
-def _sql(queryset: QuerySet) -> tuple[str, tuple]:
+def _sql(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
     return queryset.query.sql_with_params()
 
 
-def _raise(rule: Rule, holding: QuerySet) -> int:
+def _raise(rule: Rule, holding: QuerySet[Any]) -> int:
     """Insert a flag where the rule holds; where one of its kind is open already, the unique
     (episode, kind) key for open flags makes the insert a no-op: checked by the index, not by
     a join the planner could misjudge after a large change."""
@@ -147,7 +148,7 @@ def _raise(rule: Rule, holding: QuerySet) -> int:
     return len(ids)
 
 
-def _resolve_where_not(rule: Rule, scope: QuerySet, holding: QuerySet) -> int:
+def _resolve_where_not(rule: Rule, scope: QuerySet[Any], holding: QuerySet[Any]) -> int:
     scope_sql, scope_params = _sql(scope)
     holding_sql, holding_params = _sql(holding)
     table = Flag._meta.db_table

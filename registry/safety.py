@@ -85,9 +85,10 @@ class SafetyFacts:
     @property
     def open_for(self) -> str:
         """ "open since today", "open 1 day", "open 3 days"."""
-        if not self.is_open:
+        raised_on = self.raised_on
+        if not self.is_open or raised_on is None:
             return ""
-        days = (self.today - self.raised_on).days
+        days = (self.today - raised_on).days
         if days <= 0:
             return "open since today"
         return f"open {days} day{'s' if days != 1 else ''}"
@@ -126,4 +127,4 @@ def attach_safety_facts(episodes: Iterable[Episode], today: datetime.date | None
     episodes = list(episodes)
     facts = safety_facts_for((episode.pk for episode in episodes), today)
     for episode in episodes:
-        episode.safety_facts = facts[episode.pk]
+        episode.safety_facts = facts[episode.pk]  # type: ignore[attr-defined]  # read by the template tag

@@ -6,6 +6,8 @@ Nothing here touches the database, so the web form, imports and the FHIR interfa
 with the same code, and the tests check it against the published bands directly.
 """
 
+import datetime
+
 from registry.instruments import INSTRUMENTS, MAX_ITEMS, OPTIONAL_INSTRUMENTS
 from registry.instruments.auditc import AUDITC, audit_c_cut_off
 from registry.instruments.base import (
@@ -92,7 +94,7 @@ def raises_safety_flag(instrument: Instrument, answers: list[int | None]) -> boo
     return instrument.raises_safety_flag(answers)
 
 
-def safety_reason(instrument: Instrument, answers: list[int], taken_on) -> str:
+def safety_reason(instrument: Instrument, answers: list[int], taken_on: datetime.date) -> str:
     return instrument.safety_reason(answers, taken_on)
 
 
