@@ -1,6 +1,7 @@
 """What the patient page shows of the registry (patients/panels.py): the summary, the timeline
 of contacts and scores, the flags, the forms to record, and the charts."""
 
+import datetime
 from collections import defaultdict
 
 from django.core.paginator import Page, Paginator
@@ -29,7 +30,7 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
     writer = context["can_write"]
     today = timezone.localdate()
     return {
-        "summary": with_registry_columns(Episode.objects.filter(pk=episode.pk), today).get(),
+        "summary": _summary(episode, today),
         "timeline": _timeline(timeline_page, measurements),
         "timeline_page": timeline_page,
         "open_flags": sorted((f for f in flags if f.is_open), key=lambda f: f.priority),
@@ -48,6 +49,15 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
         else [],
         "instruments": RegistrySettings.for_clinic(episode.patient.clinic).offered_instruments(),
     }
+
+
+# The registry columns the page shows beside the episode's own fields, computed as the dashboard
+# computes them; only these: building the SQL of all of them cost more than running it.
+SUMMARY_COLUMNS = ("initial_assessment", "next_contact_due", "phq9_change", "gad7_change", "minutes_this_month")
+
+
+def _summary(episode: Episode, today: datetime.date) -> dict:
+    return with_registry_columns(Episode.objects.filter(pk=episode.pk), today).values(*SUMMARY_COLUMNS).get()
 
 
 def _timeline_page(episode: Episode, number: str | None) -> Page:
