@@ -10,6 +10,7 @@ instrument's safety item, PHQ-9 item 9 (from the scores themselves).
 """
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
@@ -196,16 +197,23 @@ def trajectory(
 def episode_charts(episode, measurements, markers: list[Marker] = ()) -> list[Chart]:
     """The chart of each charted instrument (PHQ-9, GAD-7, ...) of which the episode has valid
     scores, with the treatment's markers; the safety item's answers are marked on its own chart."""
+    scores = [(m.instrument, m.taken_on, m.total, m.answers) for m in measurements if not m.is_entered_in_error]
+    return charts_of_scores(episode.enrolled_on, scores, markers)
+
+
+def charts_of_scores(
+    start: datetime.date, scores: Iterable[tuple[str, datetime.date, int, list[int | None]]], markers: list[Marker] = ()
+) -> list[Chart]:
+    """episode_charts from the valid scores as (instrument code, date, total, answers) rows, for a
+    page that reads only those columns of a long history."""
+    by_instrument: dict[str, list[tuple[datetime.date, int, int]]] = {}
+    for code, day, total, answers in scores:
+        instrument = INSTRUMENTS[code]
+        if instrument.charted:
+            by_instrument.setdefault(code, []).append((day, total, instrument.safety_answer(answers) or 0))
     charts = []
-    for instrument in INSTRUMENTS.values():
-        if not instrument.charted:
-            continue
-        scores = [
-            (m.taken_on, m.total, instrument.safety_answer(m.answers) or 0)
-            for m in measurements
-            if m.instrument == instrument.code and not m.is_entered_in_error
-        ]
-        chart = trajectory(instrument, scores, episode.enrolled_on, markers)
+    for code, instrument in INSTRUMENTS.items():
+        chart = trajectory(instrument, by_instrument.get(code, []), start, markers)
         if chart:
             charts.append(chart)
     return charts

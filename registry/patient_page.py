@@ -3,6 +3,7 @@ of contacts and scores, the flags, the forms to record, and the charts."""
 
 import datetime
 from collections import defaultdict
+from operator import itemgetter
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, TimeField, Value
@@ -11,9 +12,10 @@ from django.utils import timezone
 
 from patients.models import Episode
 from registry.caseload import with_registry_columns
-from registry.charts import Marker, episode_charts
+from registry.charts import Marker, charts_of_scores
 from registry.forms import ContactForm, ItemAnswersForm
-from registry.models import Contact, Measurement, RegistrySettings
+from registry.instruments import INSTRUMENTS
+from registry.models import ITEM_FIELDS, Contact, Measurement, RegistrySettings
 from registry.scoring import GAD7, PHQ9
 
 # The timeline shows this many entries (contacts and scores on their own) a page, newest first,
@@ -22,7 +24,8 @@ TIMELINE_PAGE_SIZE = 20
 
 
 def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dict:
-    measurements = list(episode.measurements.all())  # every score: for the charts, and the timeline's page
+    every_score = episode.measurements.values_list(*SCORE_COLUMNS)
+    rows = list(every_score)  # for the charts, and the timeline's page
     timeline_page = _timeline_page(episode, request.GET.get("timeline"))
     flags = list(
         episode.flags.select_related("raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by")
@@ -31,7 +34,7 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
     today = timezone.localdate()
     return {
         "summary": _summary(episode, today),
-        "timeline": _timeline(timeline_page, measurements),
+        "timeline": _timeline(timeline_page, rows, every_score.db),
         "timeline_page": timeline_page,
         "open_flags": sorted((f for f in flags if f.is_open), key=lambda f: f.priority),
         "closed_flags": [f for f in flags if not f.is_open],
@@ -39,7 +42,7 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
         "new_flags": [f for f in flags if f.is_open and f.seen_at is None]
         if request.user.pk == episode.patient.care_manager_id and episode.is_open
         else [],
-        "measurements": measurements,  # drawn by charts_panel once the treatment's markers are known
+        "chart_scores": _chart_scores(rows),  # drawn by charts_panel once the treatment's markers are known
         "contact_form": ContactForm(auto_id="quick_%s") if writer else None,
         "score_forms": [
             ItemAnswersForm(instrument=PHQ9, required=False),
@@ -50,6 +53,15 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
         "instruments": RegistrySettings.for_clinic(episode.patient.clinic).offered_instruments(),
     }
 
+
+# Every column of a score, in the model's order: the page reads each score of the episode as a
+# row, and makes Measurements (Model.from_db) of the timeline page's only; making hundreds of
+# them for a long history cost more than the rest of the panel.
+SCORE_COLUMNS = [field.attname for field in Measurement._meta.concrete_fields]
+_ID, _CONTACT, _INSTRUMENT, _TAKEN_ON, _TOTAL, _ERROR = (
+    SCORE_COLUMNS.index(name) for name in ("id", "contact_id", "instrument", "taken_on", "total", "entered_in_error_at")
+)
+_ITEMS = [SCORE_COLUMNS.index(name) for name in ITEM_FIELDS]
 
 # The registry columns the page shows beside the episode's own fields, computed as the dashboard
 # computes them; only these: building the SQL of all of them cost more than running it.
@@ -78,23 +90,41 @@ def _timeline_page(episode: Episode, number: str | None) -> Page:
     return Paginator(entries, TIMELINE_PAGE_SIZE).get_page(number)
 
 
-def _timeline(page: Page, measurements: list[Measurement]) -> list[dict]:
+def _timeline(page: Page, rows: list[tuple], db: str) -> list[dict]:
     """The page's contacts with the scores taken at them, and scores taken on their own, newest
-    first; the scores come from the episode's, loaded once for the charts too."""
+    first; the scores are made from the episode's rows, read once for the charts too."""
     keys = list(page)
-    rows = Contact.objects.select_related("recorded_by", "entered_in_error_by")
-    contacts = rows.in_bulk([pk for _, is_contact, _, pk in keys if is_contact])
+    contacts = Contact.objects.select_related("recorded_by", "entered_in_error_by").in_bulk(
+        [pk for _, is_contact, _, pk in keys if is_contact]
+    )
+    scores_on_page = {pk for _, is_contact, _, pk in keys if not is_contact}
     scores: dict[int, Measurement] = {}
     scores_at: defaultdict[int, list[Measurement]] = defaultdict(list)
-    for measurement in sorted(measurements, key=lambda m: m.instrument):
-        scores[measurement.pk] = measurement
-        if measurement.contact_id is not None and measurement.contact_id in contacts:
-            scores_at[measurement.contact_id].append(measurement)
+    for row in sorted(rows, key=itemgetter(_INSTRUMENT)):
+        if row[_CONTACT] in contacts or row[_ID] in scores_on_page:
+            measurement = Measurement.from_db(db, SCORE_COLUMNS, row)
+            scores[measurement.pk] = measurement
+            if measurement.contact_id is not None:
+                scores_at[measurement.contact_id].append(measurement)
     return [
         {"date": contacts[pk].contact_date, "contact": contacts[pk], "measurements": scores_at[pk]}
         if is_contact
         else {"date": scores[pk].taken_on, "contact": None, "measurements": [scores[pk]]}
         for _, is_contact, _, pk in keys
+    ]
+
+
+def _chart_scores(rows: list[tuple]) -> list[tuple[str, datetime.date, int, list[int | None]]]:
+    """(instrument, date, total, answers) of each valid score, as registry.charts draws them."""
+    return [
+        (
+            row[_INSTRUMENT],
+            row[_TAKEN_ON],
+            row[_TOTAL],
+            [row[i] for i in _ITEMS[: INSTRUMENTS[row[_INSTRUMENT]].item_count]],
+        )
+        for row in rows
+        if row[_ERROR] is None
     ]
 
 
@@ -104,4 +134,4 @@ def charts_panel(request: HttpRequest, episode: Episode, context: dict) -> dict:
     for change in context.get("plan_changes", []):
         if not change.is_entered_in_error:
             markers.append(Marker("plan", change.changed_on, f"plan changed: {change.what_changed}"))
-    return {"charts": episode_charts(episode, context.pop("measurements"), markers)}
+    return {"charts": charts_of_scores(episode.enrolled_on, context.pop("chart_scores"), markers)}
