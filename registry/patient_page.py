@@ -15,7 +15,8 @@ from registry.caseload import with_registry_columns
 from registry.charts import Marker, charts_of_scores
 from registry.forms import ContactForm, ItemAnswersForm
 from registry.instruments import INSTRUMENTS
-from registry.models import ITEM_FIELDS, Contact, Measurement, RegistrySettings
+from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings
+from registry.safety import SafetyFacts, safety_facts_from, with_review_state
 from registry.scoring import GAD7, PHQ9
 
 # The timeline shows this many entries (contacts and scores on their own) a page, newest first,
@@ -28,10 +29,14 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
     rows = list(every_score)  # for the charts, and the timeline's page
     timeline_page = _timeline_page(episode, request.GET.get("timeline"))
     flags = list(
-        episode.flags.select_related("raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by")
+        with_review_state(episode.flags.all()).select_related(
+            "raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by"
+        )
     )
     writer = context["can_write"]
     today = timezone.localdate()
+    # For the safety_facts tag, from the flags and scores read here rather than read again.
+    episode.safety_facts = _safety_facts(episode, flags, rows, every_score.db, today)  # type: ignore[attr-defined]
     return {
         "summary": _summary(episode, today),
         "timeline": _timeline(timeline_page, rows, every_score.db),
@@ -112,6 +117,15 @@ def _timeline(page: Page, rows: list[tuple], db: str) -> list[dict]:
         else {"date": scores[pk].taken_on, "contact": None, "measurements": [scores[pk]]}
         for _, is_contact, _, pk in keys
     ]
+
+
+def _safety_facts(episode: Episode, flags: list[Flag], rows: list[tuple], db: str, today: datetime.date) -> SafetyFacts:
+    """The episode's safety facts (registry/safety.py) from its flags (newest first) and its
+    scores' rows (newest first): the latest valid screener is the one row made a Measurement."""
+    screener = next((row for row in rows if row[_ERROR] is None and INSTRUMENTS[row[_INSTRUMENT]].has_risk_level), None)
+    screeners = [Measurement.from_db(db, SCORE_COLUMNS, screener)] if screener else []
+    safety_flags = [flag for flag in flags if flag.kind == Flag.Kind.SAFETY]
+    return safety_facts_from([episode.pk], safety_flags, screeners, today)[episode.pk]
 
 
 def _chart_scores(rows: list[tuple]) -> list[tuple[str, datetime.date, int, list[int | None]]]:
