@@ -1,8 +1,9 @@
 import datetime
+import functools
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from registry import safety
@@ -172,29 +173,41 @@ def item_answers(measurement) -> list[tuple[int, str, int, str]]:
 
 @register.simple_tag
 def folded_answers(measurement) -> str:
-    """Every item's question and answer of one measurement, folded (any score, not only flagged
-    ones); the safety item answered above 0 in red. A tag rather than an included template:
-    the timeline draws it for each of its scores, and an include cost ten times as much."""
-    rows = item_answers(measurement)
-    if not rows:
+    """Every item's question and answer of one measurement (item_answers), folded (any score,
+    not only flagged ones); the safety item answered above 0 in red. A tag with the wording
+    escaped once per instrument, rather than an included template: the timeline draws it for
+    each of its scores, and the include cost ten times as much."""
+    if measurement.total_only:
         return ""
-    number_of_safety_item = safety_item(measurement)
-    items = format_html_join(
-        "",
-        '<li value="{}"{}>{}: <strong>{}</strong> ({})</li>',
-        (
-            (number, _DANGER if number == number_of_safety_item and answer else "", question, answer, label)
-            for number, question, answer, label in rows
-        ),
+    instrument = INSTRUMENTS[measurement.instrument]
+    questions, labels = _escaped_wording(instrument.code)
+    items = "".join(
+        f'<li value="{number}"{_DANGER if number == instrument.safety_item and answer else ""}>'
+        f"{questions[number - 1]}: <strong>{answer}</strong> ({'' if answer is None else labels[number - 1][answer]})"
+        "</li>"
+        for number, answer in enumerate(measurement.answers, start=1)
     )
+    if not items:
+        return ""
     extras = format_html_join("", "<div>{}: <strong>{}</strong> ({})</div>", extra_answers(measurement))
     return format_html(
         '<details class="small item-answers" data-item-answers="{}"><summary>all answers</summary>\n'
         '  <ol class="mb-1 ps-3">{}</ol>\n  {}\n</details>',
         measurement.pk,
-        items,
+        mark_safe(items),  # escaped wording and numbers
         extras,
     )
 
 
-_DANGER = mark_safe(' class="text-danger fw-semibold"')  # a constant, no user text
+@functools.cache
+def _escaped_wording(code: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """An instrument's questions and each item's answer labels, HTML-escaped (they never change)."""
+    instrument = INSTRUMENTS[code]
+    numbers = range(1, instrument.item_count + 1)
+    return (
+        tuple(escape(question) for question in instrument.items),
+        tuple(tuple(escape(label) for label in instrument.labels_for(number)) for number in numbers),
+    )
+
+
+_DANGER = ' class="text-danger fw-semibold"'
