@@ -16,7 +16,7 @@ from registry.charts import Marker, charts_of_scores
 from registry.forms import ContactForm, ItemAnswersForm
 from registry.instruments import INSTRUMENTS
 from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings
-from registry.safety import SafetyFacts, safety_facts_from, with_review_state
+from registry.safety import SafetyFacts, mark_review_state, safety_facts_from
 from registry.scoring import GAD7, PHQ9
 
 # The timeline shows this many entries (contacts and scores on their own) a page, newest first,
@@ -28,11 +28,7 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
     every_score = episode.measurements.values_list(*SCORE_COLUMNS)
     rows = list(every_score)  # for the charts, and the timeline's page
     timeline_page = _timeline_page(episode, request.GET.get("timeline"))
-    flags = list(
-        with_review_state(episode.flags.all()).select_related(
-            "raised_by", "resolved_by", "measurement", "safety_assessment__assessed_by"
-        )
-    )
+    flags = list(episode.flags.select_related("raised_by", "resolved_by", "safety_assessment__assessed_by"))
     writer = context["can_write"]
     today = timezone.localdate()
     # For the safety_facts tag, from the flags and scores read here rather than read again.
@@ -121,10 +117,16 @@ def _timeline(page: Page, rows: list[tuple], db: str) -> list[dict]:
 
 def _safety_facts(episode: Episode, flags: list[Flag], rows: list[tuple], db: str, today: datetime.date) -> SafetyFacts:
     """The episode's safety facts (registry/safety.py) from its flags (newest first) and its
-    scores' rows (newest first): the latest valid screener is the one row made a Measurement."""
+    scores' rows (newest first): the scores that raised a safety flag and the latest valid
+    screener are made Measurements from the rows, rather than read again."""
+    safety_flags = [flag for flag in flags if flag.kind == Flag.Kind.SAFETY]
+    mark_review_state(safety_flags)
+    by_id = {row[_ID]: row for row in rows}
+    for flag in safety_flags:
+        if flag.measurement_id in by_id:
+            flag.measurement = Measurement.from_db(db, SCORE_COLUMNS, by_id[flag.measurement_id])
     screener = next((row for row in rows if row[_ERROR] is None and INSTRUMENTS[row[_INSTRUMENT]].has_risk_level), None)
     screeners = [Measurement.from_db(db, SCORE_COLUMNS, screener)] if screener else []
-    safety_flags = [flag for flag in flags if flag.kind == Flag.Kind.SAFETY]
     return safety_facts_from([episode.pk], safety_flags, screeners, today)[episode.pk]
 
 

@@ -205,5 +205,7 @@ def test_the_safety_facts_drawn_from_the_pages_own_rows_are_those_of_the_safety_
         loaded.assessment,
         loaded.cssrs,
     )
+    assert drawn.raised_by_answer == loaded.raised_by_answer
+    assert drawn.raised_by_answer.startswith("PHQ-9 item 9 = 1 on 19 Jan")
     assert drawn.cssrs == cssrs and drawn.is_open and drawn.assessment is not None
     assert "data-safety-cssrs" in response.content.decode()
