@@ -11,8 +11,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from patients.models import Episode
-from registry.caseload import with_registry_columns
+from registry.billing import billable_minutes
+from registry.caseload import month_bounds
 from registry.charts import Marker, charts_of_scores
+from registry.definitions.change import percent_change
+from registry.definitions.followup import next_contact_due
 from registry.forms import ContactForm, ItemAnswersForm
 from registry.instruments import INSTRUMENTS
 from registry.models import ITEM_FIELDS, Contact, Flag, Measurement, RegistrySettings
@@ -31,10 +34,11 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
     flags = list(episode.flags.select_related("raised_by", "resolved_by", "safety_assessment__assessed_by"))
     writer = context["can_write"]
     today = timezone.localdate()
+    settings = RegistrySettings.for_clinic(episode.patient.clinic)
     # For the safety_facts tag, from the flags and scores read here rather than read again.
     episode.safety_facts = _safety_facts(episode, flags, rows, every_score.db, today)  # type: ignore[attr-defined]
     return {
-        "summary": _summary(episode, today),
+        "summary": _summary(episode, settings, today),
         "timeline": _timeline(timeline_page, rows, every_score.db),
         "timeline_page": timeline_page,
         "open_flags": sorted((f for f in flags if f.is_open), key=lambda f: f.priority),
@@ -51,7 +55,7 @@ def registry_panel(request: HttpRequest, episode: Episode, context: dict) -> dic
         ]
         if writer
         else [],
-        "instruments": RegistrySettings.for_clinic(episode.patient.clinic).offered_instruments(),
+        "instruments": settings.offered_instruments(),
     }
 
 
@@ -64,13 +68,32 @@ _ID, _CONTACT, _INSTRUMENT, _TAKEN_ON, _TOTAL, _ERROR = (
 )
 _ITEMS = [SCORE_COLUMNS.index(name) for name in ITEM_FIELDS]
 
-# The registry columns the page shows beside the episode's own fields, computed as the dashboard
-# computes them; only these: building the SQL of all of them cost more than running it.
-SUMMARY_COLUMNS = ("initial_assessment", "next_contact_due", "phq9_change", "gad7_change", "minutes_this_month")
 
-
-def _summary(episode: Episode, today: datetime.date) -> dict:
-    return with_registry_columns(Episode.objects.filter(pk=episode.pk), today).values(*SUMMARY_COLUMNS).get()
+def _summary(episode: Episode, settings: RegistrySettings, today: datetime.date) -> dict:
+    """The registry columns the page shows beside the episode's own fields, as the dashboard
+    shows them: by the Python forms of their definitions (registry/definitions/, proved to agree
+    with the SQL the dashboard sorts by) from the episode's summary columns, but for the billing
+    rule's minutes, which only SQL computes (building the SQL of every column cost more than
+    running it)."""
+    minutes = (
+        Episode.objects.filter(pk=episode.pk)
+        .annotate(minutes=billable_minutes(*month_bounds(today)))
+        .values_list("minutes", flat=True)
+        .get()
+    )
+    return {
+        "initial_assessment": episode.initial_assessment_on or episode.enrolled_on,
+        "next_contact_due": next_contact_due(
+            status=episode.status,
+            last_contact_on=episode.last_contact_on,
+            next_contact_on=episode.next_contact_on,
+            active_days=settings.active_cadence_days,
+            relapse_days=settings.relapse_prevention_cadence_days,
+        ),
+        "phq9_change": percent_change(episode.phq9_baseline, episode.phq9_latest),
+        "gad7_change": percent_change(episode.gad7_baseline, episode.gad7_latest),
+        "minutes_this_month": minutes,
+    }
 
 
 def _timeline_page(episode: Episode, number: str | None) -> Page:

@@ -10,8 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from patients.models import Episode
 from registry import services
-from registry.models import Flag, SafetyAssessment
+from registry.caseload import with_registry_columns
+from registry.models import Flag, RegistrySettings, SafetyAssessment
 from registry.patient_page import TIMELINE_PAGE_SIZE
 from registry.safety import safety_facts_for
 from registry.services import Answers, resolve_safety_flag
@@ -19,6 +21,7 @@ from tests.factories import EpisodeFactory, answers_totalling, record_contact, r
 
 # The timeline section of the fixed short history below, drawn by the code before the timeline
 # was paged, with ids replaced by N: a history of up to a page is drawn byte for byte as before.
+DAY = datetime.timedelta(days=1)
 BEFORE_PAGING = Path(__file__).parent / "data" / "timeline_before_paging.html"
 
 
@@ -209,3 +212,23 @@ def test_the_safety_facts_drawn_from_the_pages_own_rows_are_those_of_the_safety_
     assert drawn.raised_by_answer.startswith("PHQ-9 item 9 = 1 on 19 Jan")
     assert drawn.cssrs == cssrs and drawn.is_open and drawn.assessment is not None
     assert "data-safety-cssrs" in response.content.decode()
+
+
+def test_the_summary_shows_the_registry_columns_of_the_dashboard(cm_client, clinic, care_manager):
+    RegistrySettings.objects.update_or_create(clinic=clinic, defaults={"relapse_prevention_cadence_days": 45})
+    today = timezone.localdate()
+    active = EpisodeFactory(patient__clinic=clinic, patient__care_manager=care_manager, enrolled_on=today - 60 * DAY)
+    relapse = EpisodeFactory(patient__clinic=clinic, patient__care_manager=care_manager, enrolled_on=today - 60 * DAY)
+    for episode in (active, relapse):
+        first = dict(kind="initial_assessment", minutes=40, scores=[phq9(20), gad7(12)])
+        record_contact(episode, today - 50 * DAY, care_manager, **first)
+        record_contact(episode, today, care_manager, contact_time=datetime.time(9), minutes=25, scores=[phq9(9)])
+    Episode.objects.filter(pk=relapse.pk).update(status=Episode.Status.RELAPSE_PREVENTION)
+
+    for episode in (active, relapse):
+        response = cm_client.get(reverse("patients:detail", args=[episode.patient.pk]))
+
+        summary = response.context["summary"]
+        expected = with_registry_columns(Episode.objects.filter(pk=episode.pk), today).values(*summary).get()
+        assert summary == expected
+    assert summary["next_contact_due"] == today + 45 * DAY and summary["phq9_change"] == 55
