@@ -2,6 +2,7 @@ import datetime
 import functools
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -169,6 +170,40 @@ def item_answers(measurement) -> list[tuple[int, str, int, str]]:
         (number, question, answer, instrument.labels_for(number)[answer] if answer is not None else "")
         for number, (question, answer) in enumerate(zip(instrument.items, measurement.answers, strict=True), start=1)
     ]
+
+
+@register.simple_tag
+def timeline_score(measurement, can_write: bool, contact) -> str:
+    """One score in the patient page's timeline: total and band (a screener's risk level), the
+    safety item answered above 0, the link to mark a score taken on its own entered in error,
+    and every answer folded. A tag: the timeline draws one for each of its scores."""
+    instrument = INSTRUMENTS[measurement.instrument]
+    mistaken = measurement.is_entered_in_error
+    if instrument.has_risk_level:
+        value = format_html("<strong>{}</strong>", measurement.band)
+    else:
+        value = format_html('<strong>{}</strong> <span class="small">{}</span>', measurement.total, measurement.band)
+    answer = safety_answer(measurement)
+    link = ""
+    if can_write and not contact and not mistaken:
+        url = reverse("registry:measurement_entered_in_error", args=[measurement.pk])
+        link = format_html('<a class="small d-print-none" href="{}">entered in error?</a>', url)
+    return format_html(
+        '<div class="{}" data-score="{}">{} {}{}{}\n              {}\n              \n{}\n</div>',
+        "text-decoration-line-through text-muted" if mistaken else "",
+        measurement.instrument,
+        instrument.name,
+        value,
+        format_html(' <span class="badge text-bg-danger">item {}: {}</span>', instrument.safety_item, answer)
+        if answer
+        else "",
+        _TOTAL_ONLY if measurement.total_only else "",
+        link,
+        folded_answers(measurement),
+    )
+
+
+_TOTAL_ONLY = mark_safe(' <span class="small text-muted">(total only)</span>')
 
 
 @register.simple_tag
