@@ -58,6 +58,11 @@ class Tick:
     position: float
     label: str
 
+    @cached_property
+    def at(self) -> str:
+        """The position as the template wrote it with floatformat:1, worked out once."""
+        return one_decimal(self.position)
+
 
 @dataclass(frozen=True)
 class Chart:
