@@ -139,7 +139,7 @@ def safety_facts_from(
         current = facts[flag.episode_id]
         if current.flag is None or (flag.resolved_at is None and current.flag.resolved_at is not None):
             current.flag = flag
-        current.awaits_review = current.awaits_review or flag.awaits_review
+        current.awaits_review = current.awaits_review or flag.awaits_review  # type: ignore[attr-defined]  # annotated
         assessment = getattr(flag, "safety_assessment", None)  # none yet: RelatedObjectDoesNotExist
         if assessment and (current.assessment is None or assessment.assessed_at > current.assessment.assessed_at):
             current.assessment = assessment
