@@ -2,6 +2,7 @@ import datetime
 import functools
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
@@ -170,6 +171,69 @@ def item_answers(measurement) -> list[tuple[int, str, int, str]]:
         (number, question, answer, instrument.labels_for(number)[answer] if answer is not None else "")
         for number, (question, answer) in enumerate(zip(instrument.items, measurement.answers, strict=True), start=1)
     ]
+
+
+@register.simple_tag
+def timeline_row(entry: dict, can_write: bool) -> str:
+    """One row of the patient page's timeline (registry/patient_page.py): a contact with the
+    scores taken at it, or a score taken on its own. A tag, as the dashboard's badges: the rows
+    drawn by template nodes cost a quarter of a millisecond each."""
+    contact = entry["contact"]
+    scores = [timeline_score(m, can_write, contact) for m in entry["measurements"]]
+    mistaken = contact is not None and contact.is_entered_in_error
+    return format_html(
+        '<tr class="{}">\n            <td class="text-nowrap">{}{}</td>\n            <td>{}</td>\n'
+        '            <td>{}</td>\n            <td class="small">{}</td>\n'
+        '            <td class="d-print-none">{}</td>\n          </tr>',
+        "entered-in-error text-decoration-line-through text-muted" if mistaken else "",
+        f"{entry['date']:%Y-%m-%d}",
+        f" {contact.contact_time:%H:%M}" if contact and contact.contact_time else "",
+        _what_happened(contact) if contact else _SCORE,
+        mark_safe("".join(scores)) if scores else _NO_SCORES,  # each escaped by timeline_score
+        _contact_notes(contact) if contact else "",
+        format_html(
+            '<a class="small" href="{}">entered in error?</a>',
+            reverse("registry:contact_entered_in_error", args=[contact.pk]),
+        )
+        if can_write and contact and not mistaken
+        else "",
+    )
+
+
+_SCORE = mark_safe("<strong>Score</strong>")
+_NO_SCORES = "\N{EN DASH}"
+_NOT_REACHED = mark_safe("<em>not reached</em>")
+
+
+def _what_happened(contact) -> str:
+    return format_html(
+        '<strong>{}</strong><br><span class="small">{} · {} · {} · {} min</span>\n                ',
+        contact.get_kind_display(),
+        contact.get_mode_display(),
+        contact.get_with_whom_display(),
+        "reached" if contact.reached else _NOT_REACHED,
+        contact.minutes,
+    )
+
+
+def _contact_notes(contact) -> str:
+    labels = contact.intervention_labels()
+    return format_html(
+        '{}{}{}\n              <div class="text-muted">by {}</div>{}',
+        format_html("<div>{}</div>", ", ".join(labels)) if labels else "",
+        linebreaksbr(contact.note, autoescape=True),
+        format_html("<div>Next contact: {}</div>", f"{contact.next_contact_on:%Y-%m-%d}")
+        if contact.next_contact_on
+        else "",
+        contact.recorded_by,
+        format_html(
+            '<div class="text-danger">Entered in error ({}): {}</div>',
+            contact.entered_in_error_by,
+            contact.entered_in_error_reason,
+        )
+        if contact.is_entered_in_error
+        else "",
+    )
 
 
 @register.simple_tag
