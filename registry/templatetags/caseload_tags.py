@@ -30,14 +30,17 @@ def _or_blank(value) -> str:
     return "" if value is None else str(value)
 
 
+DASH = "\N{EN DASH}"  # an empty date
+
+
 def _iso_or_dash(day: datetime.date | None) -> str:
-    """As {{ day.isoformat|default:"–" }}."""
-    return "–" if day is None else day.isoformat()
+    """As {{ day.isoformat|default:DASH }}."""
+    return DASH if day is None else day.isoformat()
 
 
 def _next_due(due: datetime.date | None, today: datetime.date) -> str:
     if not due:
-        return "–"
+        return DASH
     if due < today:
         return f'<span class="text-danger fw-bold overdue">{due} <span class="visually-hidden">overdue</span>⚠</span>'
     return due.isoformat()
@@ -106,7 +109,8 @@ def caseload_row(row, cells: list[Callable[..., str]], today: datetime.date, pat
     name = f"{escape(patient.last_name)}, {escape(patient.first_name)}"
     link = f"{patient_url}{row.patient_id}/"
     parts = [
-        f'\n    <tr data-episode="{row.pk}">{NEXT_CELL}<th scope="row" class="name patient-col"><a href="{link}">{name}</a></th>'
+        f'\n    <tr data-episode="{row.pk}">{NEXT_CELL}'
+        f'<th scope="row" class="name patient-col"><a href="{link}">{name}</a></th>'
     ]
     parts.extend(cell(row, today) if cell else "" for cell in cells)
     return NEXT_CELL.join(parts) + "\n    </tr>\n  "
