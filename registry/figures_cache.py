@@ -17,7 +17,12 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
+
+from accounts.models import User
+from patients.models import Episode, Patient
+from registry.models import RegistrySettings
 
 FIGURES_KEPT_FOR = datetime.timedelta(minutes=5)
 GENERATION = "dashboard-figures:generation"
@@ -51,12 +56,6 @@ def cached_figures(caseload: QuerySet, today: datetime.date, count: Callable[[],
 def forget_figures_on_saves() -> None:
     """Connect figures_changed() to the saves that change who is on a caseload or how it counts
     (the summary columns call it themselves: registry.summaries.refresh_summaries)."""
-    from django.db.models.signals import m2m_changed, post_delete, post_save
-
-    from accounts.models import User
-    from patients.models import Episode, Patient
-    from registry.models import RegistrySettings
-
     for model in (Episode, Patient, RegistrySettings):
         post_save.connect(_saved, sender=model, dispatch_uid=f"figures-{model.__name__}-saved")
         post_delete.connect(_saved, sender=model, dispatch_uid=f"figures-{model.__name__}-deleted")
