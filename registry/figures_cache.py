@@ -43,13 +43,19 @@ def _new_generation() -> None:
 def cached_figures(caseload: QuerySet, today: datetime.date, count: Callable[[], Any]) -> tuple[Any, datetime.datetime]:
     """(count(), when it was counted) for this caseload on this day, from the cache when the
     figures are still current."""
-    generation = cache.get(GENERATION, "")
     sql, params = caseload.query.sql_with_params()
-    key = "dashboard-figures:" + hashlib.sha256(repr((generation, today, sql, params)).encode()).hexdigest()
-    found = cache.get(key)
+    return kept(("figures", today, sql, params), count)
+
+
+def kept(key: tuple, count: Callable[[], Any]) -> tuple[Any, datetime.datetime]:
+    """(count(), when it was counted), counted once per generation for this key (which says
+    everything the answer depends on besides the data the generation follows)."""
+    generation = cache.get(GENERATION, "")
+    digest = hashlib.sha256(repr((generation, *key)).encode()).hexdigest()
+    found = cache.get(f"dashboard-figures:{digest}")
     if found is None:
         found = (count(), timezone.now())
-        cache.set(key, found, timeout=FIGURES_KEPT_FOR.total_seconds())
+        cache.set(f"dashboard-figures:{digest}", found, timeout=FIGURES_KEPT_FOR.total_seconds())
     return found
 
 

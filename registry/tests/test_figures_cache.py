@@ -42,7 +42,7 @@ def test_figures_are_counted_once_and_say_when(cm_client, episodes):
     _, recounted = dashboard(cm_client)
     again, kept = dashboard(cm_client)
 
-    assert kept == recounted - 1  # the aggregate query of the figure cards
+    assert kept == recounted - 5  # the figure cards' aggregate and the caseload size box's four
     assert figure(again, "active") == figure(first, "active") == "3"
     as_of = timezone.localtime().strftime("%H:")
     assert re.search(rf"data-figures-as-of>Figures as of {as_of}\d\d: counted again after every change", again)
@@ -91,3 +91,13 @@ def test_figures_are_forgotten_again_when_the_write_commits(django_capture_on_co
         in_the_transaction = cache.get(GENERATION)
 
     assert cache.get(GENERATION) != in_the_transaction
+
+
+def test_a_new_patient_shows_in_the_caseload_size_at_once(cm_client, clinic, care_manager, episodes):
+    before, _ = dashboard(cm_client)
+
+    EpisodeFactory(patient__clinic=clinic, patient__care_manager=care_manager)
+    after, _ = dashboard(cm_client)
+
+    assert "My caseload size:</strong> 3 patients" in before
+    assert "My caseload size:</strong> 4 patients" in after
