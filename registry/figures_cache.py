@@ -1,4 +1,5 @@
-"""The dashboard's figure cards, kept in Django's cache between requests (docs/user-guide.md#the-figure-cards).
+"""The dashboard's figure cards and caseload size box, kept in Django's cache between requests
+(docs/user-guide.md#the-caseload, docs/benchmarks.md#dashboard).
 
 Counting them is an aggregate over every open episode of the caseload, the same answer on every
 request until something is saved. A cached set of figures is keyed by the caseload's own query

@@ -103,7 +103,7 @@ CELLS: dict[str, Callable[..., str]] = {
 }
 
 
-def caseload_row(row, cells: list[Callable[..., str]], today: datetime.date, patient_url: str) -> str:
+def caseload_row(row, cells: list[Callable[..., str] | None], today: datetime.date, patient_url: str) -> str:
     """One row: the patient's name, then each shown column's cell (a hidden one leaves its blank line)."""
     patient = row.patient
     name = f"{escape(patient.last_name)}, {escape(patient.first_name)}"
