@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
@@ -30,14 +29,11 @@ GENERATION = "dashboard-figures:generation"
 
 
 def figures_changed() -> None:
-    """Forget every cached figure: now (a request in this transaction must not read old ones)
-    and again once the write commits (a request that counted before the commit may have stored
-    figures under the generation set now)."""
-    _new_generation()
-    transaction.on_commit(_new_generation)
-
-
-def _new_generation() -> None:
+    """Forget every cached figure, at once: a request inside the writing transaction must not read
+    old ones. A request that counts while the write is not yet committed keeps its count under
+    the new generation, so figures counted in that moment can be up to FIGURES_KEPT_FOR old (not
+    bumped again on commit: an extra on-commit callback on every save of a contact or a review
+    is not worth the few milliseconds it would cover)."""
     cache.set(GENERATION, uuid.uuid4().hex, timeout=None)
 
 

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -11,7 +10,7 @@ from django.utils import timezone
 
 from patients import services as patient_services
 from patients.models import Episode
-from registry.figures_cache import GENERATION, figures_changed
+from registry.figures_cache import figures_changed
 from tests.factories import EpisodeFactory, UserFactory, record_contact
 
 pytestmark = pytest.mark.django_db
@@ -83,14 +82,6 @@ def test_a_patient_given_to_another_care_manager_leaves_the_figures_at_once(cm_c
     after, _ = dashboard(cm_client)
 
     assert figure(after, "active") == "2"
-
-
-def test_figures_are_forgotten_again_when_the_write_commits(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        figures_changed()
-        in_the_transaction = cache.get(GENERATION)
-
-    assert cache.get(GENERATION) != in_the_transaction
 
 
 def test_a_new_patient_shows_in_the_caseload_size_at_once(cm_client, clinic, care_manager, episodes):
