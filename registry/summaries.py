@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Val
 from django.db.models.functions import Coalesce, Least, TruncDate
 
 from patients.models import Episode
+from registry.figures_cache import figures_changed
 from registry.models import Contact, Measurement, SafetyAssessment
 from registry.reviews import case_reviews
 
@@ -93,6 +94,7 @@ def _reviews() -> dict:
 
 def refresh_summaries(episodes: QuerySet[Episode]) -> int:
     """Recompute the summary columns of these episodes; returns how many rows were updated."""
+    figures_changed()
     return episodes.update(**summary_expressions())
 
 

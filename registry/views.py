@@ -31,6 +31,7 @@ from registry.dashboard_forms import (
     shown_columns,
 )
 from registry.entered_in_error import entered_in_error_page
+from registry.figures_cache import FIGURES_KEPT_FOR, cached_figures
 from registry.forms import (
     ContactForm,
     ItemAnswersForm,
@@ -74,7 +75,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     caseload = scope_to_team(Episode.objects.visible_to(request.user).open(), request.user, choices["team"])
     narrowing = CaseloadFilter(status=choices["status"], flags=choices["flags"], search=search_text)
-    stats, reviews = dashboard_figures(caseload, today)
+    (stats, reviews), figures_as_of = cached_figures(caseload, today, partial(dashboard_figures, caseload, today))
     paginator = Paginator(caseload_rows(narrowing.apply(caseload), today, choices["sort"]), 50)
     if not narrowing.narrows:
         paginator.count = stats["active"]  # the statistics counted these rows already: no second COUNT
@@ -93,6 +94,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "search_minutes": int(SEARCH_KEPT_FOR.total_seconds() // 60),
             "stats": stats,
             "review_figures": reviews,
+            "figures_as_of": figures_as_of,
+            "figures_kept_minutes": int(FIGURES_KEPT_FOR.total_seconds() // 60),
             "sort": choices["sort"],
             "today": today,
             "can_write": can_write_clinical(request.user),

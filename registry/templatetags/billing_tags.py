@@ -1,12 +1,14 @@
 """The dashboard's billing progress cell and the care manager's caseload-size box."""
 
 import datetime
+from functools import partial
 
 from django import template
 from django.utils.html import format_html
 
 from registry.billing import episode_month, next_target
 from registry.caseload_size import caseload_size_of
+from registry.figures_cache import kept
 
 register = template.Library()
 
@@ -30,5 +32,8 @@ def minutes_progress(row, today: datetime.date) -> str:
 
 @register.inclusion_tag("registry/caseload_size_box.html", takes_context=True)
 def caseload_size_box(context) -> dict:
-    """For a care manager: their open caseload against the AIMS range for their FTE (three queries)."""
-    return {"size": caseload_size_of(context["request"].user)}
+    """For a care manager: their open caseload against the AIMS range for their FTE (three queries,
+    kept with the dashboard's figures until a write changes them: registry/figures_cache.py)."""
+    user = context["request"].user
+    size, _ = kept(("caseload-size", user.pk, user.role, user.fte), partial(caseload_size_of, user))
+    return {"size": size}

@@ -3,6 +3,7 @@ import functools
 
 from django import template
 from django.template.defaultfilters import linebreaksbr
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
@@ -149,15 +150,28 @@ def short_date(value) -> str:
     return safety.short_date(value)
 
 
-@register.inclusion_tag("registry/_safety_facts.html")
-def safety_facts(episode, compact: bool = False) -> dict:
+@register.simple_tag
+def safety_facts(episode, compact: bool = False) -> str:
     """The episode's safety facts (registry/safety.py). Lists attach them to their episodes
     first (attach_safety_facts: one load for all rows); a page about one patient loads them here.
-    compact: a list row, shown only while a safety event awaits the consultant's review."""
+    compact: a list row, shown only while a safety event awaits the consultant's review.
+    Most rows of a list show none: those skip the template (it is drawn on every caseload row)."""
     facts = getattr(episode, "safety_facts", None)
     if facts is None:
         facts = safety.safety_facts_for([episode.pk])[episode.pk]
-    return {"facts": facts, "compact": compact, "shown": facts.awaits_review if compact else bool(facts)}
+    shown = facts.awaits_review if compact else bool(facts)
+    if not shown:
+        return _no_safety_facts()
+    return get_template(SAFETY_FACTS_TEMPLATE).render({"facts": facts, "compact": compact, "shown": True})
+
+
+SAFETY_FACTS_TEMPLATE = "registry/_safety_facts.html"
+
+
+@functools.cache
+def _no_safety_facts() -> str:
+    """What the template draws when there is nothing to show (its blank lines), drawn once."""
+    return get_template(SAFETY_FACTS_TEMPLATE).render({"shown": False})
 
 
 @register.filter

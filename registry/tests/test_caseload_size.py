@@ -11,6 +11,7 @@ from django.urls import reverse
 from accounts.models import Role
 from patients.models import Episode, Patient
 from registry.caseload_size import caseload_size_of, scaled_range, status_of
+from registry.figures_cache import figures_changed
 from registry.models import CaseloadPopulation, RegistrySettings
 from tests.factories import ClinicFactory, EpisodeFactory, PatientFactory, UserFactory
 
@@ -130,6 +131,7 @@ def test_report_and_dashboard_box_queries_do_not_grow(client, clinic, admin, hal
     few = count_queries(client, REPORT)
     client.force_login(half_time)
     client.get(reverse("registry:dashboard"))
+    figures_changed()  # both counts with the box counted anew: the most a request costs
     few_box = count_queries(client, reverse("registry:dashboard"))
     for n in range(5):
         add_patients(clinic, UserFactory(username=f"cm{n}", clinics=[clinic]), 10)
