@@ -18,6 +18,7 @@ that uses this path, blank, bound, and with errors.
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
+from crispy_forms.templatetags.crispy_forms_filters import optgroups
 from crispy_forms.templatetags.crispy_forms_tags import CrispyFormNode
 from crispy_forms.templatetags.crispy_forms_utils import remove_spaces
 from crispy_forms.utils import render_field
@@ -27,6 +28,7 @@ from django.forms.renderers import get_default_renderer
 from django.forms.widgets import Input
 from django.template import Context
 from django.template.defaulttags import CsrfTokenNode
+from django.utils import formats
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
@@ -66,7 +68,10 @@ DEFAULT_HELPER = {
 }
 # Widgets drawn here; RadioSelect and CheckboxSelectMultiple subclass these and are excluded.
 PLAIN_WIDGETS = (Input, forms.Select, forms.Textarea, forms.CheckboxInput)
-LIST_WIDGETS = (forms.RadioSelect, forms.CheckboxSelectMultiple, forms.FileInput, forms.MultiWidget)
+CHOICE_LIST_WIDGETS = (forms.RadioSelect, forms.CheckboxSelectMultiple)  # the latter subclasses the former
+OTHER_WIDGETS = (forms.FileInput, forms.MultiWidget)
+# Names that field.html reads from the page's context when the helper does not set them.
+PAGE_NAMES_READ = ("tag", "wrapper_class", "inline_class", "bootstrap_checkbox_offsets")
 GAP = "\n    "  # stands for the template's indentation, which remove_spaces folds to one space
 
 
@@ -74,6 +79,8 @@ def render_crispy(form: forms.BaseForm, context: Context) -> SafeString | None:
     """What `{% crispy form %}` would draw in this context, or None when crispy must draw it."""
     helper = getattr(form, "helper", None)
     if not _plain_helper(helper) or not _plain_layout(helper.layout, form) or not _plain_form(form):
+        return None
+    if any(name in context for name in PAGE_NAMES_READ):
         return None
     crispy_context: list[Context] = []  # made only if a field needs crispy's own template
     form.rendered_fields, form.crispy_field_template = set(), None  # as helper.render_layout() sets them
@@ -126,7 +133,9 @@ def _render_field(field: forms.BoundField, form, context, crispy_context) -> str
     widget = field.field.widget
     if field.is_hidden:
         return f"{GAP}{_widget_html(field)}{GAP}"
-    if isinstance(widget, LIST_WIDGETS) or not isinstance(widget, PLAIN_WIDGETS):
+    if isinstance(widget, CHOICE_LIST_WIDGETS) and not field.field.show_hidden_initial:
+        return _render_choice_list(field)
+    if isinstance(widget, OTHER_WIDGETS) or not isinstance(widget, PLAIN_WIDGETS):
         return _render_with_crispy(field, form, context, crispy_context)
     if isinstance(widget, forms.CheckboxInput):
         return _render_checkbox(field)
@@ -150,14 +159,55 @@ def _render_checkbox(field) -> str:
     )
 
 
+def _render_choice_list(field) -> str:
+    """bootstrap5/field.html for radio buttons and checkboxes, with layout/radio_checkbox_select.html."""
+    fieldset = field.use_fieldset and bool(field.label)
+    invalid = " is-invalid" if field.errors else ""
+    groups = optgroups(field)
+    last_group = len(groups) - 1
+    html = []
+    for group_number, (group, options, _index) in enumerate(groups):
+        if group:
+            html.append(f"<strong>{conditional_escape(group)}</strong>")
+        for number, option in enumerate(options):
+            last = group_number == last_group and number == len(options) - 1
+            html.append(_choice(field, option, invalid, _errors(field, tag="p") if last else ""))
+    return (
+        f'{GAP}<div id="div_{field.auto_id}" class="mb-3{_css_classes(field)}">{GAP}{_label(field)}{GAP}'
+        f"<div >{GAP}{GAP.join(html)}{GAP}</div>{GAP}{_help_text(field)}{GAP}{'</fieldset>' if fieldset else ''}"
+        f"{GAP}</div>{GAP}"
+    )
+
+
+def _choice(field, option: dict, invalid: str, errors: str) -> str:
+    target = conditional_escape(option["attrs"].get("id", ""))
+    return (
+        f'<div class="form-check">{GAP}<input type="{conditional_escape(option["type"])}" '
+        f'class="form-check-input{invalid}"  name="{field.html_name}" value="{_unlocalized(option["value"])}" '
+        f'{_attrs(option["attrs"], skip=None)}>{GAP}<label for="{target}" class="form-check-label">\n'
+        f"            {_unlocalized(option['label'])}\n        </label>{GAP}{errors}{GAP}</div>"
+    )
+
+
+def _unlocalized(value) -> str:
+    """`{{ value|unlocalize }}`."""
+    return conditional_escape(str(formats.localize(value, use_l10n=False)))
+
+
 def _label(field) -> str:
     if not field.label:
         return ""
     required = " requiredField" if field.field.required else ""
     target = f'for="{field.id_for_label}"' if field.id_for_label else ""
+    if not field.use_fieldset:
+        return (
+            f'<label\n                {target} class="form-label{required}">\n'
+            f"                {conditional_escape(field.label)}{_asterisk(field)}\n            </label>"
+        )
+    described = f' aria-describedby="{field.aria_describedby}"' if field.aria_describedby else ""
     return (
-        f'<label\n                {target} class="form-label{required}">\n'
-        f"                {conditional_escape(field.label)}{_asterisk(field)}\n            </label>"
+        f'<fieldset{described}>{GAP}<legend\n                {target} class="form-label{required} fs-6">\n'
+        f"                {conditional_escape(field.label)}{_asterisk(field)}\n            </legend>"
     )
 
 
@@ -200,12 +250,13 @@ def _widget_html(field: forms.BoundField) -> str:
     return kind(context)
 
 
-def _attrs(attrs: dict) -> str:
-    """templates/django/forms/widgets/attrs.html."""
+def _attrs(attrs: dict, skip: str | None = "maxlength") -> str:
+    """templates/django/forms/widgets/attrs.html (which leaves out maxlength), or with skip=None
+    crispy-bootstrap5's layout/attrs.html."""
     return "".join(
         f" {conditional_escape(name)}" + ("" if value is True else f'="{_as_string(value)}"')
         for name, value in attrs.items()
-        if value is not False and name != "maxlength"
+        if value is not False and name != skip
     )
 
 
@@ -250,11 +301,11 @@ WIDGET_TEMPLATES = {f"django/forms/widgets/{kind}.html": _input for kind in INPU
 }
 
 
-def _errors(field) -> str:
+def _errors(field, tag: str = "span") -> str:
     if not field.errors:
         return ""
     items = GAP.join(
-        f'<span id="error_{n}_{field.auto_id}"><strong>{conditional_escape(error)}</strong></span>'
+        f'<{tag} id="error_{n}_{field.auto_id}"><strong>{conditional_escape(error)}</strong></{tag}>'
         for n, error in enumerate(field.errors, start=1)
     )
     errors_id = conditional_escape(field.errors.field_id)
