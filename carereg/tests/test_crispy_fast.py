@@ -121,3 +121,22 @@ def test_a_widget_with_its_own_template_is_drawn_by_its_template():
 
     assert "django/forms/widgets/input.html" not in crispy_fast.WIDGET_TEMPLATES
     assert draw(CRISPY_FAST, fast) == draw(CRISPY, crispy)
+
+
+class WithUploadForm(EveryWidgetForm):
+    upload = forms.FileField(required=False, help_text="A letter.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper.layout.append("upload")
+
+
+@pytest.mark.parametrize("data", [None, INVALID], ids=["unbound", "invalid"])
+def test_a_field_the_fast_path_does_not_draw_is_drawn_by_crispys_template_in_place(data):
+    crispy, fast = WithUploadForm(data), WithUploadForm(data)
+
+    drawn = draw(CRISPY_FAST, fast)
+
+    assert render_crispy(WithUploadForm(data), Context({})) is not None
+    assert 'type="file"' in drawn
+    assert drawn == draw(CRISPY, crispy)
