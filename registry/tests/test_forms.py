@@ -1,9 +1,12 @@
 """registry/forms.py: the radio cells of the item table, drawn in Python as the template drew them."""
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
 from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
 
-from registry.forms import ItemAnswersForm, MeasurementForm, radio_cells
+from registry.forms import ContactForm, ItemAnswersForm, MeasurementForm, radio_cells
 from registry.instruments import INSTRUMENTS
 
 # The loop registry/_item_table.html had before radio_cells() drew its cells.
@@ -40,3 +43,28 @@ def test_a_measurement_form_without_a_prefix_draws_the_same_cells():
 
     assert 'name="item_1" value="2" id="id_item_1_2"' in cells
     assert cells == TEMPLATE_CELLS.render(Context({"field": field}))
+
+
+@pytest.mark.django_db
+def test_the_contact_forms_constraint_checks_ask_the_database_nothing(clinic):
+    data = {"contact_date": "2026-01-10", "kind": "follow_up", "with_whom": "patient", "mode": "phone"}
+    form = ContactForm(data | {"minutes": "10", "next_contact_on": "2026-01-24"}, clinic=clinic)
+
+    with CaptureQueriesContext(connection) as queries:
+        valid = form.is_valid()
+
+    assert valid
+    assert [q["sql"] for q in queries.captured_queries if "_check" in q["sql"]] == []
+
+
+@pytest.mark.django_db
+def test_a_contact_form_breaking_a_check_constraint_says_so(clinic):
+    data = {"contact_date": "2026-01-10", "kind": "follow_up", "with_whom": "patient", "mode": "phone"}
+    form = ContactForm(data | {"minutes": "10", "next_contact_on": "2026-01-24"}, clinic=clinic)
+    form.full_clean()
+    form.instance.minutes = 601  # past the field's own check, as only the constraint would see it
+
+    with pytest.raises(ValidationError) as raised:
+        form.instance.validate_constraints()
+
+    assert raised.value.messages == ["Constraint “contact_minutes_range” is violated."]
