@@ -7,6 +7,7 @@ set-based statement whether it touches one episode or a hundred thousand.
 
 import functools
 from dataclasses import dataclass
+from typing import cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
@@ -133,7 +134,7 @@ def one_episode_update(using: str, reviews: object) -> tuple[CompiledUpdate, tup
     contact, and the statement is the same each time but for that id. Compiled once per process,
     database alias and case-review provider (`reviews`, which consults registers when Django is
     ready): nothing else it depends on changes while the process runs."""
-    query = Episode.objects.filter(pk=_ANY_EPISODE).query.chain(UpdateQuery)
+    query = cast(UpdateQuery, Episode.objects.filter(pk=_ANY_EPISODE).query.chain(UpdateQuery))
     query.add_update_values(summary_expressions())
     sql, params = query.get_compiler(using).as_sql()
     if list(params).count(_ANY_EPISODE) != 1:

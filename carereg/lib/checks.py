@@ -44,7 +44,7 @@ def validate_constraints(instance: models.Model, exclude: Iterable[str] | None =
 
 
 def _validate(constraint, model_class, instance: models.Model, exclude: set[str]) -> None:
-    if isinstance(constraint, models.CheckConstraint):
+    if isinstance(constraint, models.CheckConstraint) and isinstance(constraint.condition, Q):
         try:
             values = _field_values(instance, constraint.condition, exclude)
             passes = holds(constraint.condition, values) is not False
@@ -85,7 +85,7 @@ def _names_in(condition) -> set[str]:
 def holds(condition: Q, values: dict) -> bool | None:
     """The condition's truth for a row with these field values: True, False, or None (unknown)."""
     results = [
-        holds(child, values) if isinstance(child, Q) else _compare(*child, values) for child in condition.children
+        holds(child, values) if isinstance(child, Q) else _compare(child, values) for child in condition.children
     ]
     if condition.connector == Q.AND:
         result = False if False in results else (None if None in results else True)
@@ -96,7 +96,10 @@ def holds(condition: Q, values: dict) -> bool | None:
     return result
 
 
-def _compare(lookup: str, value, values: dict) -> bool | None:
+def _compare(child, values: dict) -> bool | None:
+    if not (isinstance(child, tuple) and len(child) == 2 and isinstance(child[0], str)):
+        raise NotEvaluated  # an expression as a condition
+    lookup, value = child
     name, _, kind = lookup.partition("__")
     kind = kind or "exact"
     if "__" in kind or name not in values:

@@ -16,6 +16,8 @@ carereg/tests/test_crispy_fast.py compares the two outputs, field by field, for 
 that uses this path, blank, bound, and with errors.
 """
 
+from typing import Any
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from crispy_forms.templatetags.crispy_forms_filters import optgroups
@@ -75,10 +77,13 @@ PAGE_NAMES_READ = ("tag", "wrapper_class", "inline_class", "bootstrap_checkbox_o
 GAP = "\n    "  # stands for the template's indentation, which remove_spaces folds to one space
 
 
-def render_crispy(form: forms.BaseForm, context: Context) -> SafeString | None:
-    """What `{% crispy form %}` would draw in this context, or None when crispy must draw it."""
+def render_crispy(form: Any, context: Context) -> SafeString | None:
+    """What `{% crispy form %}` would draw in this context, or None when crispy must draw it.
+    (`form` is a Django form carrying crispy's attributes, hence Any.)"""
     helper = getattr(form, "helper", None)
-    if not _plain_helper(helper) or not _plain_layout(helper.layout, form) or not _plain_form(form):
+    if helper is None or not _plain_helper(helper):
+        return None
+    if not _plain_layout(helper.layout, form) or not _plain_form(form):
         return None
     if any(name in context for name in PAGE_NAMES_READ):
         return None
