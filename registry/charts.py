@@ -10,7 +10,12 @@ instrument's safety item, PHQ-9 item 9 (from the scores themselves).
 """
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+
+from django.utils.safestring import SafeString, mark_safe
 
 from registry.instruments import INSTRUMENTS
 from registry.instruments.base import Instrument
@@ -53,6 +58,11 @@ class Tick:
     position: float
     label: str
 
+    @cached_property
+    def at(self) -> str:
+        """The position as the template wrote it with floatformat:1, worked out once."""
+        return one_decimal(self.position)
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -86,9 +96,37 @@ class Chart:
     def polyline(self) -> str:
         return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
 
-    @property
+    @cached_property
     def item9_points(self) -> list[Point]:
         return [p for p in self.points if p.item9]
+
+    @cached_property
+    def score_dots(self) -> SafeString:
+        """A dot for each score, its value, date and safety answer in its tooltip. Written here in
+        one pass rather than by a loop of template nodes: a long history has hundreds of points,
+        and the loop cost more than the rest of the page. Numbers and dates only: nothing to escape."""
+        item = self.instrument.safety_item
+        return mark_safe(
+            "".join(
+                f'\n  <circle cx="{one_decimal(p.x)}" cy="{one_decimal(p.y)}" r="5" fill="#0a58ca">'
+                f"<title>{p.total} on {p.taken_on:%Y-%m-%d}{f'; item {item} answered {p.item9}' if p.item9 else ''}"
+                "</title></circle>\n  "
+                for p in self.points
+            )
+        )
+
+    @cached_property
+    def item9_rings(self) -> SafeString:
+        """A red ring around each score whose safety item was answered 1 or more, as score_dots."""
+        item = self.instrument.safety_item
+        return mark_safe(
+            "".join(
+                f'\n  <circle class="item9" data-item9="{p.item9}" cx="{one_decimal(p.x)}" cy="{one_decimal(p.y)}"'
+                ' r="10" fill="none" stroke="#b02a37" stroke-width="3">'
+                f"<title>Item {item} answered {p.item9} on {p.taken_on:%Y-%m-%d}</title></circle>\n  "
+                for p in self.item9_points
+            )
+        )
 
     @property
     def marker_kinds(self) -> list[tuple[str, str]]:
@@ -108,6 +146,16 @@ class Chart:
             events = "; ".join(f"{m.marker.day:%Y-%m-%d}: {m.marker.text}" for m in self.markers)
             text += f" Treatment changes: {events}."
         return text
+
+
+TENTH = Decimal("0.1")
+
+
+def one_decimal(value: float) -> str:
+    """A coordinate as the template filter floatformat:1 writes it (rounded half up from its
+    shortest decimal form, where f"{value:.1f}" rounds the binary value), so that a point drawn
+    here sits where the template drew it."""
+    return str(Decimal(repr(value)).quantize(TENTH, rounding=ROUND_HALF_UP))
 
 
 def trajectory(
@@ -154,16 +202,23 @@ def trajectory(
 def episode_charts(episode, measurements, markers: list[Marker] = ()) -> list[Chart]:
     """The chart of each charted instrument (PHQ-9, GAD-7, ...) of which the episode has valid
     scores, with the treatment's markers; the safety item's answers are marked on its own chart."""
+    scores = [(m.instrument, m.taken_on, m.total, m.answers) for m in measurements if not m.is_entered_in_error]
+    return charts_of_scores(episode.enrolled_on, scores, markers)
+
+
+def charts_of_scores(
+    start: datetime.date, scores: Iterable[tuple[str, datetime.date, int, list[int | None]]], markers: list[Marker] = ()
+) -> list[Chart]:
+    """episode_charts from the valid scores as (instrument code, date, total, answers) rows, for a
+    page that reads only those columns of a long history."""
+    by_instrument: dict[str, list[tuple[datetime.date, int, int]]] = {}
+    for code, day, total, answers in scores:
+        instrument = INSTRUMENTS[code]
+        if instrument.charted:
+            by_instrument.setdefault(code, []).append((day, total, instrument.safety_answer(answers) or 0))
     charts = []
-    for instrument in INSTRUMENTS.values():
-        if not instrument.charted:
-            continue
-        scores = [
-            (m.taken_on, m.total, instrument.safety_answer(m.answers) or 0)
-            for m in measurements
-            if m.instrument == instrument.code and not m.is_entered_in_error
-        ]
-        chart = trajectory(instrument, scores, episode.enrolled_on, markers)
+    for code, instrument in INSTRUMENTS.items():
+        chart = trajectory(instrument, by_instrument.get(code, []), start, markers)
         if chart:
             charts.append(chart)
     return charts

@@ -97,27 +97,53 @@ class SafetyFacts:
 def safety_facts_for(episode_ids: Iterable[int], today: datetime.date | None = None) -> dict[int, SafetyFacts]:
     """Episode id -> its safety facts, in two queries whatever the number of episodes: every
     assessment belongs to a safety flag, so the flags bring them along."""
-    today = today or timezone.localdate()
     ids = list(set(episode_ids))
-    facts = {pk: SafetyFacts(today=today) for pk in ids}
     if not ids:
-        return facts
-    flags = (
-        Flag.objects.filter(episode_id__in=ids, kind=Flag.Kind.SAFETY)
-        .annotate(awaits_review=Exists(unreviewed_safety_flags().filter(pk=OuterRef("pk"))))
-        .select_related("measurement", "safety_assessment__assessed_by")
-        .order_by("episode_id", "-raised_at")
-    )
+        return {}
+    flags = with_review_state(Flag.objects.filter(episode_id__in=ids, kind=Flag.Kind.SAFETY))
+    flags = flags.select_related("measurement", "safety_assessment__assessed_by").order_by("episode_id", "-raised_at")
+    screeners = Measurement.objects.valid().filter(episode_id__in=ids, instrument__in=SCREENERS)
+    return safety_facts_from(ids, flags, screeners, today)
+
+
+SCREENERS = [code for code, instrument in INSTRUMENTS.items() if instrument.has_risk_level]
+
+
+def with_review_state(flags: QuerySet[Flag]) -> QuerySet[Flag]:
+    """The flags, each with `awaits_review`: a safety flag the consultant has not yet reviewed."""
+    return flags.annotate(awaits_review=Exists(unreviewed_safety_flags().filter(pk=OuterRef("pk"))))
+
+
+def mark_review_state(flags: list[Flag]) -> None:
+    """Give each safety flag of the list the `awaits_review` of with_review_state, in one query,
+    none for no flags: for a page that read its flags already and seldom has a safety flag."""
+    if not flags:
+        return
+    awaiting = set(unreviewed_safety_flags().filter(pk__in=[flag.pk for flag in flags]).values_list("pk", flat=True))
+    for flag in flags:
+        flag.awaits_review = flag.pk in awaiting  # type: ignore[attr-defined]  # as the annotation
+
+
+def safety_facts_from(
+    episode_ids: Iterable[int],
+    flags: Iterable[Flag],
+    screeners: Iterable[Measurement],
+    today: datetime.date | None = None,
+) -> dict[int, SafetyFacts]:
+    """Episode id -> its safety facts, from the episodes' safety flags (each episode's newest
+    first, with_review_state, their measurement and assessment joined) and valid screeners
+    (newest first): for a page that has read them already (registry/patient_page.py)."""
+    today = today or timezone.localdate()
+    facts = {pk: SafetyFacts(today=today) for pk in episode_ids}
     for flag in flags:
         current = facts[flag.episode_id]
         if current.flag is None or (flag.resolved_at is None and current.flag.resolved_at is not None):
             current.flag = flag
-        current.awaits_review = current.awaits_review or flag.awaits_review
+        current.awaits_review = current.awaits_review or flag.awaits_review  # type: ignore[attr-defined]  # annotated
         assessment = getattr(flag, "safety_assessment", None)  # none yet: RelatedObjectDoesNotExist
         if assessment and (current.assessment is None or assessment.assessed_at > current.assessment.assessed_at):
             current.assessment = assessment
-    screeners = [code for code, instrument in INSTRUMENTS.items() if instrument.has_risk_level]
-    for screener in Measurement.objects.valid().filter(episode_id__in=ids, instrument__in=screeners):
+    for screener in screeners:
         facts[screener.episode_id].cssrs = facts[screener.episode_id].cssrs or screener  # newest first
     return facts
 

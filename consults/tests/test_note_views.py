@@ -910,6 +910,73 @@ def test_the_workspace_costs_the_same_queries_for_3_or_20_contacts(client, clini
     assert many <= 24
 
 
+def queries_of_review_page(client, clinic, consultant, patients: int, history: int) -> int:
+    """Queries of the consultant's review page (draft begun) of the first of `patients` on an
+    agenda, whose history grows with `history`: signed notes with two recommendations and an
+    amendment each, medications, contacts with scores and interventions, and scores without a
+    contact (self-reports)."""
+    cm = UserFactory(clinics=[clinic])
+    episodes = [
+        patient_of(clinic, cm, consultant, None, Kind.NEW_PATIENT, enrolled_days_ago=200) for _ in range(patients)
+    ]
+    episode = episodes[0]
+    registry_services.raise_flag(episode=episode, kind=Kind.SAFETY, reason="Item 9 answered 1.")
+    for n in range(history):
+        note = signed_note(
+            episode,
+            consultant,
+            ("start_medication", f"drug {n}"),
+            ("referral", ""),
+            reviewed_on=today() - (150 - n * 10) * DAY,
+        )
+        notes.amend(review=note, by=consultant, text=f"Addendum {n}.")
+        care_services.add_medication(
+            episode=episode, by=cm, name=f"drug {n}", dose="50 mg", started_on=today() - (140 - n * 10) * DAY
+        )
+    for n in range(2 * history):
+        record_contact(
+            episode,
+            today() - (2 * history - n) * DAY,
+            cm,
+            kind="initial_assessment" if n == 0 else "follow_up",
+            interventions=["behavioral_activation", "psychoeducation"][: 1 + n % 2],
+            scores=[
+                Answers("PHQ9", answers_totalling("PHQ9", 20 - n % 10)),
+                Answers("GAD7", answers_totalling("GAD7", 9)),
+            ],
+        )
+        registry_services.record_measurement(
+            episode=episode,
+            answers=Answers("PHQ9", answers_totalling("PHQ9", 12)),
+            taken_on=today() - (2 * history - n) * DAY,
+            by=cm,
+        )
+    (agenda,) = [a for a in build_agendas(clinic, today()) if a.care_manager_id == cm.pk]
+    item = agenda.items.get(episode=episode)
+    url = workspace_url(item)
+    login(client, consultant).get(url)  # begins the draft
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.context["editable"] is True
+    assert response.context["count"] == patients
+    assert len(response.context["previous_notes"]) == history
+    assert len(response.context["recommendations"]) == 2 * history
+    assert len(response.context["contacts_since_review"]) == 2 * history
+    assert len(response.context["scores_since_review"]) == 2 * history
+    assert len(response.context["current_medications"]) == history
+    return len(queries)
+
+
+def test_the_review_page_costs_the_same_queries_for_2_or_12_patients_and_any_history(client, clinic, consultant):
+    small = queries_of_review_page(client, clinic, consultant, patients=2, history=1)
+    large = queries_of_review_page(client, clinic, consultant, patients=12, history=5)
+
+    assert small == large
+    # as the workspace above, and one more for the medications' latest reports
+    assert large <= 25
+
+
 def queries_of_recommendations(client, clinic, count: int) -> int:
     """Queries of a care manager's open recommendations: `count` of them, in every open state."""
     cm = UserFactory(clinics=[clinic])
@@ -936,6 +1003,50 @@ def test_the_recommendations_list_costs_the_same_queries_for_2_or_20(client, cli
 
     assert few == many
     assert many < 10  # 7 measured on SQLite and PostgreSQL
+
+
+def add_recommendations(clinic, team: dict, notes_count: int) -> None:
+    """`notes_count` signed notes of the team's consultant for patients of its care manager and
+    PCP, three recommendations each: one pending, one communicated, one answered by the PCP
+    (declined, or accepted and implemented)."""
+    cm, psych, pcp = team["care manager"], team["consultant"], team["pcp"]
+    for n in range(notes_count):
+        note = signed_note(
+            patient_of(clinic, cm, psych, pcp),
+            psych,
+            ("start_medication", f"drug {n}"),
+            ("referral", ""),
+            ("continue", ""),
+        )
+        _pending, communicated, answered = note.recommendations.order_by("pk")
+        notes.communicate(recommendation=communicated, by=cm, when=timezone.now() - HOUR, how="phone")
+        notes.respond(recommendation=answered, by=pcp, response="declined" if n % 2 else "accepted", note="Seen.")
+        if n % 2 == 0:
+            notes.mark_implemented(recommendation=answered, by=cm, on=today())
+
+
+def queries_of_whole_list(client, user, expected: int) -> int:
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("consults:recommendations"), {"status": "all"})
+    assert len(listed(response)) == expected
+    return len(queries)
+
+
+def test_the_whole_recommendations_list_costs_the_same_queries_for_3_or_30_for_each_role(client, clinic):
+    team = {
+        "care manager": UserFactory(clinics=[clinic]),
+        "consultant": UserFactory(role=Role.PSYCHIATRIC_CONSULTANT, fte=None, clinics=[clinic]),
+        "pcp": UserFactory(role=Role.MEDICAL_PROVIDER, fte=None, clinics=[clinic]),
+    }
+    add_recommendations(clinic, team, 1)
+    few = {role: queries_of_whole_list(client, user, 3) for role, user in team.items()}
+    add_recommendations(clinic, team, 9)
+
+    many = {role: queries_of_whole_list(client, user, 30) for role, user in team.items()}
+
+    assert few == many
+    assert max(many.values()) < 10
 
 
 def test_another_clinics_note_is_not_found(client, consultant):

@@ -1,8 +1,12 @@
 import datetime
+import functools
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from registry import safety
 from registry.instruments import INSTRUMENTS
@@ -167,3 +171,142 @@ def item_answers(measurement) -> list[tuple[int, str, int, str]]:
         (number, question, answer, instrument.labels_for(number)[answer] if answer is not None else "")
         for number, (question, answer) in enumerate(zip(instrument.items, measurement.answers, strict=True), start=1)
     ]
+
+
+@register.simple_tag
+def timeline_row(entry: dict, can_write: bool) -> str:
+    """One row of the patient page's timeline (registry/patient_page.py): a contact with the
+    scores taken at it, or a score taken on its own. A tag, as the dashboard's badges: the rows
+    drawn by template nodes cost a quarter of a millisecond each."""
+    contact = entry["contact"]
+    scores = [timeline_score(m, can_write, contact) for m in entry["measurements"]]
+    mistaken = contact is not None and contact.is_entered_in_error
+    return format_html(
+        '<tr class="{}">\n            <td class="text-nowrap">{}{}</td>\n            <td>{}</td>\n'
+        '            <td>{}</td>\n            <td class="small">{}</td>\n'
+        '            <td class="d-print-none">{}</td>\n          </tr>',
+        "entered-in-error text-decoration-line-through text-muted" if mistaken else "",
+        f"{entry['date']:%Y-%m-%d}",
+        f" {contact.contact_time:%H:%M}" if contact and contact.contact_time else "",
+        _what_happened(contact) if contact else _SCORE,
+        mark_safe("".join(scores)) if scores else _NO_SCORES,  # each escaped by timeline_score
+        _contact_notes(contact) if contact else "",
+        format_html(
+            '<a class="small" href="{}">entered in error?</a>',
+            reverse("registry:contact_entered_in_error", args=[contact.pk]),
+        )
+        if can_write and contact and not mistaken
+        else "",
+    )
+
+
+_SCORE = mark_safe("<strong>Score</strong>")
+_NO_SCORES = "\N{EN DASH}"
+_NOT_REACHED = mark_safe("<em>not reached</em>")
+
+
+def _what_happened(contact) -> str:
+    return format_html(
+        '<strong>{}</strong><br><span class="small">{} · {} · {} · {} min</span>\n                ',
+        contact.get_kind_display(),
+        contact.get_mode_display(),
+        contact.get_with_whom_display(),
+        "reached" if contact.reached else _NOT_REACHED,
+        contact.minutes,
+    )
+
+
+def _contact_notes(contact) -> str:
+    labels = contact.intervention_labels()
+    return format_html(
+        '{}{}{}\n              <div class="text-muted">by {}</div>{}',
+        format_html("<div>{}</div>", ", ".join(labels)) if labels else "",
+        linebreaksbr(contact.note, autoescape=True),
+        format_html("<div>Next contact: {}</div>", f"{contact.next_contact_on:%Y-%m-%d}")
+        if contact.next_contact_on
+        else "",
+        contact.recorded_by,
+        format_html(
+            '<div class="text-danger">Entered in error ({}): {}</div>',
+            contact.entered_in_error_by,
+            contact.entered_in_error_reason,
+        )
+        if contact.is_entered_in_error
+        else "",
+    )
+
+
+@register.simple_tag
+def timeline_score(measurement, can_write: bool, contact) -> str:
+    """One score in the patient page's timeline: total and band (a screener's risk level), the
+    safety item answered above 0, the link to mark a score taken on its own entered in error,
+    and every answer folded. A tag: the timeline draws one for each of its scores."""
+    instrument = INSTRUMENTS[measurement.instrument]
+    mistaken = measurement.is_entered_in_error
+    if instrument.has_risk_level:
+        value = format_html("<strong>{}</strong>", measurement.band)
+    else:
+        value = format_html('<strong>{}</strong> <span class="small">{}</span>', measurement.total, measurement.band)
+    answer = safety_answer(measurement)
+    link = ""
+    if can_write and not contact and not mistaken:
+        url = reverse("registry:measurement_entered_in_error", args=[measurement.pk])
+        link = format_html('<a class="small d-print-none" href="{}">entered in error?</a>', url)
+    return format_html(
+        '<div class="{}" data-score="{}">{} {}{}{}\n              {}\n              \n{}\n</div>',
+        "text-decoration-line-through text-muted" if mistaken else "",
+        measurement.instrument,
+        instrument.name,
+        value,
+        format_html(' <span class="badge text-bg-danger">item {}: {}</span>', instrument.safety_item, answer)
+        if answer
+        else "",
+        _TOTAL_ONLY if measurement.total_only else "",
+        link,
+        folded_answers(measurement),
+    )
+
+
+_TOTAL_ONLY = mark_safe(' <span class="small text-muted">(total only)</span>')
+
+
+@register.simple_tag
+def folded_answers(measurement) -> str:
+    """Every item's question and answer of one measurement (item_answers), folded (any score,
+    not only flagged ones); the safety item answered above 0 in red. A tag with the wording
+    escaped once per instrument, rather than an included template: the timeline draws it for
+    each of its scores, and the include cost ten times as much."""
+    if measurement.total_only:
+        return ""
+    instrument = INSTRUMENTS[measurement.instrument]
+    questions, labels = _escaped_wording(instrument.code)
+    items = "".join(
+        f'<li value="{number}"{_DANGER if number == instrument.safety_item and answer else ""}>'
+        f"{questions[number - 1]}: <strong>{answer}</strong> ({'' if answer is None else labels[number - 1][answer]})"
+        "</li>"
+        for number, answer in enumerate(measurement.answers, start=1)
+    )
+    if not items:
+        return ""
+    extras = format_html_join("", "<div>{}: <strong>{}</strong> ({})</div>", extra_answers(measurement))
+    return format_html(
+        '<details class="small item-answers" data-item-answers="{}"><summary>all answers</summary>\n'
+        '  <ol class="mb-1 ps-3">{}</ol>\n  {}\n</details>',
+        measurement.pk,
+        mark_safe(items),  # escaped wording and numbers
+        extras,
+    )
+
+
+@functools.cache
+def _escaped_wording(code: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """An instrument's questions and each item's answer labels, HTML-escaped (they never change)."""
+    instrument = INSTRUMENTS[code]
+    numbers = range(1, instrument.item_count + 1)
+    return (
+        tuple(escape(question) for question in instrument.items),
+        tuple(tuple(escape(label) for label in instrument.labels_for(number)) for number in numbers),
+    )
+
+
+_DANGER = ' class="text-danger fw-semibold"'

@@ -342,6 +342,66 @@ def test_report_page_costs_the_same_queries_for_2_or_12_patients(
     assert queries() == few
 
 
+def outcomes_queries(client, params) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("registry:outcomes"), params)
+    assert response.status_code == 200
+    assert response.context["form"].is_valid()
+    return len(queries)
+
+
+def add_followed_patients(cohort, today, care_managers, consultant, count):
+    """`count` patients shared among the care managers, each with a baseline, a response and a few
+    contacts; every other one reviewed by the consultant, every third one discharged."""
+    from patients.services import change_status
+
+    for n in range(count):
+        cm = care_managers[n % len(care_managers)]
+        episode = cohort(
+            today - (400 - n) * DAY,
+            scores=[(0, 15 + n % 8), (100, 7 + n % 6), (330, 4)],
+            contacts=range(0, 390, 130),
+            care_manager=cm,
+        )
+        if n % 2 == 0:
+            record_case_review(
+                episode=episode, reviewed_on=today - 30 * DAY, consultant=consultant, summary="Discussed", by=consultant
+            )
+        if n % 3 == 0:
+            change_status(
+                episode=episode, status=Episode.Status.DISCHARGED, on=today - 5 * DAY, by=cm, discharge_reason="moved"
+            )
+
+
+def test_report_page_costs_the_same_queries_for_2_or_12_patients_and_any_period(client, clinic, cohort, today):
+    care_managers = [UserFactory(clinics=[clinic]) for _ in range(4)]
+    consultant = UserFactory(role="psychiatric_consultant", clinics=[clinic])
+    client.force_login(UserFactory(role="clinic_admin", clinics=[clinic]))
+    periods = {
+        "a month": {"start": (today - 30 * DAY).isoformat()},
+        "a year": {"start": (today - 364 * DAY).isoformat()},
+        "three years": {"start": (today - 3 * 365 * DAY).isoformat()},
+        "one clinic, a year": {"start": (today - 364 * DAY).isoformat(), "clinic": clinic.pk},
+    }
+    add_followed_patients(cohort, today, care_managers[:1], consultant, 2)
+    outcomes_queries(client, periods["a year"])  # the first request of a session loads what later ones reuse
+    few = {name: outcomes_queries(client, params) for name, params in periods.items()}
+    add_followed_patients(cohort, today, care_managers, consultant, 10)
+
+    many = {name: outcomes_queries(client, params) for name, params in periods.items()}
+
+    assert many == few
+    assert many["a month"] == many["a year"] == many["three years"]
+    assert many["one clinic, a year"] == many["a year"] + 1  # the clinic chosen, looked up
+    # 18 measured (2026-12-07): session, user and the clinic's time zone (3), the figures and
+    # trends (11), the care managers and clinics (2), the navbar's unread notices, the access log
+    assert many["a year"] <= 18
+
+
 def test_the_report_opens_on_a_year_whose_twelve_month_windows_have_closed(client, clinic, today):
     from django.urls import reverse
 

@@ -8,14 +8,20 @@ from pathlib import Path
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from patients.models import Episode
 from registry import services
+from registry.caseload import with_registry_columns
+from registry.models import Flag, RegistrySettings, SafetyAssessment
 from registry.patient_page import TIMELINE_PAGE_SIZE
-from registry.services import Answers
+from registry.safety import safety_facts_for
+from registry.services import Answers, resolve_safety_flag
 from tests.factories import EpisodeFactory, answers_totalling, record_contact, record_score
 
 # The timeline section of the fixed short history below, drawn by the code before the timeline
 # was paged, with ids replaced by N: a history of up to a page is drawn byte for byte as before.
+DAY = datetime.timedelta(days=1)
 BEFORE_PAGING = Path(__file__).parent / "data" / "timeline_before_paging.html"
 
 
@@ -170,3 +176,59 @@ def test_patient_page_queries_do_not_grow_with_the_history(cm_client, clinic, ca
     assert many_response.context["timeline_page"].paginator.count == 80  # 60 contacts, 20 scores on their own
     assert len(many_response.context["timeline"]) == TIMELINE_PAGE_SIZE
     assert few == many
+
+
+def test_the_safety_facts_drawn_from_the_pages_own_rows_are_those_of_the_safety_module(cm_client, clinic, care_manager):
+    cm = care_manager
+    episode = EpisodeFactory(patient__clinic=clinic, patient__care_manager=cm, enrolled_on=datetime.date(2026, 1, 5))
+    record_contact(episode, datetime.date(2026, 1, 5), cm, kind="initial_assessment", scores=[phq9(18, 2)])
+    resolve_safety_flag(
+        flag=Flag.objects.get(episode=episode, kind=Flag.Kind.SAFETY, resolved_at__isnull=True),
+        by=cm,
+        risk_level="moderate",
+        actions=[SafetyAssessment.Action.SAFETY_PLAN],
+        note="No plan.",
+        assessed_at=timezone.now(),
+    )
+    record_contact(episode, datetime.date(2026, 1, 19), cm, scores=[phq9(16, 1)])  # open again, unassessed
+    cssrs = services.record_measurement(
+        episode=episode, answers=Answers("CSSRS", [1, 1, 1, 0, 0, 0]), taken_on=datetime.date(2026, 1, 20), by=cm
+    )
+    mistaken = services.record_measurement(
+        episode=episode, answers=Answers("CSSRS", [1, 0, 0, 0, 0, 0]), taken_on=datetime.date(2026, 1, 21), by=cm
+    )
+    services.mark_measurement_entered_in_error(measurement=mistaken, by=cm, reason="Wrong patient")
+
+    response = cm_client.get(reverse("patients:detail", args=[episode.patient.pk]))
+
+    drawn, loaded = response.context["episode"].safety_facts, safety_facts_for([episode.pk])[episode.pk]
+    assert (drawn.flag, drawn.awaits_review, drawn.assessment, drawn.cssrs) == (
+        loaded.flag,
+        loaded.awaits_review,
+        loaded.assessment,
+        loaded.cssrs,
+    )
+    assert drawn.raised_by_answer == loaded.raised_by_answer
+    assert drawn.raised_by_answer.startswith("PHQ-9 item 9 = 1 on 19 Jan")
+    assert drawn.cssrs == cssrs and drawn.is_open and drawn.assessment is not None
+    assert "data-safety-cssrs" in response.content.decode()
+
+
+def test_the_summary_shows_the_registry_columns_of_the_dashboard(cm_client, clinic, care_manager):
+    RegistrySettings.objects.update_or_create(clinic=clinic, defaults={"relapse_prevention_cadence_days": 45})
+    today = timezone.localdate()
+    active = EpisodeFactory(patient__clinic=clinic, patient__care_manager=care_manager, enrolled_on=today - 60 * DAY)
+    relapse = EpisodeFactory(patient__clinic=clinic, patient__care_manager=care_manager, enrolled_on=today - 60 * DAY)
+    for episode in (active, relapse):
+        first = dict(kind="initial_assessment", minutes=40, scores=[phq9(20), gad7(12)])
+        record_contact(episode, today - 50 * DAY, care_manager, **first)
+        record_contact(episode, today, care_manager, contact_time=datetime.time(9), minutes=25, scores=[phq9(9)])
+    Episode.objects.filter(pk=relapse.pk).update(status=Episode.Status.RELAPSE_PREVENTION)
+
+    for episode in (active, relapse):
+        response = cm_client.get(reverse("patients:detail", args=[episode.patient.pk]))
+
+        summary = response.context["summary"]
+        expected = with_registry_columns(Episode.objects.filter(pk=episode.pk), today).values(*summary).get()
+        assert summary == expected
+    assert summary["next_contact_due"] == today + 45 * DAY and summary["phq9_change"] == 55
