@@ -2,6 +2,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -236,8 +237,23 @@ class ContactReferralForm(forms.Form):
         return services.ReferralInput(key=self.prefix, **self.cleaned_data)
 
 
+class FetchedChoices(ModelChoiceIterator):
+    """The choices from the queryset's rows once fetched, where Django's iterator reads them
+    again: the record-contact page asks whether the library has topics before drawing them."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for topic in self.queryset:
+            yield self.choice(topic)
+
+
+class FetchedOnceMultipleChoiceField(forms.ModelMultipleChoiceField):
+    iterator = FetchedChoices
+
+
 class ContactEducationForm(forms.Form):
-    topics = forms.ModelMultipleChoiceField(
+    topics = FetchedOnceMultipleChoiceField(
         label="Education given",
         queryset=EducationTopic.objects.none(),
         widget=forms.CheckboxSelectMultiple,

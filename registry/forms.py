@@ -1,4 +1,5 @@
 import datetime
+import functools
 import uuid
 import zoneinfo
 
@@ -6,8 +7,11 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from carereg.dates import DATE_INPUT
+from carereg.lib import checks
 from registry.instruments import INSTRUMENTS, OPTIONAL_INSTRUMENTS
 from registry.instruments.base import Instrument
 from registry.models import MAX_CONTACT_MINUTES, Contact, Intervention, RegistrySettings, SafetyAssessment
@@ -55,6 +59,10 @@ class ItemAnswersForm(forms.Form):
     def item_fields(self):
         return [self[f"item_{n}"] for n in range(1, self.instrument.item_count + 1)]
 
+    def item_rows(self) -> list[tuple[forms.BoundField, SafeString]]:
+        """Each item's field with the cells of its answers, for the table of registry/_item_table.html."""
+        return [(field, radio_cells(field)) for field in self.item_fields()]
+
     def answer_values(self) -> list[int | None]:
         return [self.cleaned_data.get(f"item_{n}") for n in range(1, self.instrument.item_count + 1)]
 
@@ -76,6 +84,27 @@ class ItemAnswersForm(forms.Form):
         if not self.required and self.is_blank():
             return None
         return Answers(self.instrument.code, self.answer_values(), **self.extra_values())
+
+
+def radio_cells(field: forms.BoundField) -> SafeString:
+    """One table cell with a radio button per answer of an item, as registry/_item_table.html
+    drew them with a loop over the field's choices: drawn here because that loop (4 answers of
+    9 items, each several lookups) was the largest part of the record-contact page's template
+    time (docs/benchmarks.md#cpu-per-request). registry/tests/test_forms.py keeps the two equal."""
+    label_id = conditional_escape(f"{field.auto_id}_label")
+    name = conditional_escape(field.html_name)
+    cells = []
+    for choice in field.subwidgets:
+        choice_id = conditional_escape(choice.id_for_label)
+        checked = " checked" if choice.data["selected"] else ""
+        cells.append(
+            f'\n        <td class="text-center"><input class="form-check-input" type="radio" name="{name}" '
+            f'value="{conditional_escape(choice.data["value"])}" id="{choice_id}"\n'
+            f'          aria-labelledby="{label_id} {choice_id}_text"{checked}>\n'
+            f'          <span class="visually-hidden" id="{choice_id}_text">{conditional_escape(choice.choice_label)}'
+            "</span></td>\n        "
+        )
+    return mark_safe("".join(cells))
 
 
 class MeasurementForm(ItemAnswersForm):
@@ -132,6 +161,12 @@ class ContactForm(forms.ModelForm):
             Row(Column("next_contact_on", css_class="col-md-4")),
             "submission",
         )
+
+    def _post_clean(self):
+        # Django checks each of Contact's check constraints with a query of its own, five a save;
+        # they are plain comparisons, checked here in Python with the same errors.
+        self.instance.validate_constraints = functools.partial(checks.validate_constraints, self.instance)
+        super()._post_clean()
 
     def _now(self) -> datetime.datetime:
         """Now on the clinic's clock (the patient's clinic, whichever clinic the user opened first)."""

@@ -44,6 +44,16 @@ class Answers:
     difficulty: int | None = None
 
 
+def _locked(episode: Episode) -> Episode:
+    """The episode's row, locked for this transaction. The patient (with its clinic and the
+    clinic's settings) the caller already read is kept rather than read again: the lock is on the
+    episode, which is what the writes here depend on."""
+    locked = Episode.objects.select_for_update().get(pk=episode.pk)
+    if Episode.patient.is_cached(episode):
+        locked.patient = episode.patient
+    return locked
+
+
 def _check_date_in_episode(episode: Episode, day: datetime.date, what: str, lookback_days: int = 0) -> None:
     earliest = episode.earliest_score_on(lookback_days) if lookback_days else episode.enrolled_on
     if day < earliest:
@@ -178,7 +188,7 @@ def record_contact(
     scores: Iterable[Answers] = (),
 ) -> Contact:
     """A contact, and the scores taken at it, saved together or not at all."""
-    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    episode = _locked(episode)
     if not episode.is_open:
         raise ValidationError("This episode is discharged; enroll the patient again to record new care.")
     _check_date_in_episode(episode, contact_date, "contact")

@@ -526,3 +526,33 @@ def test_a_stopped_medication_may_be_marked_entered_in_error_too(cm_client, pati
     assert "Stopped medications" not in response.content.decode()
     medication.refresh_from_db()
     assert (medication.stopped_on, medication.entered_in_error_by) == (days_ago(1), care_manager)
+
+
+# --- What the record-contact page costs ----------------------------------------------------------
+
+
+def test_the_record_contact_page_reads_the_education_library_once(cm_client, patient, medication, library):
+    url = reverse("registry:record_contact", args=[patient.pk])
+    cm_client.get(url)  # the session's first request reads more
+
+    with CaptureQueriesContext(connection) as queries:
+        page = cm_client.get(url).content.decode()
+
+    topic_reads = [q["sql"] for q in queries.captured_queries if 'FROM "care_educationtopic"' in q["sql"]]
+    assert len(topic_reads) == 1
+    assert all(f'value="{topic.pk}"' in page for topic in library)
+    assert len(queries) == 11
+
+
+def test_saving_a_contact_with_a_phq9_costs_a_fixed_number_of_queries(cm_client, patient, medication, library):
+    url = reverse("registry:record_contact", args=[patient.pk])
+    cm_client.get(url)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = cm_client.post(url, {**contact_post(), **phq9()})
+
+    assert response.status_code == 302
+    # The contact form checks Contact's check constraints in Python (carereg/lib/checks.py), not
+    # with a query (and a savepoint) each; the episode is read once, locked, with the patient,
+    # clinic and settings the view read kept (registry/services.py, _locked).
+    assert len(queries) == 23
