@@ -111,6 +111,7 @@ SUMMARY_FIELDS = [*_contact_and_score_columns(), *REVIEW_COLUMNS]
 
 def refresh_summary(episode: Episode) -> None:
     """refresh_summaries() for one episode, through the statement compiled once (one_episode_update)."""
+    figures_changed()
     statement, compiled_params, pk_at = one_episode_update(router.db_for_write(Episode), case_reviews())
     params = list(compiled_params)
     params[pk_at] = episode.pk
