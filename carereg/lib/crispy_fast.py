@@ -20,7 +20,7 @@ from typing import Any
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
-from crispy_forms.templatetags.crispy_forms_filters import optgroups
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form, optgroups
 from crispy_forms.templatetags.crispy_forms_tags import CrispyFormNode
 from crispy_forms.templatetags.crispy_forms_utils import remove_spaces
 from crispy_forms.utils import render_field
@@ -45,6 +45,31 @@ def crispy_fast(context: Context, form: forms.BaseForm) -> SafeString:
         return html
     with context.push(crispy_fast_form=form):
         return mark_safe(CrispyFormNode("crispy_fast_form", None).render(context))
+
+
+@register.filter(name="crispy_fast")
+def as_crispy_form_fast(form: forms.BaseForm) -> SafeString:
+    """`{{ form|crispy }}`, drawn here for a form without errors or media whose fields are all
+    drawn here, else by crispy. crispy's filter draws each field through bootstrap5/field.html
+    with the defaults of a plain helper, but for `error_text_inline`, hence no form with errors."""
+    if (
+        not isinstance(form, forms.BaseForm)
+        or settings.CRISPY_TEMPLATE_PACK != "bootstrap5"
+        or (form.is_bound and form.errors)
+        or not _plain_form(form)
+        or not all(_drawn_here(field) for field in form)
+    ):
+        return as_crispy_form(form)
+    fields = "".join(_render_field(field, form, Context(), []) for field in form)
+    return mark_safe(f"\n\n{remove_spaces(fields.strip())}\n")  # the blank lines of bootstrap5/uni_form.html
+
+
+def _drawn_here(field: forms.BoundField) -> bool:
+    """Whether _render_field() draws the field itself, without crispy's template."""
+    widget = field.field.widget
+    if field.is_hidden or (isinstance(widget, CHOICE_LIST_WIDGETS) and not field.field.show_hidden_initial):
+        return True
+    return isinstance(widget, PLAIN_WIDGETS) and not isinstance(widget, OTHER_WIDGETS)
 
 
 # The helper settings the Python path reproduces (FormHelper's defaults, but the form tag).

@@ -140,3 +140,29 @@ def test_a_field_the_fast_path_does_not_draw_is_drawn_by_crispys_template_in_pla
     assert render_crispy(WithUploadForm(data), Context({})) is not None
     assert 'type="file"' in drawn
     assert drawn == draw(CRISPY, crispy)
+
+
+CRISPY_FILTER = Template("{% load crispy_forms_tags %}{{ form|crispy }}")
+CRISPY_FAST_FILTER = Template("{% load crispy_fast %}{{ form|crispy_fast }}")
+
+
+@pytest.mark.parametrize("data", [None, VALID], ids=["blank", "valid"])
+def test_the_fast_filter_draws_every_widget_as_crispys_filter_does(data, monkeypatch):
+    crispy, fast = EveryWidgetForm(data), EveryWidgetForm(data)
+    if data is not None:
+        assert fast.is_valid() and crispy.is_valid()
+    expected = draw(CRISPY_FILTER, crispy)
+    monkeypatch.setattr(crispy_fast, "as_crispy_form", None)  # the fast path, not the fallback
+
+    assert draw(CRISPY_FAST_FILTER, fast) == expected
+
+
+def test_the_fast_filter_leaves_a_form_with_errors_to_crispy(monkeypatch):
+    monkeypatch.setattr(crispy_fast, "_render_field", None)  # the fast path would fail
+    crispy, fast = EveryWidgetForm(INVALID), EveryWidgetForm(INVALID)
+    assert draw(CRISPY_FAST_FILTER, fast) == draw(CRISPY_FILTER, crispy)
+
+
+def test_the_fast_filter_leaves_a_form_with_an_upload_to_crispy(monkeypatch):
+    monkeypatch.setattr(crispy_fast, "_render_field", None)
+    assert draw(CRISPY_FAST_FILTER, WithUploadForm()) == draw(CRISPY_FILTER, WithUploadForm())
