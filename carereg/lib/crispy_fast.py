@@ -324,6 +324,23 @@ def _select(widget: dict) -> str:
 
 
 SELECT_OPTION = "django/forms/widgets/select_option.html"
+
+
+@register.filter
+def option_tags(field: forms.BoundField) -> SafeString:
+    """`{% for choice in field %}{{ choice.tag }}{% endfor %}` for a select's options, written as
+    Django's select_option.html (with the project's attrs.html) writes them."""
+    widget = field.field.widget
+    own_renderer = type(field.form.renderer) is not type(get_default_renderer())
+    if not isinstance(widget, forms.Select) or widget.option_template_name != SELECT_OPTION or own_renderer:
+        return mark_safe("".join(choice.tag() for choice in field))
+    return mark_safe(
+        "".join(
+            f'<option value="{_as_string(choice.data["value"])}"{_attrs(choice.data["attrs"])}>'
+            f"{conditional_escape(choice.data['label'])}</option>"
+            for choice in field
+        )
+    )
 INPUT_KINDS = ("text", "number", "date", "time", "email", "url", "password", "hidden", "checkbox")
 WIDGET_TEMPLATES = {f"django/forms/widgets/{kind}.html": _input for kind in INPUT_KINDS} | {
     "django/forms/widgets/select.html": _select,

@@ -166,3 +166,15 @@ def test_the_fast_filter_leaves_a_form_with_errors_to_crispy(monkeypatch):
 def test_the_fast_filter_leaves_a_form_with_an_upload_to_crispy(monkeypatch):
     monkeypatch.setattr(crispy_fast, "_render_field", None)
     assert draw(CRISPY_FAST_FILTER, WithUploadForm()) == draw(CRISPY_FILTER, WithUploadForm())
+
+
+OPTIONS_LOOP = Template("{% for choice in form.kind %}{{ choice.tag }}{% endfor %}|{% for choice in form.count %}{{ choice.tag }}{% endfor %}")
+OPTION_TAGS = Template("{% load crispy_fast %}{{ form.kind|option_tags }}|{{ form.count|option_tags }}")
+
+
+@pytest.mark.parametrize("data", [None, {"kind": "b", "count": "2"}], ids=["unbound", "chosen"])
+def test_option_tags_writes_each_option_as_its_tag_does(data):
+    form = EveryWidgetForm(data)
+
+    assert OPTION_TAGS.render(Context({"form": form})) == OPTIONS_LOOP.render(Context({"form": form}))
+    assert " selected" in OPTION_TAGS.render(Context({"form": form})) or data is None
