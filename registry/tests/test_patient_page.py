@@ -153,6 +153,24 @@ def test_the_charts_and_the_summary_read_every_score_not_only_the_timeline_page(
     assert '<strong data-latest="PHQ9">10</strong>' in response.content.decode()
 
 
+def test_a_days_contacts_come_first_untimed_then_latest_and_its_scores_after_them(cm_client, clinic, care_manager):
+    """The order PostgreSQL gave the timeline's UNION (NULL times first when descending), kept
+    by the sort in Python that replaced it."""
+    cm = care_manager
+    episode = EpisodeFactory(patient__clinic=clinic, patient__care_manager=cm, enrolled_on=datetime.date(2026, 1, 5))
+    day = datetime.date(2026, 1, 12)
+    morning = record_contact(episode, day, cm, contact_time=datetime.time(9, 0))
+    untimed = record_contact(episode, day, cm)
+    afternoon = record_contact(episode, day, cm, contact_time=datetime.time(15, 0))
+    score = record_score(episode, "PHQ9", 10, day, cm)
+    earlier = record_contact(episode, datetime.date(2026, 1, 10), cm, contact_time=datetime.time(17, 0))
+
+    response = cm_client.get(reverse("patients:detail", args=[episode.patient.pk]))
+
+    drawn = [entry["contact"] or entry["measurements"][0] for entry in response.context["timeline"]]
+    assert drawn == [untimed, afternoon, morning, score, earlier]
+
+
 def count_queries(client, url) -> tuple[int, object]:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
