@@ -193,7 +193,7 @@ def test_patient_page_queries_do_not_grow_with_the_history(cm_client, clinic, ca
     assert len(few_response.context["timeline"]) == 4  # 3 contacts, 1 score on its own
     assert many_response.context["timeline_page"].paginator.count == 80  # 60 contacts, 20 scores on their own
     assert len(many_response.context["timeline"]) == TIMELINE_PAGE_SIZE
-    assert few == many
+    assert few == many <= 21  # 22 before the timeline was sorted in Python
 
 
 def test_the_safety_facts_drawn_from_the_pages_own_rows_are_those_of_the_safety_module(cm_client, clinic, care_manager):
