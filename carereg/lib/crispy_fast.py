@@ -341,6 +341,8 @@ def option_tags(field: forms.BoundField) -> SafeString:
             for choice in field
         )
     )
+
+
 INPUT_KINDS = ("text", "number", "date", "time", "email", "url", "password", "hidden", "checkbox")
 WIDGET_TEMPLATES = {f"django/forms/widgets/{kind}.html": _input for kind in INPUT_KINDS} | {
     "django/forms/widgets/select.html": _select,

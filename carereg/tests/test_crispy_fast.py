@@ -168,7 +168,10 @@ def test_the_fast_filter_leaves_a_form_with_an_upload_to_crispy(monkeypatch):
     assert draw(CRISPY_FAST_FILTER, WithUploadForm()) == draw(CRISPY_FILTER, WithUploadForm())
 
 
-OPTIONS_LOOP = Template("{% for choice in form.kind %}{{ choice.tag }}{% endfor %}|{% for choice in form.count %}{{ choice.tag }}{% endfor %}")
+OPTIONS_LOOP = Template(
+    "{% for choice in form.kind %}{{ choice.tag }}{% endfor %}|"
+    "{% for choice in form.count %}{{ choice.tag }}{% endfor %}"
+)
 OPTION_TAGS = Template("{% load crispy_fast %}{{ form.kind|option_tags }}|{{ form.count|option_tags }}")
 
 
