@@ -12,6 +12,9 @@ as its `{% specialspaceless %}` does. A field of any other kind (radio and check
 inputs) is drawn by crispy's template in crispy's context; a form with anything else (another
 helper setting, other layout objects, non-field errors, media) is drawn by crispy entirely.
 
+The `|crispy_fast` filter does the same for `{{ form|crispy }}` (a form without errors), and
+`|option_tags` writes a select's options as Django's select_option.html does.
+
 carereg/tests/test_crispy_fast.py compares the two outputs, field by field, for every form
 that uses this path, blank, bound, and with errors.
 """
