@@ -94,10 +94,13 @@ def ensure_care_managers(count: int) -> None:
     with connection.cursor() as cursor:
         for clinic in clinics:
             ids = list(care_managers.filter(clinics=clinic).order_by("pk").values_list("pk", flat=True))
+            # By rank among the clinic's patients, not by id: the seed alternates clinics.
             cursor.execute(
-                "UPDATE patients_patient SET care_manager_id = (%s::bigint[])[id %% %s + 1] "
-                "WHERE clinic_id = %s AND care_manager_id IS DISTINCT FROM (%s::bigint[])[id %% %s + 1]",
-                [ids, len(ids), clinic.pk, ids, len(ids)],
+                "UPDATE patients_patient p SET care_manager_id = ranked.cm FROM (SELECT id, "
+                "(%s::bigint[])[(ROW_NUMBER() OVER (ORDER BY id) - 1) %% %s + 1] AS cm "
+                "FROM patients_patient WHERE clinic_id = %s) ranked "
+                "WHERE p.id = ranked.id AND p.care_manager_id IS DISTINCT FROM ranked.cm",
+                [ids, len(ids), clinic.pk],
             )
             if cursor.rowcount:
                 print(f"{clinic.code}: {cursor.rowcount:,} patients given to one of its {len(ids)} care managers")
