@@ -95,6 +95,10 @@ class Period:
             day = last + datetime.timedelta(days=1)
         return months
 
+    def month_ends(self) -> list[datetime.date]:
+        """The last day of each of months() (the period's last day for the last one)."""
+        return [last for _, last in self.months()]
+
     def thirds(self) -> list[tuple[datetime.date, datetime.date]]:
         """The four-month periods of NQF 0712 touching the period, each clipped to it."""
         thirds, year = [], self.start.year
@@ -419,13 +423,20 @@ def _consultation_counts(figures: Figures, episodes: QuerySet[Episode], day: dat
         figures.add("consultation_rate", clinic, cm, num, den)
 
 
-def outcome_figures(episodes: QuerySet[Episode], period: Period, today: datetime.date) -> Figures:
-    """The eight measures of MEASURES for the episodes in view."""
+def outcome_figures(
+    episodes: QuerySet[Episode], period: Period, today: datetime.date, improvement: list[tuple] | None = None
+) -> Figures:
+    """The eight measures of MEASURES for the episodes in view. `improvement`: the rows of
+    improvement_counts for days that include the period's last day, when the caller has them
+    (the report's trend counts every month's end), so that they are not counted twice."""
     figures = Figures()
     _outcome_counts(figures, episodes, period, today)
     _monthly_counts(figures, episodes, period)
-    for _day, clinic, cm, num, den in improvement_counts(episodes, [period.end]):
-        figures.add("improvement_rate", clinic, cm, num, den)
+    if improvement is None:
+        improvement = improvement_counts(episodes, [period.end])
+    for day, clinic, cm, num, den in improvement:
+        if day == period.end:
+            figures.add("improvement_rate", clinic, cm, num, den)
     _consultation_counts(figures, episodes, period.end)
     return figures
 
