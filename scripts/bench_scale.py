@@ -18,8 +18,8 @@ Then it measures, and prints each figure against its goal:
 
 Times are wall-clock medians of --rounds runs (the export and the refresh run once: they are
 long); "CPU" is this process's time.process_time. With --save DIR the outputs (the export
-CSV, the outcomes CSVs, the digest e-mails) are written there, to compare two versions of
-the code on the same database (`cmp -s`, or `diff -r`).
+CSV, the outcomes page with its CSRF token and nonces blanked, its CSVs, the digest e-mails)
+are written there, to compare two versions of the code on the same database (`cmp`).
 
     .venv/bin/python scripts/bench_scale.py [--rounds 5] [--save DIR] [--only NAME ...]
 """
@@ -29,6 +29,7 @@ import datetime
 import hashlib
 import io
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -157,6 +158,8 @@ def outcomes(admin_client, rounds: int, save: Path | None) -> None:
     wall, cpu = timed(lambda: get(admin_client, url), rounds)
     report("outcomes report", wall, cpu, query_count(lambda: get(admin_client, url)))
     if save:
+        page = get(admin_client, url).content.decode()
+        (save / "outcomes.html").write_text(re.sub(r'(csrfmiddlewaretoken" value|nonce)="[^"]*"', r'\1=""', page))
         for name in ("outcomes.csv", "outcomes-monthly.csv"):
             (save / name).write_bytes(get(admin_client, f"/reports/{name}").content)
 
