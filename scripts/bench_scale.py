@@ -45,11 +45,12 @@ os.environ.update(
     CAREREG_HTTPS="false",
     SECRET_KEY="bench-" + "x" * 50,
     LOG_LEVEL="WARNING",
+    DB_CONN_MAX_AGE="600",  # one PostgreSQL backend for the whole run, whose CPU is read
     EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
 )
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carereg.settings")
 
-from scripts.benchdb import allow_test_client, log_in, peak_rss_mb, verdict  # noqa: E402
+from scripts.benchdb import allow_test_client, backend_cpu_ns, log_in, peak_rss_mb, verdict  # noqa: E402
 
 CARE_MANAGERS = 200
 GOALS_MS = {
@@ -108,16 +109,18 @@ def ensure_care_managers(count: int) -> None:
         cursor.execute("ANALYZE patients_patient")
 
 
-def timed(action, rounds: int) -> tuple[float, float]:
-    """Median wall-clock and CPU (this process) ms of `rounds` calls, after one to warm up."""
+def timed(action, rounds: int) -> tuple[float, float, float]:
+    """Median wall-clock, CPU (this process) and PostgreSQL backend CPU ms of `rounds` calls,
+    after one to warm up."""
     action()
-    wall, cpu = [], []
+    wall, cpu, postgres = [], [], []
     for _ in range(rounds):
-        wall_before, cpu_before = time.perf_counter(), time.process_time()
+        postgres_before, wall_before, cpu_before = backend_cpu_ns(), time.perf_counter(), time.process_time()
         action()
         cpu.append((time.process_time() - cpu_before) * 1000)
         wall.append((time.perf_counter() - wall_before) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
+        postgres.append((backend_cpu_ns() - postgres_before) / 1e6)
+    return statistics.median(wall), statistics.median(cpu), statistics.median(postgres)
 
 
 def query_count(action) -> int:
@@ -129,12 +132,13 @@ def query_count(action) -> int:
     return len(queries)
 
 
-def report(name: str, wall_ms: float, cpu_ms: float, queries: int | None, note: str = "") -> None:
+def report(name: str, wall_ms: float, cpu_ms: float, queries: int | None, note: str = "", postgres_ms=None) -> None:
     goal = GOALS_MS[name]
     shown = f"{wall_ms / 1000:.2f} s" if goal >= 1000 else f"{wall_ms:.1f} ms"
     goal_shown = f"{goal / 1000:g} s" if goal >= 1000 else f"{goal} ms"
+    postgres = f"  PostgreSQL {postgres_ms:8.1f} ms" if postgres_ms is not None else ""
     print(
-        f"{name:28} {shown:>10}  CPU {cpu_ms:9.1f} ms  {'' if queries is None else f'{queries:4d} queries'}"
+        f"{name:28} {shown:>10}  CPU {cpu_ms:9.1f} ms{postgres}  {'' if queries is None else f'{queries:4d} queries'}"
         f"  goal < {goal_shown}: {verdict(wall_ms, goal)}{note}",
         flush=True,
     )
@@ -149,14 +153,14 @@ def get(client, url: str):
 def dashboard(admin_client, rounds: int) -> None:
     for name, sort in [("dashboard by flags", "flags"), ("dashboard by latest PHQ-9", "-phq9_latest")]:
         url = f"/caseload/?sort={sort}&team=all"
-        wall, cpu = timed(lambda url=url: get(admin_client, url), rounds)
-        report(name, wall, cpu, query_count(lambda url=url: get(admin_client, url)))
+        wall, cpu, postgres = timed(lambda url=url: get(admin_client, url), rounds)
+        report(name, wall, cpu, query_count(lambda url=url: get(admin_client, url)), postgres_ms=postgres)
 
 
 def outcomes(admin_client, rounds: int, save: Path | None) -> None:
     url = "/reports/outcomes/"
-    wall, cpu = timed(lambda: get(admin_client, url), rounds)
-    report("outcomes report", wall, cpu, query_count(lambda: get(admin_client, url)))
+    wall, cpu, postgres = timed(lambda: get(admin_client, url), rounds)
+    report("outcomes report", wall, cpu, query_count(lambda: get(admin_client, url)), postgres_ms=postgres)
     if save:
         page = get(admin_client, url).content.decode()
         (save / "outcomes.html").write_text(re.sub(r'(csrfmiddlewaretoken" value|nonce)="[^"]*"', r'\1=""', page))
@@ -263,9 +267,9 @@ def digest(rounds: int, save: Path | None) -> None:
         except Rollback:
             return sent
 
-    wall, cpu = timed(send, rounds)
+    wall, cpu, postgres = timed(send, rounds)
     queries = query_count(send)
-    report("digest", wall, cpu, queries, f"; {len(mail.outbox)} e-mails")
+    report("digest", wall, cpu, queries, f"; {len(mail.outbox)} e-mails", postgres)
     if save:
         text = "".join(
             f"To: {', '.join(m.to)}\nSubject: {m.subject}\n\n{m.body}\n---\n"

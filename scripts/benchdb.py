@@ -85,3 +85,15 @@ def peak_rss_mb() -> float:
 def verdict(value: float, goal: float) -> str:
     """How a figure stands against its goal (lower is better), as the benchmarks print it."""
     return "within" if value < goal else "OVER"
+
+
+def backend_cpu_ns() -> int:
+    """Nanoseconds the PostgreSQL backend of this process's connection has spent on a CPU (from
+    /proc: the server must run on this machine)."""
+    from pathlib import Path
+
+    from django.db import connection
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
