@@ -12,7 +12,7 @@ from functools import reduce
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ def new_flag_counts_by_care_manager(since: dict[int, datetime.datetime]) -> dict
         episode__status=Episode.Status.DISCHARGED
     )
     rows = flags.order_by().values_list("episode__patient__care_manager", "kind").annotate(n=Count("pk"))
-    found = defaultdict(dict)
+    found: defaultdict[int, dict[str, int]] = defaultdict(dict)
     for care_manager_id, kind, n in rows:
         found[care_manager_id][kind] = n
     return {
@@ -84,17 +84,18 @@ def send_digest(
     return sum(counts.values())
 
 
-def care_managers_with_last_digest() -> QuerySet[User]:
+def care_managers_with_last_digest() -> list[tuple[User, datetime.datetime | None, datetime.date | None]]:
     """Every active care manager with an e-mail address, with when their latest digest was sent
-    (last_sent_at, last_sent_on; None before the first)."""
+    (None before the first): (care manager, sent_at, sent_on), in one query."""
     latest = FlagDigest.objects.filter(recipient=OuterRef("pk")).order_by("-sent_at", "-pk")
-    return (
+    care_managers = (
         User.objects.filter(role=Role.CARE_MANAGER, is_active=True)
         .exclude(email="")
         .annotate(
             last_sent_at=Subquery(latest.values("sent_at")[:1]), last_sent_on=Subquery(latest.values("sent_on")[:1])
         )
     )
+    return [(user, user.last_sent_at, user.last_sent_on) for user in care_managers]
 
 
 def send_digests(now: datetime.datetime | None = None) -> int:
@@ -103,8 +104,11 @@ def send_digests(now: datetime.datetime | None = None) -> int:
     went. Read in two queries for them all, then one transaction each."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    due = [care_manager for care_manager in care_managers_with_last_digest() if care_manager.last_sent_on != today]
-    since = {care_manager.pk: care_manager.last_sent_at or now - datetime.timedelta(days=1) for care_manager in due}
+    since, due = {}, []
+    for care_manager, last_sent_at, last_sent_on in care_managers_with_last_digest():
+        if last_sent_on != today:
+            due.append(care_manager)
+            since[care_manager.pk] = last_sent_at or now - datetime.timedelta(days=1)
     counts = new_flag_counts_by_care_manager(since)
     sent = 0
     for care_manager in due:
