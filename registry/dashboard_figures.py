@@ -2,6 +2,7 @@
 in one aggregate query over the caseload (one pass over its open episodes, not three)."""
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet, Sum
@@ -23,11 +24,18 @@ def dashboard_figures(open_episodes: QuerySet[Episode], today: datetime.date) ->
     which counts the open recommendations of signed notes, as the case-review figures do.
     """
     provided = case_reviews()
-    stats, reviews = caseload_aggregates(today), provided.figure_counts(today)
+    stats, reviews = _figure_names(provided)
     figures = _counted(open_episodes, today, provided)
     review_figures = provided.with_figure_percentages({name: figures[name] for name in reviews})
     review_figures["open_recommendations"] = figures["open_recommendations"]
     return with_caseload_percentages({name: figures[name] for name in stats}), review_figures
+
+
+@functools.cache
+def _figure_names(provided) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names of the caseload statistics and of the review counts (the same on any day)."""
+    any_day = datetime.date(2000, 1, 1)
+    return tuple(caseload_aggregates(any_day)), tuple(provided.figure_counts(any_day))
 
 
 # The figures' aggregate as PostgreSQL last received it, by the caseload's own SQL and the day.
