@@ -14,7 +14,6 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from carereg.lib.crispy_fast import option_html, widget_html
-
 from patients.models import Episode
 from registry.templatetags.billing_tags import minutes_progress
 from registry.templatetags.registry_tags import flag_badges, safety_facts, signed_percent, weeks_since
