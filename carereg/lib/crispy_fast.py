@@ -26,6 +26,7 @@ from crispy_forms.templatetags.crispy_forms_utils import remove_spaces
 from crispy_forms.utils import render_field
 from django import forms, template
 from django.conf import settings
+from django.forms.boundfield import BoundWidget
 from django.forms.renderers import get_default_renderer
 from django.forms.widgets import Input
 from django.template import Context
@@ -253,6 +254,23 @@ def _widget_html(field: forms.BoundField) -> str:
         attrs.setdefault("id", field.auto_id)
     context = widget.get_context(field.html_name, field.value(), attrs)["widget"]
     return kind(context)
+
+
+def widget_html(field: forms.BoundField) -> SafeString:
+    """`{{ field }}` (the widget alone), as Django's renderer draws it: it strips the newlines
+    its templates end with."""
+    return mark_safe(_widget_html(field).strip())
+
+
+CHOICE_OPTIONS = ("django/forms/widgets/checkbox_option.html", "django/forms/widgets/radio_option.html")
+
+
+def option_html(option: BoundWidget) -> SafeString:
+    """`{{ choice.tag }}` of one checkbox or radio choice (its input, the label not wrapped)."""
+    own_renderer = type(option.renderer) is not type(get_default_renderer())
+    if option.data.get("template_name") not in CHOICE_OPTIONS or own_renderer:
+        return option.tag()
+    return mark_safe(_input(option.data).strip())
 
 
 def _attrs(attrs: dict, skip: str | None = "maxlength") -> str:
