@@ -2,16 +2,16 @@
 (docs/clinical-definitions.md#registry-columns).
 
 The columns come from the same SQL as the caseload dashboard (with_registry_columns and the
-episode summary), so a file and the screen never disagree. Two queries whatever the size:
-the open flags of the episodes, then the episodes themselves, read in chunks.
+episode summary), so a file and the screen never disagree. One query whatever the size, read
+in chunks, each row with its open flags: the export's memory does not grow with the registry.
 """
 
 import datetime
 import zoneinfo
-from collections import defaultdict
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Clinic
@@ -77,31 +77,37 @@ def export_rows(episodes: QuerySet[Episode], today: datetime.date, sort: str = "
     `episodes` is already narrowed to what the reader may see. Values are as read (numbers,
     dates, text): carereg.lib.csv writes and defuses them.
     """
-    episodes = episodes.open()
-    flags = open_flag_kinds(episodes)
-    rows = with_registry_columns(episodes, today)
+    rows = with_registry_columns(episodes.open(), today).annotate(open_flags=open_flags_mask())
     rows = order_by_column(rows, sort) if sort else rows.order_by("patient__clinic__code", "patient__mrn", "pk")
     yield list(COLUMNS)
-    for values in rows.values("pk", *FIELDS).iterator(chunk_size=CHUNK):
-        yield row_for(values, flags.get(values["pk"], []), today)
+    for values in rows.values("open_flags", *FIELDS).iterator(chunk_size=CHUNK):
+        yield row_for(values, today)
 
 
-def open_flag_kinds(episodes: QuerySet[Episode]) -> dict[int, list[str]]:
-    """Each episode's open flag kinds, most urgent first (Flag.PRIORITY): one query for them all."""
-    kinds = defaultdict(list)
-    open_flags = Flag.objects.filter(resolved_at__isnull=True, episode__in=episodes.order_by().values("pk"))
-    for episode_id, kind in open_flags.values_list("episode_id", "kind"):
-        kinds[episode_id].append(kind)
-    rank = {kind: position for position, kind in enumerate(Flag.PRIORITY)}
-    return {
-        episode_id: sorted(found, key=lambda kind: rank.get(kind, len(rank))) for episode_id, found in kinds.items()
-    }
+# Bit n stands for the open flag of kind Flag.PRIORITY[n]: an episode has at most one open flag
+# of a kind (the flag_one_open_per_kind constraint) and no other kinds (flag_kind_valid), so
+# the sum of its open flags' bits says exactly which it has.
+FLAG_BITS = [(1 << rank, kind.value) for rank, kind in enumerate(Flag.PRIORITY)]
 
 
-def row_for(values: dict, flags: list[str], today: datetime.date) -> list:
+def open_flags_mask() -> Coalesce:
+    """The episode's open flag kinds as one number (FLAG_BITS), carried by its own row: a map of
+    every episode's flags held beside the rows would grow with the registry."""
+    bits = [When(kind=kind, then=Value(bit)) for bit, kind in FLAG_BITS]
+    open_flags = Flag.objects.filter(episode=OuterRef("pk"), resolved_at__isnull=True).order_by().values("episode")
+    mask = open_flags.annotate(mask=Sum(Case(*bits, output_field=IntegerField()))).values("mask")
+    return Coalesce(Subquery(mask, output_field=IntegerField()), Value(0))
+
+
+def flag_kinds(mask: int) -> list[str]:
+    """The open flag kinds of an open_flags_mask, most urgent first (Flag.PRIORITY)."""
+    return [kind for bit, kind in FLAG_BITS if mask & bit]
+
+
+def row_for(values: dict, today: datetime.date) -> list:
     cells = {column: values[name] for name, column in FIELDS.items()}
     cells["weeks_in_treatment"] = (today - values["initial_assessment"]).days // 7
-    cells["flags"] = ";".join(flags)
+    cells["flags"] = ";".join(flag_kinds(values["open_flags"]))
     return [cells[column] for column in COLUMNS]
 
 

@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.core.cache import cache
@@ -37,11 +38,13 @@ def figures_changed() -> None:
     cache.set(GENERATION, uuid.uuid4().hex, timeout=None)
 
 
-def cached_figures(caseload: QuerySet, today: datetime.date, count: Callable[[], Any]) -> tuple[Any, datetime.datetime]:
-    """(count(), when it was counted) for this caseload on this day, from the cache when the
-    figures are still current."""
+def cached_figures(
+    caseload: QuerySet, today: datetime.date, count: Callable[[tuple[str, tuple]], Any]
+) -> tuple[Any, datetime.datetime]:
+    """(count(the caseload's SQL and parameters), when it was counted) for this caseload on this
+    day, from the cache when the figures are still current."""
     sql, params = caseload.query.sql_with_params()
-    return kept(("figures", today, sql, params), count)
+    return kept(("figures", today, sql, params), partial(count, (sql, tuple(params))))
 
 
 def kept(key: tuple, count: Callable[[], Any]) -> tuple[Any, datetime.datetime]:

@@ -22,6 +22,7 @@ from registry.outcomes import (
     Period,
     csv_records,
     figure_rows,
+    improvement_counts,
     outcome_figures,
 )
 from registry.trends import change_distribution, discharges, monthly_trends
@@ -84,9 +85,11 @@ def outcomes(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "measures": MEASURES}
     if period is not None:
         today = timezone.localdate()
-        figures = outcome_figures(episodes, period, today)
+        # Each month's end for the trend, the period's last day among them for the figures.
+        improvement = improvement_counts(episodes, period.month_ends())
+        figures = outcome_figures(episodes, period, today, improvement)
         rows = figure_rows(figures, clinics)
-        trends = monthly_trends(episodes, period)
+        trends = monthly_trends(episodes, period, improvement)
         context.update(
             period=period,
             groups=_groups(rows),
@@ -154,7 +157,8 @@ def outcomes_monthly_csv(request: HttpRequest) -> HttpResponse:
     form, episodes, _clinics, period = _scope(request)
     if period is None:
         return HttpResponse(" ".join(e for errors in form.errors.values() for e in errors), status=400)
-    figures = outcome_figures(episodes, period, timezone.localdate())
+    improvement = improvement_counts(episodes, period.month_ends())
+    figures = outcome_figures(episodes, period, timezone.localdate(), improvement)
     contact = figures.by_month["contact_rate"]
     records = [
         [
@@ -166,7 +170,7 @@ def outcomes_monthly_csv(request: HttpRequest) -> HttpResponse:
             t["improvement"].numerator,
             t["improvement"].denominator,
         ]
-        for t in monthly_trends(episodes, period)
+        for t in monthly_trends(episodes, period, improvement)
     ]
     header = [
         "month",

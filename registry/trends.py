@@ -22,10 +22,11 @@ CHANGE_BUCKETS = [
 ]
 
 
-def monthly_trends(episodes: QuerySet[Episode], period: Period) -> list[dict]:
-    """Per month: enrollments, active caseload on its last day, improvement rate on its last day."""
+def monthly_trends(episodes: QuerySet[Episode], period: Period, improvement: list[tuple] | None = None) -> list[dict]:
+    """Per month: enrollments, active caseload on its last day, improvement rate on its last day.
+    `improvement`: the rows of improvement_counts for period.month_ends(), when the caller has them."""
     months = [first.replace(day=1) for first, _ in period.months()]
-    ends = [last for _, last in period.months()]
+    ends = period.month_ends()
     enrolled = dict(
         episodes.filter(enrolled_on__range=(period.start, period.end))
         .order_by()
@@ -35,11 +36,13 @@ def monthly_trends(episodes: QuerySet[Episode], period: Period) -> list[dict]:
     )
     enrolled = {_as_date(month): n for month, n in enrolled.items()}
     active = episodes.order_by().aggregate(**{f"m{i}": Count("pk", filter=open_on(end)) for i, end in enumerate(ends)})
-    improvement = {end: Figure() for end in ends}
-    for day, _clinic, _care_manager, num, den in improvement_counts(episodes, ends):
-        improvement[day].add(num, den)
+    by_day = {end: Figure() for end in ends}
+    if improvement is None:
+        improvement = improvement_counts(episodes, ends)
+    for day, _clinic, _care_manager, num, den in improvement:
+        by_day[day].add(num, den)
     return [
-        {"month": month, "enrolled": enrolled.get(month, 0), "active": active[f"m{i}"], "improvement": improvement[end]}
+        {"month": month, "enrolled": enrolled.get(month, 0), "active": active[f"m{i}"], "improvement": by_day[end]}
         for i, (month, end) in enumerate(zip(months, ends, strict=True))
     ]
 

@@ -196,6 +196,7 @@ def record_contact(request: HttpRequest, patient_pk: int) -> HttpResponse:
         request,
         "registry/record_contact.html",
         {"patient": patient, "episode": episode, "form": form, "score_forms": score_forms, "parts": parts},
+        status=400 if data is not None else 200,  # a refused contact, drawn again with what was typed
     )
 
 

@@ -13,7 +13,6 @@ and after (with --tracemalloc, also the Python heap's peak during each export, w
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -25,9 +24,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0
 os.environ.update(DATABASE_URL=DATABASE_URL, DEBUG="false", CAREREG_HTTPS="false", SECRET_KEY="bench-" + "x" * 50)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carereg.settings")
 
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+from scripts.benchdb import peak_rss_mb  # noqa: E402
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ its CSV download, and `manage.py outcomes_report`, and prints medians and query 
 import argparse
 import io
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,16 +21,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0
 os.environ.update(DATABASE_URL=DATABASE_URL, DEBUG="false", CAREREG_HTTPS="false", SECRET_KEY="bench-" + "x" * 50)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carereg.settings")
 
-from scripts.benchdb import ensure_database, log_in  # noqa: E402
-
-
-def median_ms(action, count: int) -> float:
-    times = []
-    for _ in range(count):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+from scripts.benchdb import ensure_database, log_in, median_ms  # noqa: E402
 
 
 def main() -> None:

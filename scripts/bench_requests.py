@@ -41,7 +41,7 @@ os.environ.update(
 )
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carereg.settings")
 
-from scripts.benchdb import ensure_database, ensure_seeded, log_in  # noqa: E402
+from scripts.benchdb import backend_cpu_ns, ensure_database, ensure_seeded, log_in  # noqa: E402
 
 # Budgets in ms of CPU: (Python, PostgreSQL); None where the goal sets none.
 BUDGETS = {
@@ -59,15 +59,6 @@ class Figures:
     postgres_ms: list[float] = field(default_factory=list)
     queries: int = 0
     calls: int = 0
-
-
-def backend_cpu_ns() -> int:
-    """Nanoseconds the PostgreSQL backend of this process's connection has spent on a CPU."""
-    from django.db import connection
-
-    connection.ensure_connection()
-    pid = connection.connection.info.backend_pid
-    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
 
 
 def hidden(html: str, name: str) -> str:

@@ -48,3 +48,52 @@ def ensure_seeded(patients: int, seed: int = 2026) -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     print(f"registry: {Patient.objects.count()} patients, {Episode.objects.open().count()} open episodes")
+
+
+def allow_test_client() -> None:
+    """Settings for requests through Django's test client in a benchmark. Call after django.setup()."""
+    import warnings
+
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise's: no collectstatic for a bench
+    # Production serves hashed names from collectstatic's manifest; the bench needs no files.
+    settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+
+def median_ms(action, count: int) -> float:
+    """The median wall-clock time of `count` calls of action, in ms."""
+    import statistics
+    import time
+
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process so far, in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def verdict(value: float, goal: float) -> str:
+    """How a figure stands against its goal (lower is better), as the benchmarks print it."""
+    return "within" if value < goal else "OVER"
+
+
+def backend_cpu_ns() -> int:
+    """Nanoseconds the PostgreSQL backend of this process's connection has spent on a CPU (from
+    /proc: the server must run on this machine)."""
+    from pathlib import Path
+
+    from django.db import connection
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])

@@ -29,6 +29,7 @@ from crispy_forms.templatetags.crispy_forms_utils import remove_spaces
 from crispy_forms.utils import render_field
 from django import forms, template
 from django.conf import settings
+from django.forms.boundfield import BoundWidget
 from django.forms.renderers import get_default_renderer
 from django.forms.widgets import Input
 from django.template import Context
@@ -283,6 +284,40 @@ def _widget_html(field: forms.BoundField) -> str:
     return kind(context)
 
 
+def widget_html(field: forms.BoundField) -> SafeString:
+    """`{{ field }}` (the widget alone), as Django's renderer draws it: it strips the newlines
+    its templates end with."""
+    return mark_safe(_widget_html(field).strip())
+
+
+CHOICE_OPTIONS = ("django/forms/widgets/checkbox_option.html", "django/forms/widgets/radio_option.html")
+
+
+def option_html(option: BoundWidget) -> SafeString:
+    """`{{ choice.tag }}` of one checkbox or radio choice (its input, the label not wrapped)."""
+    own_renderer = type(option.renderer) is not type(get_default_renderer())
+    if option.data.get("template_name") not in CHOICE_OPTIONS or own_renderer:
+        return option.tag()
+    return mark_safe(_input(option.data).strip())
+
+
+@register.filter
+def option_tags(field: forms.BoundField) -> SafeString:
+    """`{% for choice in field %}{{ choice.tag }}{% endfor %}` for a select's options, written as
+    Django's select_option.html (with the project's attrs.html) writes them."""
+    widget = field.field.widget
+    own_renderer = type(field.form.renderer) is not type(get_default_renderer())
+    if not isinstance(widget, forms.Select) or widget.option_template_name != SELECT_OPTION or own_renderer:
+        return mark_safe("".join(choice.tag() for choice in field))
+    return mark_safe(
+        "".join(
+            f'<option value="{_as_string(choice.data["value"])}"{_attrs(choice.data["attrs"])}>'
+            f"{conditional_escape(choice.data['label'])}</option>"
+            for choice in field
+        )
+    )
+
+
 def _attrs(attrs: dict, skip: str | None = "maxlength") -> str:
     """templates/django/forms/widgets/attrs.html (which leaves out maxlength), or with skip=None
     crispy-bootstrap5's layout/attrs.html."""
@@ -327,23 +362,6 @@ def _select(widget: dict) -> str:
 
 
 SELECT_OPTION = "django/forms/widgets/select_option.html"
-
-
-@register.filter
-def option_tags(field: forms.BoundField) -> SafeString:
-    """`{% for choice in field %}{{ choice.tag }}{% endfor %}` for a select's options, written as
-    Django's select_option.html (with the project's attrs.html) writes them."""
-    widget = field.field.widget
-    own_renderer = type(field.form.renderer) is not type(get_default_renderer())
-    if not isinstance(widget, forms.Select) or widget.option_template_name != SELECT_OPTION or own_renderer:
-        return mark_safe("".join(choice.tag() for choice in field))
-    return mark_safe(
-        "".join(
-            f'<option value="{_as_string(choice.data["value"])}"{_attrs(choice.data["attrs"])}>'
-            f"{conditional_escape(choice.data['label'])}</option>"
-            for choice in field
-        )
-    )
 
 
 INPUT_KINDS = ("text", "number", "date", "time", "email", "url", "password", "hidden", "checkbox")

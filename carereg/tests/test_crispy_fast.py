@@ -8,7 +8,7 @@ from django.template import Context, Template
 from django.utils.safestring import mark_safe
 
 from carereg.lib import crispy_fast
-from carereg.lib.crispy_fast import render_crispy
+from carereg.lib.crispy_fast import option_html, render_crispy, widget_html
 
 CRISPY = Template("{% load crispy_forms_tags %}{% crispy form %}")
 CRISPY_FAST = Template("{% load crispy_fast %}{% crispy_fast form %}")
@@ -181,3 +181,12 @@ def test_option_tags_writes_each_option_as_its_tag_does(data):
 
     assert OPTION_TAGS.render(Context({"form": form})) == OPTIONS_LOOP.render(Context({"form": form}))
     assert " selected" in OPTION_TAGS.render(Context({"form": form})) or data is None
+
+
+@pytest.mark.parametrize("data", [None, VALID, INVALID], ids=["unbound", "valid", "invalid"])
+def test_a_widget_and_a_choice_drawn_alone_are_djangos(data):
+    form = EveryWidgetForm(data)
+    for field in form:
+        assert str(widget_html(field)) == str(field), field.name
+        for option in field.subwidgets if field.name in ("tags", "pick") else ():
+            assert str(option_html(option)) == option.tag(), (field.name, option.data["value"])

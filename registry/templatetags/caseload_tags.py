@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from carereg.lib.crispy_fast import option_html, widget_html
 from patients.models import Episode
 from registry.templatetags.billing_tags import minutes_progress
 from registry.templatetags.registry_tags import flag_badges, safety_facts, signed_percent, weeks_since
@@ -125,3 +126,10 @@ def caseload_rows(page, show: dict[str, bool], today: datetime.date) -> SafeStri
     cells = [cell if show.get(key) else None for key, cell in CELLS.items()]
     patient_url = reverse("patients:detail", args=[0]).removesuffix("0/")  # + the patient's id and "/"
     return mark_safe("".join(caseload_row(row, cells, today, patient_url) for row in rows))
+
+
+# The dashboard's filter and column forms draw about thirty widgets: through Django's widget
+# templates that was a sixth of the page's template time. These write the same bytes
+# (carereg/tests/test_crispy_fast.py compares them with Django's).
+register.filter("widget_html", widget_html)
+register.filter("option_html", option_html)
