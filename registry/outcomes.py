@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import DateField, F, Q, QuerySet
+from django.db.models import Case, DateField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, TruncMonth
 
 from accounts.models import User
@@ -216,8 +216,11 @@ def _columns(rows: QuerySet, *columns: str, **expressions) -> tuple[str, list]:
     return _sql(rows.order_by().values("episode_id", *columns, **expressions))
 
 
+PHQ9 = Q(instrument="PHQ9")
+
+
 def _phq9s(**filters) -> QuerySet[Measurement]:
-    return Measurement.objects.valid().filter(instrument="PHQ9", **filters)
+    return Measurement.objects.valid().filter(PHQ9, **filters)
 
 
 def _when(condition: str) -> str:
@@ -277,31 +280,6 @@ def _outcome_counts(figures: Figures, episodes: QuerySet[Episode], period: Perio
 
 
 def _span_months(spans: list[tuple]) -> list[tuple]:
-    """(first day of the month, lo) for each calendar month of each span (lo, hi): the spans
-    (months or four-month periods, clipped to the period) cover it without gap or overlap, so
-    a row of the period belongs to the span of its calendar month."""
-    rows = []
-    for lo, hi in spans:
-        month = lo.replace(day=1)
-        while month <= hi:
-            rows.append((month, lo))
-            month = month_bounds(month)[1] + datetime.timedelta(days=1)
-    return rows
-
-
-def _in_spans(rows: QuerySet, day_column: str, spans: list[tuple]) -> tuple[str, list]:
-    """The distinct (episode, span lo) pairs of `rows` (valid contacts, scores) dated in the
-    spans, by the CTE span_months: a hashed join on the calendar month, where a join on
-    `lo <= day <= hi` tested every row against every span (a third of the report's time at
-    100,000 patients)."""
-    in_spans = rows.filter(**{f"{day_column}__range": (spans[0][0], spans[-1][1])})
-    # A date on every database (PostgreSQL's DATE_TRUNC gives a timestamp), to equal the constants.
-    rows_sql, rows_params = _columns(in_spans, month=Cast(TruncMonth(day_column), DateField()))
-    sql = f"SELECT DISTINCT r.episode_id, m.lo FROM ({rows_sql}) r JOIN span_months m ON r.month = m.month"
-    return sql, rows_params
-
-
-def _span_months(spans: list[tuple]) -> list[tuple]:
     """(first day of the month, lo) for each calendar month of each span (lo, hi). The spans
     (months or four-month periods, clipped to the period) cover it without gap or overlap, so
     a row dated in them belongs to the span of its calendar month."""
@@ -314,39 +292,55 @@ def _span_months(spans: list[tuple]) -> list[tuple]:
     return rows
 
 
-def _span_counts(episodes: QuerySet[Episode], spans: list[tuple], scores: QuerySet, open_in_span: bool) -> list[tuple]:
-    """Per span (lo, hi) and group: the episodes with a completed contact and one of `scores` in
-    the span, over the episodes open in the span (or, without open_in_span, with a contact in it)."""
-    contacts_sql, contacts_params = _in_spans(Contact.objects.valid().filter(reached=True), "contact_date", spans)
-    scores_sql, scores_params = _in_spans(scores, "taken_on", spans)
-    scope_sql, scope_params = _scope(episodes, enrolled=F("enrolled_on"), discharged=F("discharged_on"))
-    spans_sql, spans_params = _constants("spans", "lo, hi", spans)
-    months_sql, months_params = _constants("span_months", "month, lo", _span_months(spans))
-    if open_in_span:
-        denominator = (
-            "LEFT JOIN spans ON s.enrolled <= spans.hi AND (s.discharged IS NULL OR s.discharged >= spans.lo) "
-            "LEFT JOIN contacted c ON c.episode_id = s.eid AND c.lo = spans.lo "
-        )
-        counted = "spans.lo"
-    else:
-        denominator, counted = "LEFT JOIN contacted c ON c.episode_id = s.eid ", "c.lo"
-    sql = (
-        f"WITH scope AS ({scope_sql}), {spans_sql}, {months_sql}, "
-        f"contacted AS ({contacts_sql}), scored AS ({scores_sql}) "
-        f"SELECT {counted}, s.clinic, s.cm, COUNT(sc.episode_id), COUNT({counted}) FROM scope s {denominator}"
-        "LEFT JOIN scored sc ON sc.episode_id = c.episode_id AND sc.lo = c.lo "
-        f"GROUP BY {counted}, s.clinic, s.cm"
-    )
-    return _rows(sql, scope_params + spans_params + months_params + contacts_params + scores_params)
+def _by_month(rows: QuerySet, day_column: str, period: Period, **expressions) -> tuple[str, list]:
+    """The SQL of `rows` (valid contacts, scores) dated in the period: episode_id, the first day
+    of the calendar month (a date on every database: PostgreSQL's DATE_TRUNC gives a timestamp)
+    and `expressions`. Rows are matched to a month or four-month period by a hashed join on the
+    calendar month, where a join on `lo <= day <= hi` tested every row against every span (a
+    third of the report's time at 100,000 patients)."""
+    in_period = rows.filter(**{f"{day_column}__range": (period.start, period.end)})
+    return _columns(in_period, month=Cast(TruncMonth(day_column), DateField()), **expressions)
 
 
 def _monthly_counts(figures: Figures, episodes: QuerySet[Episode], period: Period) -> None:
-    months = period.months()
-    month_of = {_date(lo): lo.replace(day=1) for lo, _ in months}
-    for lo, clinic, cm, num, den in _span_counts(episodes, months, Measurement.objects.valid(), open_in_span=True):
-        figures.add("contact_rate", clinic, cm, num, den, month=month_of.get(lo))
-    for _lo, clinic, cm, num, den in _span_counts(episodes, period.thirds(), _phq9s(), open_in_span=False):
-        figures.add("phq9_utilization", clinic, cm, num, den)
+    """The contact rate (per month, over the episodes open in it: those with a completed contact
+    and a score in it) and PHQ-9 utilization (per four-month period, over the episodes with a
+    completed contact in it: those with a PHQ-9 in it), in one query: the period's contacts and
+    scores are read once, as distinct (episode, month) pairs, and the episodes in view once; apart,
+    each of the two figures read all three again (a quarter of the report each at 100,000 patients)."""
+    months = [(lo.replace(day=1), lo, hi) for lo, hi in period.months()]
+    scope_sql, scope_params = _scope(episodes, enrolled=F("enrolled_on"), discharged=F("discharged_on"))
+    months_sql, months_params = _constants("months", "month, lo, hi", months)
+    thirds_sql, thirds_params = _constants("thirds", "month, lo", _span_months(period.thirds()))
+    contacts_sql, contacts_params = _by_month(Contact.objects.valid().filter(reached=True), "contact_date", period)
+    scores_sql, scores_params = _by_month(
+        Measurement.objects.valid(), "taken_on", period, phq9=Case(When(PHQ9, then=Value(1)), default=Value(0))
+    )
+    sql = (
+        f"WITH scope AS ({scope_sql}), {months_sql}, {thirds_sql}, "
+        f"contacted AS (SELECT DISTINCT episode_id, month FROM ({contacts_sql}) r), "
+        f"scored AS (SELECT episode_id, month, MAX(phq9) AS phq9 FROM ({scores_sql}) r GROUP BY episode_id, month), "
+        "contacted_in_third AS (SELECT DISTINCT c.episode_id, t.lo FROM contacted c "
+        "JOIN thirds t ON t.month = c.month), "
+        "phq9_in_third AS (SELECT DISTINCT sc.episode_id, t.lo FROM scored sc JOIN thirds t ON t.month = sc.month "
+        "WHERE sc.phq9 = 1) "
+        "SELECT 'contact_rate', m.month, s.clinic, s.cm, COUNT(sc.episode_id), COUNT(m.month) FROM scope s "
+        "LEFT JOIN months m ON s.enrolled <= m.hi AND (s.discharged IS NULL OR s.discharged >= m.lo) "
+        "LEFT JOIN contacted c ON c.episode_id = s.eid AND c.month = m.month "
+        "LEFT JOIN scored sc ON sc.episode_id = c.episode_id AND sc.month = c.month "
+        "GROUP BY m.month, s.clinic, s.cm "
+        "UNION ALL SELECT 'phq9_utilization', c.lo, s.clinic, s.cm, COUNT(p.episode_id), COUNT(c.lo) FROM scope s "
+        "LEFT JOIN contacted_in_third c ON c.episode_id = s.eid "
+        "LEFT JOIN phq9_in_third p ON p.episode_id = c.episode_id AND p.lo = c.lo "
+        "GROUP BY c.lo, s.clinic, s.cm"
+    )
+    params = scope_params + months_params + thirds_params + contacts_params + scores_params
+    month_of = {_date(month): month for month, _, _ in months}
+    for measure, month, clinic, cm, num, den in _rows(sql, params):
+        if measure == "contact_rate":
+            figures.add(measure, clinic, cm, num, den, month=month_of.get(month))
+        else:
+            figures.add(measure, clinic, cm, num, den)
 
 
 def _latest_on_days(days: list[datetime.date]) -> tuple[str, list]:
