@@ -30,8 +30,8 @@ def recording_statement(using: str, run: Callable[[], Any]) -> tuple[Any, Statem
 
     def record(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        description = context["cursor"].description or ()
-        sent.append(Statement(using, sql, tuple(params or ()), tuple(column.name for column in description)))
+        names = tuple(column[0] for column in context["cursor"].description or ())  # DB-API: the name first
+        sent.append(Statement(using, sql, tuple(params or ()), names))
         return result
 
     with connections[using].execute_wrapper(record):
