@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The health-system scale goals (issue 15) on the 100,000-patient registry.
+"""The health-system scale goals (docs/benchmarks.md#at-100000-patients) on the 100,000-patient registry.
 
 Uses the registry scripts/bench_flags.py seeds (carereg_bench_flags; set BENCH_DATABASE_URL for
 another): run that first, once. The demo has 4 care managers; this script makes it 200 (196
