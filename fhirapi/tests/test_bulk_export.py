@@ -325,7 +325,9 @@ def test_export_memory_stays_the_same_for_ten_times_the_patients(reader, clinic,
         assert BulkExport.objects.get(pk=export.pk).files.get().count == patients
         return peak
 
-    small, large = peak_for(200), peak_for(2000)
+    # The lower of two runs each: a one-off allocation during one run (a cache filled, a dict
+    # resized) is not the rows, while holding every row would show in both.
+    small, large = min(peak_for(200), peak_for(200)), min(peak_for(2000), peak_for(2000))
 
     assert large < small * 1.5, (small, large)
 
