@@ -1,5 +1,4 @@
 import datetime
-import functools
 import uuid
 import zoneinfo
 
@@ -11,7 +10,6 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from carereg.dates import DATE_INPUT
-from carereg.lib import checks
 from registry.instruments import INSTRUMENTS, OPTIONAL_INSTRUMENTS
 from registry.instruments.base import Instrument
 from registry.models import MAX_CONTACT_MINUTES, Contact, Intervention, RegistrySettings, SafetyAssessment
@@ -161,12 +159,6 @@ class ContactForm(forms.ModelForm):
             Row(Column("next_contact_on", css_class="col-md-4")),
             "submission",
         )
-
-    def _post_clean(self):
-        # Django checks each of Contact's check constraints with a query of its own, five a save;
-        # they are plain comparisons, checked here in Python with the same errors.
-        self.instance.validate_constraints = functools.partial(checks.validate_constraints, self.instance)
-        super()._post_clean()
 
     def _now(self) -> datetime.datetime:
         """Now on the clinic's clock (the patient's clinic, whichever clinic the user opened first)."""

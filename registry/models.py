@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Clinic
+from carereg.lib.checks import ChecksInPython
 from patients import models as patients_models
 from patients.models import Episode
 from registry.instruments import ALWAYS_OFFERED, INSTRUMENTS, MAX_ITEMS, OPTIONAL_INSTRUMENTS
@@ -54,7 +55,7 @@ class Intervention(models.TextChoices):
     CARE_COORDINATION = "care_coordination", "Care coordination"
 
 
-class Contact(EnteredInError):
+class Contact(ChecksInPython, EnteredInError):
     class Kind(models.TextChoices):
         INITIAL_ASSESSMENT = "initial_assessment", "Initial assessment"
         FOLLOW_UP = "follow_up", "Follow-up"

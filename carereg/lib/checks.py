@@ -9,7 +9,7 @@ the database as before. carereg/tests/test_checks.py compares the two on many ro
 """
 
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import models, router
@@ -41,6 +41,18 @@ def validate_constraints(instance: models.Model, exclude: Iterable[str] | None =
                 errors = error.update_error_dict(errors)
     if errors:
         raise ValidationError(errors)
+
+
+class ChecksInPython(models.Model):
+    """For a model saved through forms many times a day: its check constraints validated by
+    validate_constraints() above wherever Django validates them (its model forms, the admin,
+    full_clean), not by a query each."""
+
+    class Meta:
+        abstract = True
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        validate_constraints(self, exclude)
 
 
 def _validate(constraint, model_class, instance: models.Model, exclude: set[str]) -> None:
